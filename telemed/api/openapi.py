@@ -1,0 +1,133 @@
+"""The OpenAPI 3.1 document of ``/api/v1``, served at ``/api/v1/openapi.json``."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from telemed.api import api
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    return {str(c): {"$ref": "#/components/responses/Error"} for c in codes}
+
+
+def _op(summary: str, ok: dict, *, status: str = "200", errs=(401,), body: str | None = None,
+        params: list | None = None, secured: bool = True) -> dict:
+    op = {"summary": summary, "responses": {status: ok, **_errors(*errs)}}
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+    if params:
+        op["parameters"] = params
+    if not secured:
+        op["security"] = []
+    return op
+
+
+def _q(name: str, schema: dict, required: bool = False, where: str = "query") -> dict:
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema}
+
+
+_DT = {"type": "string", "format": "date-time"}
+_ID = _q("id", {"type": "integer"}, where="path")
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}}},
+    "Credentials": {"type": "object", "required": ["username", "password"],
+                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+    "Token": {"type": "object", "properties": {"token": {"type": "string"}, "token_type": {"type": "string"},
+                                               "expires_in": {"type": "integer"}, "user": _ref("UserBrief")}},
+    "UserBrief": {"type": "object", "properties": {"id": {"type": "integer"}, "role": {
+        "type": "string", "enum": ["member", "doctor", "records", "admin"]}, "name": {"type": "string"}}},
+    "Entitlement": {"type": "object", "properties": {k: {"type": "integer"} for k in ("limit", "used", "left")}},
+    "Patient": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "birth_date": {"type": "string", "format": "date"},
+        "is_adult": {"type": "boolean"}, "is_self": {"type": "boolean"}, "policy": {"type": ["object", "null"]},
+        "psychologist": _ref("Entitlement")}},
+    "Me": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "username": {"type": "string"}, "role": {"type": "string"},
+        "name": {"type": "string"}, "patients": {"type": "array", "items": _ref("Patient")},
+        "policy": {"type": ["object", "null"]},
+        "entitlements": {"type": "object"},
+        "consent": {"type": "object", "properties": {"current_version": {"type": "string"},
+                                                     "accepted": {"type": "boolean"}}},
+        "doctor": {"type": "object", "properties": {"id": {"type": "integer"}, "specialty": {"type": "string"}}}}},
+    "ConsentRequest": {"type": "object", "required": ["version"], "properties": {"version": {"type": "string"}}},
+    "Specialty": {"type": "object", "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string"},
+        "modes": {"type": "array", "items": {"type": "string", "enum": ["urgent", "planned"]}},
+        "adult_only": {"type": "boolean"}}},
+    "Doctor": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "specialty": {"type": "string"},
+        "experience_years": {"type": "integer"}, "education": {"type": "string"},
+        "degree": {"type": ["string", "null"]}, "bio": {"type": ["string", "null"]},
+        "next_free_slot": {"type": ["string", "null"], "format": "date-time"}}},
+    "Slot": {"type": "object", "properties": {"id": {"type": "integer"}, "start": _DT, "end": _DT}},
+    "BookingRequest": {"type": "object", "required": ["slot_id"], "properties": {
+        "slot_id": {"type": "integer"}, "patient_id": {"type": "integer"},
+        "reason": {"type": "string", "maxLength": 2000}}},
+    "Consultation": {"type": "object", "properties": {
+        "id": {"type": "integer"},
+        "status": {"type": "string", "enum": ["scheduled", "in_progress", "completed", "cancelled", "no_show"]},
+        "mode": {"type": "string", "enum": ["planned", "urgent"]}, "specialty": {"type": "string"},
+        "doctor": {"type": "object"}, "patient": {"type": "object"}, "start": _DT, "end": _DT,
+        "reason": {"type": "string"}}},
+}
+
+
+def document() -> dict:
+    arr = lambda name: {"type": "array", "items": _ref(name)}  # noqa: E731
+    paths = {
+        "/auth/token": {
+            "post": _op("Log in and get a bearer token", _json(_ref("Token")), errs=(401, 422, 429),
+                        body="Credentials", secured=False),
+            "delete": _op("Revoke the token used", {"description": "Revoked"}, status="204")},
+        "/me": {"get": _op("The current user", _json(_ref("Me")))},
+        "/me/consent": {
+            "post": _op("Accept the personal-data consent", _json({"type": "object"}), errs=(401, 422),
+                        body="ConsentRequest"),
+            "delete": _op("Withdraw the consent", _json({"type": "object"}))},
+        "/specialties": {"get": _op("Specialties", _json(arr("Specialty")))},
+        "/doctors": {"get": _op("Doctors of a specialty, most experienced first", _json(arr("Doctor")),
+                                errs=(401, 422), params=[_q("specialty", {"type": "string"}, True)])},
+        "/doctors/{id}/slots": {"get": _op("Free slots", _json(arr("Slot")), errs=(401, 404, 422), params=[
+            _ID, _q("from", _DT), _q("to", _DT), _q("limit", {"type": "integer"})])},
+        "/consultations": {
+            "get": _op("My consultations", _json(arr("Consultation")), errs=(401, 422), params=[
+                _q("when", {"type": "string", "enum": ["upcoming", "past"]}), _q("limit", {"type": "integer"}),
+                _q("offset", {"type": "integer"})]),
+            "post": _op("Book a planned consultation", _json(_ref("Consultation"), "Booked"), status="201",
+                        errs=(401, 409, 422), body="BookingRequest")},
+        "/consultations/{id}": {"get": _op("One consultation", _json(_ref("Consultation")), errs=(401, 404),
+                                           params=[_ID])},
+        "/consultations/{id}/cancel": {"post": _op("Cancel before the start", _json(_ref("Consultation")),
+                                                   errs=(401, 404, 409), params=[_ID])},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "telemed API", "version": "1.0.0",
+                 "description": "Teleconsultations for insured members. Errors: {error: {code, message}}."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {"Error": _json(_ref("Error"), "Error")},
+        },
+    }
+
+
+@api.get("/openapi.json")
+def openapi_json():
+    """This API's OpenAPI document."""
+    return jsonify(document())

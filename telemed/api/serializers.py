@@ -1,0 +1,51 @@
+"""ORM objects to the API's JSON shapes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from telemed.catalog.models import Doctor
+from telemed.catalog.service import DoctorCard
+from telemed.catalog.specialties import BY_CODE
+from telemed.members.models import Patient
+from telemed.members.service import is_adult
+from telemed.scheduling.models import Consultation, Slot
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with the UTC offset, seconds precision."""
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def specialty(code: str) -> dict:
+    info = BY_CODE[code]
+    return {"code": info.code, "name": info.name_ru, "name_en": info.name_en, "modes": info.modes,
+            "adult_only": info.adult_only}
+
+
+def doctor_brief(d: Doctor) -> dict:
+    return {"id": d.id, "name": d.full_name, "specialty": d.specialty_code}
+
+
+def doctor_card(card: DoctorCard) -> dict:
+    d = card.doctor
+    return {**doctor_brief(d), "experience_years": card.experience_years, "education": d.education,
+            "degree": d.degree, "bio": d.bio, "next_free_slot": iso(card.next_free_slot)}
+
+
+def slot(s: Slot) -> dict:
+    return {"id": s.id, "start": iso(s.starts_at), "end": iso(s.ends_at)}
+
+
+def patient(p: Patient, today: date) -> dict:
+    return {"id": p.id, "name": p.full_name, "birth_date": p.birth_date.isoformat(), "is_adult": is_adult(p, today)}
+
+
+def consultation(c: Consultation) -> dict:
+    return {
+        "id": c.id, "status": c.status, "mode": c.mode, "specialty": c.specialty_code,
+        "doctor": doctor_brief(c.doctor),
+        "patient": {"id": c.patient.id, "name": c.patient.full_name},
+        "start": iso(c.starts_at), "end": iso(c.ends_at), "reason": c.reason,
+        "booked_by": c.booked_by_id, "created_at": iso(c.created_at), "cancelled_at": iso(c.cancelled_at),
+    }

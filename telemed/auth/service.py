@@ -1,0 +1,119 @@
+"""Accounts, login sessions, API tokens and consent: domain services.
+
+Every function takes an explicit SQLAlchemy ``session``; none commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from telemed import errors
+from telemed.auth.models import ApiToken, ConsentRecord, LoginSession, Role, User
+from telemed.auth.passwords import Passwords
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_user(
+    session: Session, passwords: Passwords, *, username: str, password: str, role: str, full_name: str,
+    email: str | None = None,
+) -> User:
+    if role not in set(Role):
+        raise errors.ValidationFailed(f"Unknown role {role!r}.")
+    if not username or len(username) > 64 or not password:
+        raise errors.ValidationFailed("Username and password are required.")
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise errors.Conflict(f"User {username!r} already exists.")
+    user = User(username=username, password_hash=passwords.hash(password), role=role, full_name=full_name,
+                email=email)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, passwords: Passwords, username: str, password: str) -> User:
+    """Return the active user with these credentials or raise ``InvalidCredentials``."""
+    user = session.scalar(select(User).where(User.username == username))
+    ok = passwords.verify(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        raise errors.InvalidCredentials()
+    return user
+
+
+def open_login_session(session: Session, user: User, *, now: datetime, ttl: timedelta) -> str:
+    sid = secrets.token_urlsafe(32)
+    session.add(LoginSession(id=sid, user_id=user.id, created_at=now, expires_at=now + ttl))
+    return sid
+
+
+def user_for_login_session(session: Session, sid: str, *, now: datetime) -> User | None:
+    row = session.get(LoginSession, sid)
+    if row is None or row.expires_at <= now or not row.user.is_active:
+        return None
+    return row.user
+
+
+def close_login_session(session: Session, sid: str) -> None:
+    session.execute(delete(LoginSession).where(LoginSession.id == sid))
+
+
+def issue_token(session: Session, user: User, *, now: datetime, ttl: timedelta) -> str:
+    """Create a bearer token; the raw value is returned once and never stored."""
+    raw = secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=_digest(raw), created_at=now, expires_at=now + ttl))
+    return raw
+
+
+def user_for_token(session: Session, raw: str, *, now: datetime) -> User | None:
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
+    if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
+        return None
+    return token.user
+
+
+def revoke_token(session: Session, raw: str, *, now: datetime) -> None:
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = now
+
+
+def current_consent(session: Session, user_id: int, version: str) -> ConsentRecord | None:
+    """The user's standing acceptance of ``version``, if not withdrawn."""
+    return session.scalar(
+        select(ConsentRecord)
+        .where(ConsentRecord.user_id == user_id, ConsentRecord.version == version,
+               ConsentRecord.withdrawn_at.is_(None))
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+    )
+
+
+def accept_consent(session: Session, user_id: int, *, version: str, current_version: str,
+                   now: datetime) -> ConsentRecord:
+    """Record acceptance of the current consent text; accepting twice is a no-op."""
+    if version != current_version:
+        raise errors.ValidationFailed(f"The current consent version is {current_version}.",
+                                      details={"current_version": current_version})
+    record = current_consent(session, user_id, version)
+    if record is None:
+        record = ConsentRecord(user_id=user_id, version=version, accepted_at=now)
+        session.add(record)
+        session.flush()
+    return record
+
+
+def withdraw_consent(session: Session, user_id: int, *, now: datetime) -> int:
+    """Withdraw every standing consent of the user; returns how many were withdrawn."""
+    rows = session.scalars(
+        select(ConsentRecord).where(ConsentRecord.user_id == user_id, ConsentRecord.withdrawn_at.is_(None))
+    ).all()
+    for row in rows:
+        row.withdrawn_at = now
+    return len(rows)

@@ -1,0 +1,95 @@
+"""Pages: log in, log out, personal-data consent, language."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from telemed import errors
+from telemed.auth import service
+from telemed.auth.limits import login_limited
+from telemed.auth.models import User
+from telemed.auth.web import WebUser, session_ttl
+from telemed.web import current_actor, database, db_session, now
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def home_for(role: str) -> str:
+    return url_for("scheduling.schedule") if role == "doctor" else url_for("scheduling.cabinet")
+
+
+@bp.get("/")
+def index():
+    """The personal cabinet for logged-in users, the login page otherwise."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user.role))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@login_limited
+def login():
+    """Log in with username and password; opens a server-side login session."""
+    if request.method == "GET":
+        return render_template("auth/login.html", next=request.args.get("next", ""))
+    username = request.form.get("username", "").strip()[:64]
+    password = request.form.get("password", "")[:1024]
+    try:
+        with database().transaction() as s:
+            user = service.authenticate(s, current_app.extensions["telemed.passwords"], username, password)
+            sid = service.open_login_session(s, user, now=now(), ttl=session_ttl())
+            web_user = WebUser(user, session_id=sid)
+    except errors.InvalidCredentials as exc:
+        flash(_(exc.message), "error")
+        return render_template("auth/login.html", next=request.form.get("next", ""), username=username), 401
+    lang = session.get("lang")
+    session.clear()  # no fixation: the pre-login session is discarded
+    if lang:
+        session["lang"] = lang
+    login_user(web_user)
+    return redirect(_safe_next(request.form.get("next")) or home_for(user.role))
+
+
+@bp.post("/logout")
+def logout():
+    """End the login session on the server, so an old cookie no longer works."""
+    if current_user.is_authenticated and current_user.session_id:
+        with database().transaction() as s:
+            service.close_login_session(s, current_user.session_id)
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+def consent():
+    """Show, accept or withdraw the personal-data consent."""
+    actor = current_actor()
+    version = current_app.config["CONSENT_VERSION"]
+    if request.method == "POST":
+        with database().transaction() as s:
+            if request.form.get("action") == "withdraw":
+                service.withdraw_consent(s, actor.id, now=now())
+                flash(_("Consent withdrawn. New consultations cannot be booked until you accept it again."), "info")
+            else:
+                service.accept_consent(s, actor.id, version=version, current_version=version, now=now())
+                flash(_("Thank you. Consent accepted."), "success")
+        return redirect(_safe_next(request.form.get("next")) or url_for("auth.consent"))
+    record = service.current_consent(db_session(), actor.id, version)
+    user = db_session().get(User, actor.id)
+    return render_template("auth/consent.html", version=version, record=record, user=user,
+                           next=request.args.get("next", ""))

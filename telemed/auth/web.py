@@ -1,0 +1,64 @@
+"""Flask-Login integration: server-side login sessions and bearer tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, request
+from flask_login import UserMixin
+
+from telemed.auth import service
+from telemed.auth.actor import Actor
+from telemed.auth.models import User
+from telemed.extensions import login_manager
+from telemed.web import db_session, now
+
+
+class WebUser(UserMixin):
+    """The logged-in user of one request.
+
+    ``get_id`` is the server-side login session id, not the user id: deleting
+    that row (logout) makes every copy of the cookie worthless.
+    """
+
+    def __init__(self, user: User, *, session_id: str | None = None, token: str | None = None):
+        self.actor = Actor(id=user.id, role=user.role, name=user.full_name)
+        self.user_id = user.id
+        self.role = user.role
+        self.name = user.full_name
+        self.timezone = user.timezone
+        self.locale = user.locale
+        self.session_id = session_id
+        self.token = token
+
+    def get_id(self) -> str | None:
+        return self.session_id
+
+
+@login_manager.user_loader
+def _load_from_cookie(session_id: str) -> WebUser | None:
+    user = service.user_for_login_session(db_session(), session_id, now=now())
+    return WebUser(user, session_id=session_id) if user else None
+
+
+@login_manager.request_loader
+def _load_from_bearer(req) -> WebUser | None:
+    raw = bearer_token(req)
+    if not raw:
+        return None
+    user = service.user_for_token(db_session(), raw, now=now())
+    return WebUser(user, token=raw) if user else None
+
+
+def bearer_token(req=None) -> str | None:
+    header = (req or request).headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def session_ttl() -> timedelta:
+    return timedelta(hours=current_app.config["SESSION_TTL_HOURS"])
+
+
+def token_ttl() -> timedelta:
+    return timedelta(hours=current_app.config["TOKEN_TTL_HOURS"])

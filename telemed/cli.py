@@ -1,0 +1,97 @@
+"""The ``telemed`` command: init-db, seed-demo, create-user, serve, demo."""
+
+from __future__ import annotations
+
+import click
+
+from telemed import create_app
+
+
+def _app():
+    return create_app()
+
+
+def init_database(app) -> None:
+    """Migrate the schema to head and sync reference data (idempotent)."""
+    from telemed.catalog.specialties import sync_specialties
+    from telemed.migrate import upgrade
+
+    db = app.extensions["telemed.db"]
+    upgrade(db.engine)
+    with db.transaction() as s:
+        sync_specialties(s)
+
+
+@click.group()
+def main() -> None:
+    """telemed: telemedicine consultations. Configure with TELEMED_* variables (see README)."""
+
+
+@main.command("init-db")
+def init_db_command() -> None:
+    """Create or upgrade the database schema (Alembic, to head)."""
+    app = _app()
+    init_database(app)
+    click.echo(f"database ready: {app.extensions['telemed.db'].engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command("seed-demo")
+@click.option("--days", default=14, show_default=True, help="Days of slots to create from today.")
+def seed_demo_command(days: int) -> None:
+    """Load the fictional demo data (idempotent). All demo passwords are `demo`."""
+    from telemed.seed import seed_demo
+
+    app = _app()
+    init_database(app)
+    summary = seed_demo(app, days=days)
+    click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+
+
+@main.command("create-user")
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice(["member", "doctor", "records", "admin"]), required=True)
+@click.option("--name", "full_name", required=True, help="Full name shown to others.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_user_command(username: str, role: str, full_name: str, password: str) -> None:
+    """Create a user account."""
+    from telemed import errors
+    from telemed.auth.service import create_user
+
+    app = _app()
+    try:
+        with app.extensions["telemed.db"].transaction() as s:
+            user = create_user(s, app.extensions["telemed.passwords"], username=username, password=password,
+                               role=role, full_name=full_name)
+            user_id = user.id
+    except errors.DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"created user {username} (id {user_id}, role {role})")
+
+
+def _serve(app, host: str, port: int) -> None:
+    from telemed.extensions import socketio
+
+    click.echo(f"telemed on http://{host}:{port}")
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Serve the app (HTTP and Socket.IO) with the threaded server."""
+    _serve(_app(), host, port)
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo_command(host: str, port: int) -> None:
+    """init-db + seed-demo + serve, on the embedded defaults (SQLite, local storage)."""
+    from telemed.seed import seed_demo
+
+    app = _app()
+    init_database(app)
+    seed_demo(app)
+    click.echo("demo accounts (password `demo`): member, member2, doctor, pediatrician, psychologist, records, admin")
+    _serve(app, host, port)

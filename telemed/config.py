@@ -1,0 +1,84 @@
+"""Configuration: defaults overridden by ``TELEMED_*`` environment variables.
+
+``load_config(overrides)`` returns a plain dict for ``app.config``. Every key
+can be set from the environment as ``TELEMED_<KEY>``; the README lists them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULTS: dict[str, object] = {
+    "DATABASE_URL": None,  # default: sqlite file in the instance dir
+    "INSTANCE_DIR": None,  # default: ./instance
+    "SECRET_KEY": None,  # default: generated once, kept in the instance dir
+    "STORAGE_URL": None,  # default: file://<instance>/storage
+    "S3_ENDPOINT_URL": None,
+    "MAX_UPLOAD_MB": 25,
+    "CLINIC_TIMEZONE": "Europe/Moscow",
+    "DEFAULT_LOCALE": "ru",
+    "CONSENT_VERSION": "2026-01",
+    "TOKEN_TTL_HOURS": 24 * 30,
+    "SESSION_TTL_HOURS": 24 * 14,
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "RATELIMIT_STORAGE_URL": "memory://",
+    "SOCKETIO_MESSAGE_QUEUE": None,
+    "ALLOWED_ORIGINS": "",
+    "CHAT_OPEN_HOURS": 72,
+    "ROOM_EARLY_JOIN_MINUTES": 15,
+    "STUN_URLS": "",
+    "TURN_URLS": "",
+    "TURN_SECRET": None,
+    "PASSWORD_HASH": "argon2",  # "argon2-fast" only for tests
+}
+
+_INT_KEYS = {"MAX_UPLOAD_MB", "TOKEN_TTL_HOURS", "SESSION_TTL_HOURS", "CHAT_OPEN_HOURS", "ROOM_EARLY_JOIN_MINUTES"}
+
+
+def _from_env() -> dict[str, object]:
+    values: dict[str, object] = {}
+    for key in DEFAULTS:
+        raw = os.environ.get(f"TELEMED_{key}")
+        if raw is None or raw == "":
+            continue
+        values[key] = int(raw) if key in _INT_KEYS else raw
+    return values
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """Read the instance's secret key, creating it (mode 0600) on first use."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_config(overrides: dict | None = None) -> dict[str, object]:
+    """Merge defaults, environment and ``overrides`` (highest priority)."""
+    cfg = dict(DEFAULTS)
+    cfg.update(_from_env())
+    cfg.update(overrides or {})
+    instance = Path(str(cfg["INSTANCE_DIR"] or Path.cwd() / "instance")).resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    cfg["INSTANCE_DIR"] = str(instance)
+    if not cfg["DATABASE_URL"]:
+        cfg["DATABASE_URL"] = f"sqlite:///{instance / 'telemed.sqlite3'}"
+    if not cfg["STORAGE_URL"]:
+        cfg["STORAGE_URL"] = (instance / "storage").as_uri()
+    if not cfg["SECRET_KEY"]:
+        cfg["SECRET_KEY"] = _secret_key(instance)
+    cfg["MAX_CONTENT_LENGTH"] = None  # uploads are streamed and limited by the upload service
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg.setdefault("REMEMBER_COOKIE_DURATION", 0)
+    cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]
+    cfg["RATELIMIT_HEADERS_ENABLED"] = True
+    cfg["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in a before_request hook, skipped for bearer tokens
+    cfg["WTF_CSRF_TIME_LIMIT"] = None
+    return cfg

@@ -1,0 +1,62 @@
+"""Domain errors and their mapping to HTTP responses and socket acks.
+
+Every error the domain raises is a :class:`DomainError` with a stable machine
+``code`` (part of the public API contract), an HTTP ``status`` and a message a
+person can read. Views, API handlers and socket events never invent codes of
+their own: they raise or catch these.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every expected, user-facing failure."""
+
+    code = "error"
+    status = 400
+    default_message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None, *, details: dict | None = None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.details = details or {}
+
+    def to_dict(self) -> dict:
+        """The documented error shape: ``{"error": {"code", "message"}}``."""
+        body = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+def _error(name: str, code: str, status: int, message: str) -> type[DomainError]:
+    return type(name, (DomainError,), {"code": code, "status": status, "default_message": message})
+
+
+# Generic
+BadRequest = _error("BadRequest", "bad_request", 400, "The request is malformed.")
+ValidationFailed = _error("ValidationFailed", "validation_error", 422, "Some fields are invalid.")
+NotAuthenticated = _error("NotAuthenticated", "not_authenticated", 401, "Please log in.")
+InvalidCredentials = _error("InvalidCredentials", "invalid_credentials", 401, "Wrong username or password.")
+NotPermitted = _error("NotPermitted", "forbidden", 403, "You are not allowed to do this.")
+NotFound = _error("NotFound", "not_found", 404, "Not found.")
+Conflict = _error("Conflict", "conflict", 409, "The request conflicts with the current state.")
+RateLimited = _error("RateLimited", "rate_limited", 429, "Too many attempts. Please wait and try again.")
+
+# Booking
+SlotTaken = _error("SlotTaken", "slot_taken", 409, "This time slot has just been booked by someone else.")
+SlotUnavailable = _error("SlotUnavailable", "slot_unavailable", 422, "This time slot cannot be booked.")
+LimitReached = _error("LimitReached", "limit_reached", 422, "The contract's limit of consultations with this specialist is used up.")
+AdultOnly = _error("AdultOnly", "adult_only", 422, "This specialist consults adults only (18 or over).")
+NotCovered = _error("NotCovered", "not_covered", 422, "The insurance programme does not cover this service for this patient.")
+PolicyInactive = _error("PolicyInactive", "policy_inactive", 422, "The patient has no insurance policy active on that date.")
+ConsentRequired = _error("ConsentRequired", "consent_required", 422, "Consent to personal-data processing is required first.")
+NotGuardian = _error("NotGuardian", "not_guardian", 422, "You can book only for yourself or a child in your care.")
+NotCancellable = _error("NotCancellable", "not_cancellable", 409, "This consultation can no longer be cancelled.")
+
+# Storage and uploads
+StorageUnavailable = _error("StorageUnavailable", "storage_unavailable", 503, "File storage is temporarily unavailable. Please try again.")
+FileTooLarge = _error("FileTooLarge", "file_too_large", 413, "The file is too large.")
+UnsupportedType = _error("UnsupportedType", "unsupported_type", 415, "This file type is not accepted. Use PDF, JPEG, PNG, HEIC, DICOM or plain text.")
+EmptyFile = _error("EmptyFile", "empty_file", 422, "The file is empty.")
+IntegrityFailure = _error("IntegrityFailure", "integrity_error", 500, "The stored file failed its checksum.")

@@ -1,0 +1,63 @@
+"""Locale and time-zone selection, and date formatting for templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_date, format_datetime, get_locale, gettext
+from flask_login import current_user
+
+from telemed.web import viewer_tz
+
+LOCALES = ("ru", "en")
+
+
+def select_locale() -> str:
+    """``?lang=`` (remembered in the session), then the profile, then the default (Russian)."""
+    lang = request.args.get("lang")
+    if lang in LOCALES:
+        session["lang"] = lang
+        return lang
+    if session.get("lang") in LOCALES:
+        return session["lang"]
+    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        return current_user.locale
+    return current_app.config["DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    return viewer_tz().key
+
+
+def local_time(value: datetime | None, fmt: str = "short") -> str:
+    """Format an aware UTC datetime in the viewer's zone and locale."""
+    if value is None:
+        return ""
+    return format_datetime(value.astimezone(viewer_tz()).replace(tzinfo=None), fmt, rebase=False)
+
+
+def specialty_name(code: str) -> str:
+    from telemed.catalog.specialties import BY_CODE
+
+    info = BY_CODE.get(code)
+    if info is None:
+        return code
+    return info.name_en if str(get_locale()) == "en" else info.name_ru
+
+
+STATUS_LABELS = {"scheduled": "Scheduled", "in_progress": "In progress", "completed": "Completed",
+                 "cancelled": "Cancelled", "no_show": "Missed"}
+
+
+def status_label(status: str) -> str:
+    return gettext(STATUS_LABELS.get(status, status))
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["format_date"] = format_date
+    app.jinja_env.globals["spec_name"] = specialty_name
+    app.jinja_env.globals["status_label"] = status_label
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["LOCALES"] = LOCALES

@@ -1,0 +1,6 @@
+"""Imports every model module so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from telemed.auth.models import ApiToken, ConsentRecord, LoginSession, Role, User  # noqa: F401
+from telemed.catalog.models import Doctor, Specialty  # noqa: F401
+from telemed.members.models import Contract, Guardianship, Patient, Policy  # noqa: F401
+from telemed.scheduling.models import Consultation, Mode, Slot, Status  # noqa: F401

@@ -1,0 +1,81 @@
+"""Schedule slots and consultations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from telemed.catalog.models import Doctor
+from telemed.db import Base, UTCDateTime, utcnow
+from telemed.members.models import Patient
+
+
+class Mode(StrEnum):
+    PLANNED = "planned"
+    URGENT = "urgent"
+
+
+class Status(StrEnum):
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+class Slot(Base):
+    """A bookable interval of a doctor's schedule (UTC)."""
+
+    __tablename__ = "slots"
+    __table_args__ = (UniqueConstraint("doctor_id", "starts_at", name="uq_slots_doctor_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    doctor: Mapped[Doctor] = relationship()
+
+
+class Consultation(Base):
+    """A teleconsultation: planned (on a slot) or urgent (from the queue).
+
+    At most one non-cancelled consultation may hold a slot: a partial unique
+    index enforces it in the database, so concurrent bookings cannot both win.
+    """
+
+    __tablename__ = "consultations"
+    __table_args__ = (
+        Index(
+            "uq_consultations_active_slot",
+            "slot_id",
+            unique=True,
+            sqlite_where=text("status != 'cancelled'"),
+            postgresql_where=text("status != 'cancelled'"),
+        ),
+        Index("ix_consultations_patient_contract", "patient_id", "contract_id", "specialty_code"),
+        Index("ix_consultations_doctor_start", "doctor_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    booked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"))
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id"))
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
+    specialty_code: Mapped[str] = mapped_column(ForeignKey("specialties.code"))
+    mode: Mapped[str] = mapped_column(String(16), default=Mode.PLANNED)
+    status: Mapped[str] = mapped_column(String(16), default=Status.SCHEDULED)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    patient: Mapped[Patient] = relationship()
+    doctor: Mapped[Doctor] = relationship()
+    slot: Mapped[Slot | None] = relationship()

@@ -1,0 +1,112 @@
+"""Booking rules of the insurance programme, as pure functions.
+
+Nothing here touches the database or Flask: the booking service gathers the
+facts (``BookingFacts``) inside a transaction and calls ``check_booking``,
+which raises the first rule that fails. The order of checks is part of the
+contract: who may book, consent, the slot's time, the policy, coverage and
+age, and finally the psychologist limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from telemed import errors
+from telemed.catalog.specialties import PSYCHOLOGIST, SpecialtyInfo
+
+
+@dataclass(frozen=True)
+class PolicyFacts:
+    """A policy of the patient with the programme of its contract."""
+
+    valid_from: date
+    valid_to: date
+    contract_starts_on: date
+    contract_ends_on: date
+    telemedicine: bool
+    covered_specialties: frozenset[str]
+    psychologist_limit: int
+
+    def active_on(self, day: date) -> bool:
+        return (
+            self.valid_from <= day <= self.valid_to
+            and self.contract_starts_on <= day <= self.contract_ends_on
+        )
+
+
+@dataclass(frozen=True)
+class BookingFacts:
+    now: datetime
+    slot_start: datetime
+    consultation_day: date  # the slot's date in the clinic's time zone
+    specialty: SpecialtyInfo
+    patient_birth_date: date
+    booker_is_patient: bool
+    booker_is_guardian: bool
+    consent_accepted: bool
+    policy: PolicyFacts | None  # the policy active on consultation_day, if any
+    psychologist_used: int  # non-cancelled psychologist consultations under that contract
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on ``day`` (a 29 February birthday counts from 1 March)."""
+    years = day.year - birth_date.year
+    if (day.month, day.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+def experience_years(career_start: date, today: date) -> int:
+    """Whole years of practice since ``career_start`` (never negative)."""
+    return max(0, age_on(career_start, today))
+
+
+def pick_policy(policies: list[PolicyFacts], day: date) -> PolicyFacts | None:
+    """The policy active on ``day``; if several, the one with telemedicine and the latest end."""
+    active = [p for p in policies if p.active_on(day)]
+    if not active:
+        return None
+    return max(active, key=lambda p: (p.telemedicine, p.valid_to))
+
+
+def check_age(specialty: SpecialtyInfo, birth_date: date, day: date) -> None:
+    age = age_on(birth_date, day)
+    if specialty.min_age is not None and age < specialty.min_age:
+        raise errors.AdultOnly()
+    if specialty.max_age is not None and age >= specialty.max_age:
+        raise errors.NotCovered(f"{specialty.name_en} consultations are for patients under {specialty.max_age}.")
+
+
+def check_coverage(policy: PolicyFacts, specialty: SpecialtyInfo) -> None:
+    if not policy.telemedicine:
+        raise errors.NotCovered("The insurance programme does not include telemedicine.")
+    if specialty.code not in policy.covered_specialties:
+        raise errors.NotCovered(f"The insurance programme does not cover the {specialty.name_en.lower()}.")
+
+
+def psychologist_left(policy: PolicyFacts | None, used: int) -> int:
+    return max(0, policy.psychologist_limit - used) if policy else 0
+
+
+def check_booking(f: BookingFacts) -> None:
+    """Raise the first booking rule ``f`` breaks; return None when booking is allowed."""
+    if not (f.booker_is_patient or f.booker_is_guardian):
+        raise errors.NotGuardian()
+    if not f.consent_accepted:
+        raise errors.ConsentRequired()
+    if f.slot_start <= f.now:
+        raise errors.SlotUnavailable("This time slot is in the past.")
+    if f.policy is None:
+        raise errors.PolicyInactive()
+    check_coverage(f.policy, f.specialty)
+    check_age(f.specialty, f.patient_birth_date, f.consultation_day)
+    if f.specialty.code == PSYCHOLOGIST and f.psychologist_used >= f.policy.psychologist_limit:
+        raise errors.LimitReached(
+            f"All {f.policy.psychologist_limit} psychologist consultations of the contract are used.",
+        )
+
+
+def can_cancel(status: str, starts_at: datetime, now: datetime) -> bool:
+    """A consultation can be cancelled while it is scheduled and has not started."""
+    return status == "scheduled" and now < starts_at

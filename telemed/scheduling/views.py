@@ -1,0 +1,142 @@
+"""Pages: the personal cabinet, the booking flow, a consultation, the doctor's schedule."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime, time, timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from telemed import errors
+from telemed.api.auth import me_payload
+from telemed.catalog import service as catalog
+from telemed.catalog.models import Doctor
+from telemed.catalog.specialties import BY_CODE
+from telemed.members import service as members
+from telemed.scheduling import service as scheduling
+from telemed.scheduling.models import Slot
+from telemed.web import clinic_tz, current_actor, database, db_session, now, viewer_tz
+
+bp = Blueprint("scheduling", __name__)
+BOOKING_DAYS = 14
+
+
+@bp.get("/cabinet")
+def cabinet():
+    """Personal cabinet: teleconsultations (upcoming and past) and entitlements."""
+    actor = current_actor()
+    s = db_session()
+    t = now()
+    return render_template(
+        "scheduling/cabinet.html", me=me_payload(s, actor),
+        upcoming=scheduling.list_for(s, actor, when="upcoming", now=t),
+        past=scheduling.list_for(s, actor, when="past", now=t, limit=20),
+    )
+
+
+@bp.get("/consultations/new")
+def choose_specialty():
+    """Step 1: choose a specialty."""
+    actor = current_actor()
+    return render_template("scheduling/specialties.html", specialties=catalog.specialties(db_session()),
+                           me=me_payload(db_session(), actor))
+
+
+@bp.get("/consultations/new/<code>")
+def choose_doctor(code: str):
+    """Step 2: doctors of the specialty with experience, education, degree and next free slot."""
+    current_actor()
+    if code not in BY_CODE:
+        raise errors.NotFound("Unknown specialty.")
+    t = now()
+    cards = catalog.doctors_for(db_session(), code, today=t.astimezone(clinic_tz()).date(), now=t)
+    order = request.args.get("sort", "experience")
+    if order == "experience_asc":
+        cards = list(reversed(cards))
+    elif order == "name":
+        cards = sorted(cards, key=lambda c: c.doctor.full_name)
+    return render_template("scheduling/doctors.html", specialty=BY_CODE[code], cards=cards, sort=order)
+
+
+def _slots_by_day(slots: list[Slot]) -> OrderedDict:
+    tz = viewer_tz()
+    days: OrderedDict = OrderedDict()
+    for slot in slots:
+        days.setdefault(slot.starts_at.astimezone(tz).date(), []).append(slot)
+    return days
+
+
+@bp.get("/consultations/new/doctor/<int:doctor_id>")
+def choose_slot(doctor_id: int):
+    """Step 3: free slots by day, in the viewer's time zone."""
+    current_actor()
+    doctor = db_session().get(Doctor, doctor_id)
+    if doctor is None or not doctor.is_active:
+        raise errors.NotFound("Doctor not found.")
+    t = now()
+    tz = viewer_tz()
+    days = _slots_by_day(scheduling.free_slots(db_session(), doctor_id, start=t, end=t + timedelta(days=BOOKING_DAYS),
+                                               now=t))
+    chosen = request.args.get("day")
+    day = next((d for d in days if d.isoformat() == chosen), next(iter(days), None))
+    return render_template("scheduling/slots.html", doctor=doctor, specialty=BY_CODE[doctor.specialty_code],
+                           days=days, day=day, tz=tz)
+
+
+@bp.route("/consultations/new/slot/<int:slot_id>", methods=["GET", "POST"])
+def confirm(slot_id: int):
+    """Step 4: confirm for self or a dependant; books on POST."""
+    actor = current_actor()
+    s = db_session()
+    slot = s.get(Slot, slot_id)
+    if slot is None:
+        raise errors.NotFound("This time slot does not exist.")
+    if request.method == "POST":
+        patient_id = request.form.get("patient_id", type=int)
+        with database().transaction() as ws:
+            c = scheduling.book(ws, actor, slot_id=slot_id, patient_id=patient_id,
+                                reason=request.form.get("reason", "").strip()[:2000], now=now(),
+                                clinic_tz=clinic_tz(), consent_version=current_app.config["CONSENT_VERSION"])
+            consultation_id = c.id
+        flash(_("Teleconsultation booked."), "success")
+        return redirect(url_for("scheduling.consultation", consultation_id=consultation_id))
+    me = me_payload(s, actor)
+    return render_template("scheduling/confirm.html", slot=slot, doctor=slot.doctor,
+                           specialty=BY_CODE[slot.doctor.specialty_code], me=me)
+
+
+@bp.get("/consultations/<int:consultation_id>")
+def consultation(consultation_id: int):
+    """One consultation with its details and a cancel button while allowed."""
+    actor = current_actor()
+    c = scheduling.get_for(db_session(), actor, consultation_id)
+    cancellable = c.status == "scheduled" and now() < c.starts_at and not actor.is_doctor
+    return render_template("scheduling/consultation.html", c=c, specialty=BY_CODE[c.specialty_code],
+                           cancellable=cancellable)
+
+
+@bp.post("/consultations/<int:consultation_id>/cancel")
+def cancel(consultation_id: int):
+    """Cancel a consultation before its start."""
+    actor = current_actor()
+    with database().transaction() as s:
+        scheduling.cancel(s, actor, consultation_id, now=now())
+    flash(_("Consultation cancelled."), "info")
+    return redirect(url_for("scheduling.cabinet"))
+
+
+@bp.get("/schedule")
+def schedule():
+    """The doctor's schedule: booked consultations for the coming days, by day."""
+    actor = current_actor()
+    if not actor.is_doctor:
+        raise errors.NotFound("Only doctors have a schedule.")
+    tz = viewer_tz()
+    today = now().astimezone(tz).date()
+    start = datetime.combine(today, time.min, tzinfo=tz)
+    items = scheduling.doctor_schedule(db_session(), actor, start=start, end=start + timedelta(days=BOOKING_DAYS))
+    days: OrderedDict = OrderedDict()
+    for c in items:
+        days.setdefault(c.starts_at.astimezone(tz).date(), []).append(c)
+    return render_template("scheduling/schedule.html", days=days, members=members, today=today)

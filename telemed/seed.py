@@ -1,0 +1,155 @@
+"""Fictional demo data: accounts, a contract, doctors of every specialty, 14 days of slots.
+
+``seed_demo`` is idempotent: running it again adds only what is missing
+(for example the slots of days that came into the window since).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select
+
+from telemed.auth import service as auth_service
+from telemed.auth.models import User
+from telemed.catalog.models import Doctor
+from telemed.catalog.specialties import CODES
+from telemed.db import utcnow
+from telemed.members.models import Contract, Guardianship, Patient, Policy
+from telemed.scheduling.models import Slot
+
+PASSWORD = "demo"
+SLOT_MINUTES = 30
+AROUND_THE_CLOCK = {"therapist", "pediatrician"}
+
+# (specialty, full name, career start year, education, degree, demo username or None)
+DOCTORS = [
+    ("therapist", "Соколова Марина Викторовна", 2003, "Первый МГМУ им. И. М. Сеченова, лечебное дело; ординатура по терапии",
+     "кандидат медицинских наук", "doctor"),
+    ("therapist", "Лебедев Артём Игоревич", 2016, "РНИМУ им. Н. И. Пирогова, лечебное дело; ординатура по терапии", None, None),
+    ("pediatrician", "Кузнецова Ольга Петровна", 2000, "РНИМУ им. Н. И. Пирогова, педиатрия; ординатура по педиатрии",
+     "кандидат медицинских наук", "pediatrician"),
+    ("pediatrician", "Морозов Денис Алексеевич", 2014, "СПбГПМУ, педиатрия; ординатура по педиатрии", None, None),
+    ("neurologist", "Волкова Ирина Николаевна", 2005, "МГМСУ им. А. И. Евдокимова; ординатура по неврологии", None, None),
+    ("neurologist", "Зайцев Павел Сергеевич", 2012, "Казанский ГМУ; ординатура по неврологии", None, None),
+    ("cardiologist", "Новиков Сергей Борисович", 1998, "Первый МГМУ им. И. М. Сеченова; ординатура по кардиологии",
+     "доктор медицинских наук", None),
+    ("cardiologist", "Павлова Екатерина Андреевна", 2013, "РНИМУ им. Н. И. Пирогова; ординатура по кардиологии", None, None),
+    ("endocrinologist", "Фёдорова Наталья Юрьевна", 2006, "НМИЦ эндокринологии; ординатура по эндокринологии",
+     "кандидат медицинских наук", None),
+    ("endocrinologist", "Григорьев Илья Олегович", 2017, "Самарский ГМУ; ординатура по эндокринологии", None, None),
+    ("urologist", "Смирнов Алексей Владимирович", 2004, "МГМСУ им. А. И. Евдокимова; ординатура по урологии", None, None),
+    ("urologist", "Тихонов Роман Евгеньевич", 2015, "ПСПбГМУ им. И. П. Павлова; ординатура по урологии", None, None),
+    ("gynecologist", "Белова Анна Михайловна", 2002, "Первый МГМУ им. И. М. Сеченова; ординатура по акушерству и гинекологии",
+     "кандидат медицинских наук", None),
+    ("gynecologist", "Орлова Дарья Сергеевна", 2016, "РНИМУ им. Н. И. Пирогова; ординатура по акушерству и гинекологии", None, None),
+    ("ent", "Егоров Максим Павлович", 2007, "РНИМУ им. Н. И. Пирогова; ординатура по оториноларингологии", None, None),
+    ("ent", "Киселёва Юлия Андреевна", 2018, "Ярославский ГМУ; ординатура по оториноларингологии", None, None),
+    ("allergist", "Макарова Елена Викторовна", 2008, "ГНЦ Институт иммунологии; ординатура по аллергологии и иммунологии",
+     None, None),
+    ("allergist", "Андреев Кирилл Дмитриевич", 2019, "Первый МГМУ им. И. М. Сеченова; ординатура по аллергологии", None, None),
+    ("gastroenterologist", "Николаев Виктор Петрович", 1999, "МГМСУ им. А. И. Евдокимова; ординатура по гастроэнтерологии",
+     "кандидат медицинских наук", None),
+    ("gastroenterologist", "Алексеева Мария Игоревна", 2015, "РНИМУ им. Н. И. Пирогова; ординатура по гастроэнтерологии", None, None),
+    ("dermatologist", "Степанова Ксения Олеговна", 2009, "ЦНИКВИ; ординатура по дерматовенерологии", None, None),
+    ("dermatologist", "Ковалёв Глеб Николаевич", 2020, "Первый МГМУ им. И. М. Сеченова; ординатура по дерматовенерологии", None, None),
+    ("orthopedist", "Романов Андрей Сергеевич", 2001, "ЦИТО им. Н. Н. Приорова; ординатура по травматологии и ортопедии",
+     "кандидат медицинских наук", None),
+    ("orthopedist", "Васильев Никита Юрьевич", 2014, "ПСПбГМУ им. И. П. Павлова; ординатура по травматологии и ортопедии", None, None),
+    ("psychologist", "Медведева Алина Романовна", 2010, "МГУ им. М. В. Ломоносова, факультет психологии; клиническая психология",
+     "кандидат психологических наук", "psychologist"),
+    ("psychologist", "Жуков Степан Ильич", 2018, "МГППУ, клиническая психология", None, None),
+]
+
+STAFF = [("records", "records", "Ершова Галина Фёдоровна"), ("admin", "admin", "Администратор Клиники")]
+
+
+def _user(s, passwords, username: str, role: str, full_name: str) -> User:
+    user = s.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = auth_service.create_user(s, passwords, username=username, password=PASSWORD, role=role,
+                                        full_name=full_name)
+    return user
+
+
+def _patient(s, full_name: str, birth: date, user: User | None = None, sex: str | None = None) -> Patient:
+    query = select(Patient).where(Patient.user_id == user.id) if user else select(Patient).where(
+        Patient.full_name == full_name, Patient.birth_date == birth)
+    patient = s.scalar(query)
+    if patient is None:
+        patient = Patient(full_name=full_name, birth_date=birth, user_id=user.id if user else None, sex=sex)
+        s.add(patient)
+        s.flush()
+    return patient
+
+
+def _policy(s, number: str, patient: Patient, contract: Contract) -> None:
+    if s.scalar(select(Policy.id).where(Policy.number == number)) is None:
+        s.add(Policy(number=number, patient_id=patient.id, contract_id=contract.id,
+                     valid_from=contract.starts_on, valid_to=contract.ends_on))
+
+
+def _slot_starts(code: str, day: date, tz: ZoneInfo) -> list[datetime]:
+    hours = range(24) if code in AROUND_THE_CLOCK else range(9, 18)
+    return [datetime.combine(day, time(h, m), tzinfo=tz) for h in hours for m in range(0, 60, SLOT_MINUTES)]
+
+
+def seed_slots(s, doctors: list[Doctor], *, start_day: date, days: int, tz: ZoneInfo) -> int:
+    """Add the missing slots of ``days`` days from ``start_day``; returns how many were added."""
+    added = 0
+    until = datetime.combine(start_day + timedelta(days=days), time.min, tzinfo=tz)
+    for doctor in doctors:
+        have = set(s.scalars(select(Slot.starts_at).where(Slot.doctor_id == doctor.id, Slot.starts_at < until,
+                   Slot.starts_at >= datetime.combine(start_day, time.min, tzinfo=tz))))
+        rows = []
+        for offset in range(days):
+            for begin in _slot_starts(doctor.specialty_code, start_day + timedelta(days=offset), tz):
+                if begin not in have:
+                    rows.append({"doctor_id": doctor.id, "starts_at": begin,
+                                 "ends_at": begin + timedelta(minutes=SLOT_MINUTES)})
+        if rows:
+            s.execute(insert(Slot), rows)
+            added += len(rows)
+    return added
+
+
+def seed_demo(app, *, days: int = 14) -> dict[str, int]:
+    """Create the demo world; returns counts of what exists afterwards."""
+    passwords = app.extensions["telemed.passwords"]
+    tz = ZoneInfo(app.config["CLINIC_TIMEZONE"])
+    version = app.config["CONSENT_VERSION"]
+    today = utcnow().astimezone(tz).date()
+    with app.extensions["telemed.db"].transaction() as s:
+        contract = s.scalar(select(Contract).where(Contract.number == "ДМС-2026-0001"))
+        if contract is None:
+            contract = Contract(number="ДМС-2026-0001", client="ООО «Ромашка»", starts_on=date(today.year, 1, 1),
+                                ends_on=date(today.year + 1, 12, 31), telemedicine=True,
+                                covered_specialties=list(CODES), psychologist_limit=3)
+            s.add(contract)
+            s.flush()
+        member = _user(s, passwords, "member", "member", "Иванова Анна Сергеевна")
+        member2 = _user(s, passwords, "member2", "member", "Петров Олег Николаевич")
+        me = _patient(s, member.full_name, date(1988, 3, 14), member, "female")
+        child = _patient(s, "Иванов Михаил Андреевич", date(2017, 9, 2), sex="male")
+        other = _patient(s, member2.full_name, date(1979, 11, 30), member2, "male")
+        if s.get(Guardianship, (member.id, child.id)) is None:
+            s.add(Guardianship(guardian_user_id=member.id, patient_id=child.id, relation="parent"))
+        for number, patient in (("П-0001-000001", me), ("П-0001-000002", child), ("П-0001-000003", other)):
+            _policy(s, number, patient, contract)
+        for user in (member, member2):
+            auth_service.accept_consent(s, user.id, version=version, current_version=version, now=utcnow())
+        for username, role, name in STAFF:
+            _user(s, passwords, username, role, name)
+        doctors = []
+        for code, name, year, education, degree, username in DOCTORS:
+            doctor = s.scalar(select(Doctor).where(Doctor.full_name == name))
+            if doctor is None:
+                account = _user(s, passwords, username, "doctor", name) if username else None
+                doctor = Doctor(full_name=name, specialty_code=code, career_start=date(year, 9, 1),
+                                education=education, degree=degree, user_id=account.id if account else None)
+                s.add(doctor)
+                s.flush()
+            doctors.append(doctor)
+        added = seed_slots(s, doctors, start_day=today, days=days, tz=tz)
+    return {"doctors": len(doctors), "slots_added": added, "accounts": 2 + len(STAFF) + 3}

@@ -1,0 +1,68 @@
+"""Helpers shared by pages, the JSON API and socket events (the web layer only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, g, request
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from telemed import errors
+from telemed.auth.actor import Actor
+from telemed.db import Database, utcnow
+
+
+def database() -> Database:
+    return current_app.extensions["telemed.db"]
+
+
+def db_session() -> Session:
+    """The request's read session, closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = database().session()
+    return g.db_session
+
+
+def close_db_session(_exc=None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+def current_actor() -> Actor:
+    """The authenticated actor, or ``NotAuthenticated``."""
+    if not current_user.is_authenticated:
+        raise errors.NotAuthenticated()
+    return current_user.actor
+
+
+def clinic_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+
+
+def safe_zone(name: str | None) -> ZoneInfo | None:
+    if not name or len(name) > 64:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def viewer_tz() -> ZoneInfo:
+    """The viewer's time zone: profile setting, then the browser's (cookie ``tz``), then the clinic's."""
+    if current_user.is_authenticated and current_user.timezone:
+        zone = safe_zone(current_user.timezone)
+        if zone:
+            return zone
+    return safe_zone(request.cookies.get("tz")) or clinic_tz()
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
