@@ -16,5 +16,8 @@ ASSET_DIRS = {
 setup(
     packages=find_packages(include=["telemed", "telemed.*"]) + list(ASSET_DIRS),
     package_dir=ASSET_DIRS,
-    package_data={name: ["**/*"] for name in ASSET_DIRS},
+    package_data={
+        "telemed": ["translations/*/LC_MESSAGES/*.po", "translations/*/LC_MESSAGES/*.mo", "records/data/*.tsv"],
+        **{name: ["**/*"] for name in ASSET_DIRS},
+    },
 )

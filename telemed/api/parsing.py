@@ -10,8 +10,10 @@ from telemed import errors
 
 
 def json_body() -> dict:
-    """The request's JSON object (an empty body counts as ``{}``)."""
-    if not request.data:
+    """The request's JSON object (an empty body counts as ``{}``; a non-JSON body is a 400)."""
+    if not request.is_json:
+        if request.content_length or request.get_data(cache=True):
+            raise errors.BadRequest("Send a JSON body with 'Content-Type: application/json'.")
         return {}
     data = request.get_json(silent=True)
     if not isinstance(data, dict):

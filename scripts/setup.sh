@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Prepare this checkout on a fresh machine: system packages (when missing), a virtualenv in .venv,
+# and the pinned Python dependencies.  Usage: scripts/setup.sh [app|test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-app}"
+
+missing=()
+if [ "$mode" = test ]; then
+  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+fi
+command -v python3 >/dev/null || missing+=(python3 python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "Missing system packages: ${missing[*]} (install them with: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -r "requirements/$mode.lock"
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .

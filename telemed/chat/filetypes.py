@@ -1,0 +1,146 @@
+"""Decide an upload's type from its bytes, and keep user-supplied file names safe to store.
+
+The declared ``Content-Type`` and the file name are never trusted: :func:`sniff` looks at the leading
+bytes only and answers one canonical MIME type from :data:`ALLOWED_TYPES` or ``None``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import unicodedata
+from typing import BinaryIO
+
+from telemed.errors import EmptyFile, UnsupportedType
+
+#: How many leading bytes :func:`sniff` needs to decide (it accepts fewer for short files).
+SNIFF_BYTES = 4096
+
+PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
+HEIC, HEIF, DICOM, TEXT = "image/heic", "image/heif", "application/dicom", "text/plain"
+#: The canonical MIME types :func:`sniff` can return.
+ALLOWED_TYPES: frozenset[str] = frozenset({PDF, JPEG, PNG, HEIC, HEIF, DICOM, TEXT})
+
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"})
+_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
+# Anything that a browser (or an old content-sniffing one) might treat as markup or script.
+_MARKUP = ("<script", "<svg", "<html", "<!doctype", "<?xml", "<iframe", "<body", "<head",
+           "<img", "<object", "<embed", "<meta", "<style", "<title", "<!--")
+_TEXT_CONTROLS_OK = frozenset("\t\n\r\f")
+_WS = re.compile(r"\s+")
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+MAX_NAME_CHARS = 200
+
+
+def sniff(head: bytes) -> str | None:
+    """Canonical MIME type of a file whose first bytes are ``head`` (pass :data:`SNIFF_BYTES`), or None.
+
+    Only PDF, JPEG, PNG, HEIC/HEIF, DICOM and plain UTF-8 text are recognised; markup (HTML, SVG, XML,
+    script) is never accepted, whatever the file is called. AVIF and other ISO-BMFF files are rejected.
+    """
+    if not head:
+        return None
+    if head.startswith(b"%PDF-"):
+        return PDF
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return DICOM
+    if head[4:8] == b"ftyp":
+        return _sniff_heif(head)
+    return TEXT if _is_plain_text(head) else None
+
+
+def _sniff_heif(head: bytes) -> str | None:
+    size = int.from_bytes(head[:4], "big")
+    if size < 16 or size % 4:
+        return None
+    major = head[8:12]
+    box = head[16:min(size, len(head))]
+    brands = {major} | {box[i:i + 4] for i in range(0, len(box) - 3, 4)}
+    if brands & _HEIC_BRANDS:
+        return HEIC
+    return HEIF if major in _HEIF_BRANDS else None
+
+
+def _is_plain_text(head: bytes) -> bool:
+    try:
+        # final=False: a multibyte sequence cut off by the end of the head is fine.
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    if any(unicodedata.category(c) == "Cc" and c not in _TEXT_CONTROLS_OK for c in text):
+        return False  # includes NUL and DEL
+    stripped = text.lstrip("\ufeff \t\n\r\f")
+    if stripped.startswith("<"):
+        return False
+    lowered = text.lower()
+    return not any(tag in lowered for tag in _MARKUP)
+
+
+def require_allowed(head: bytes) -> str:
+    """Like :func:`sniff` but raises ``EmptyFile`` / ``UnsupportedType`` instead of returning None."""
+    if not head:
+        raise EmptyFile()
+    mime = sniff(head)
+    if mime is None:
+        raise UnsupportedType()
+    return mime
+
+
+class _Replay:
+    """A read-only binary stream that returns ``head`` first, then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: BinaryIO):
+        self._head, self._stream = head, stream
+
+    def read(self, n: int = -1) -> bytes:
+        if self._head:
+            if n is None or n < 0:
+                data, self._head = self._head + self._stream.read(), b""
+                return data
+            data, self._head = self._head[:n], self._head[n:]
+            return data
+        return self._stream.read(n)
+
+
+def sniff_stream(stream: BinaryIO) -> tuple[str, BinaryIO]:
+    """Read up to :data:`SNIFF_BYTES` from ``stream`` and check its type (see :func:`require_allowed`).
+
+    Returns the MIME type and a stream yielding the whole content again (head included), ready for
+    ``Storage.put_stream``. Errors raised by ``stream`` propagate unchanged.
+    """
+    parts: list[bytes] = []
+    got = 0
+    while got < SNIFF_BYTES:
+        data = stream.read(SNIFF_BYTES - got)
+        if not data:
+            break
+        parts.append(data)
+        got += len(data)
+    head = b"".join(parts)
+    return require_allowed(head), _Replay(head, stream)  # type: ignore[return-value]
+
+
+def safe_filename(name: str) -> str:
+    """A display name safe to store and show: no directories, no control/bidi characters, whitespace
+    collapsed, NFC-normalised, at most 200 characters (keeping the extension), ``"file"`` if empty.
+
+    Unicode letters (e.g. Cyrillic) are kept. The result is for display only; storage keys are random.
+    """
+    name = unicodedata.normalize("NFC", str(name))
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(c for c in name if unicodedata.category(c) != "Cc")
+    name = _WS.sub(" ", _BIDI.sub("", name)).strip()
+    if name in ("", ".", ".."):
+        return "file"
+    if len(name) > MAX_NAME_CHARS:
+        root, ext = os.path.splitext(name)
+        if ext and len(ext) <= 16:
+            name = root[: MAX_NAME_CHARS - len(ext)].rstrip() + ext
+        else:
+            name = name[:MAX_NAME_CHARS].rstrip()
+    return name

@@ -1,0 +1,295 @@
+"""FHIR R4 export of one patient's e-card as a JSON-ready ``dict``.
+
+Bundle type ``collection``: the export is a set of related resources gathered
+for one patient, not the result of a search (``searchset`` implies search
+modes and totals) nor a signed clinical document (``document`` would need one
+Composition first and a signature over the whole).
+
+Ids: every entry's ``fullUrl`` is ``urn:uuid:<uuid5(namespace, "Type/<db id>")>``,
+so the same row always gets the same URL; ``resource.id`` is that UUID and all
+references inside the bundle point at these URLs.
+
+Resources: Patient, Practitioner, Encounter (class ``VR`` remote / ``AMB`` in
+person), one Condition (ICD-10 + text, ``encounter-diagnosis``) and one
+Composition (LOINC 11488-4 Consult note, legal attester) per signed conclusion,
+one DocumentReference per uploaded file.
+
+Hashes: FHIR ``Attachment.hash`` must be base64 SHA-1, but we store SHA-256
+hex, so ``hash`` is omitted and SHA-256 travels in the extension
+``SHA256_EXTENSION`` (``valueString``, lowercase hex) on the attachment; the
+conclusion's content hash uses the same extension on the Composition.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from telemed.records.documents import (
+    ConclusionContent,
+    FhirConclusion,
+    FhirDocument,
+    FhirEncounter,
+    FhirPatient,
+    FhirPractitioner,
+)
+
+__all__ = [
+    "ACT_CODE_SYSTEM", "ATTACHMENT_URL", "ICD10_SYSTEM", "NAMESPACE", "POLICY_SYSTEM",
+    "SHA256_EXTENSION", "build_bundle", "full_url",
+]
+
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:telemed")
+POLICY_SYSTEM = "urn:telemed:policy"
+CONCLUSION_SYSTEM = "urn:telemed:conclusion"
+SHA256_EXTENSION = "urn:telemed:fhir:sha256"
+ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
+ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+LOINC_SYSTEM = "http://loinc.org"
+CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
+ATTACHMENT_URL = "/api/v1/attachments/{id}"
+_XHTML = "http://www.w3.org/1999/xhtml"
+
+Json = dict[str, Any]
+
+
+def full_url(resource_type: str, db_id: int, namespace: uuid.UUID = NAMESPACE) -> str:
+    """``urn:uuid:...`` derived from ``"<resource_type>/<db_id>"``."""
+    return f"urn:uuid:{uuid.uuid5(namespace, f'{resource_type}/{db_id}')}"
+
+
+def _instant(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _narrative(lines: Iterable[str]) -> Json:
+    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines if line.strip())
+    return {"status": "generated", "div": f'<div xmlns="{_XHTML}">{body}</div>'}
+
+
+def _human_name(text: str, family: str | None, given: Sequence[str]) -> Json:
+    name: Json = {"use": "official", "text": text}
+    if family:
+        name["family"] = family
+    if given:
+        name["given"] = list(given)
+    return name
+
+
+class _Refs:
+    """Maps (type, db id) to fullUrls and checks that referenced rows exist."""
+
+    def __init__(self, namespace: uuid.UUID) -> None:
+        self.namespace = namespace
+        self.known: set[tuple[str, int]] = set()
+
+    def add(self, resource_type: str, db_id: int) -> str:
+        key = (resource_type, db_id)
+        if key in self.known:
+            raise ValueError(f"duplicate {resource_type} id {db_id}")
+        self.known.add(key)
+        return full_url(resource_type, db_id, self.namespace)
+
+    def ref(self, resource_type: str, db_id: int) -> Json:
+        if (resource_type, db_id) not in self.known:
+            raise ValueError(f"reference to {resource_type} {db_id} that is not in the export")
+        return {"reference": full_url(resource_type, db_id, self.namespace)}
+
+
+def _entry(url: str, resource: Json) -> Json:
+    resource_type = resource.pop("resourceType")
+    identified = {"resourceType": resource_type, "id": url.removeprefix("urn:uuid:"), **resource}
+    return {"fullUrl": url, "resource": identified}
+
+
+def _patient(patient: FhirPatient) -> Json:
+    resource: Json = {
+        "resourceType": "Patient",
+        "name": [_human_name(patient.name, patient.family, patient.given)],
+    }
+    if patient.policy_number:
+        resource["identifier"] = [{"system": POLICY_SYSTEM, "value": patient.policy_number}]
+    if patient.gender:
+        resource["gender"] = patient.gender
+    if patient.birth_date:
+        resource["birthDate"] = patient.birth_date.isoformat()
+    return resource
+
+
+def _practitioner(doctor: FhirPractitioner) -> Json:
+    resource: Json = {
+        "resourceType": "Practitioner",
+        "name": [_human_name(doctor.name, doctor.family, doctor.given)],
+    }
+    if doctor.education:
+        resource["qualification"] = [{"code": {"text": doctor.education}}]
+    return resource
+
+
+def _encounter(visit: FhirEncounter, refs: _Refs, patient_id: int, conditions: list[Json]) -> Json:
+    code, display = ("VR", "virtual") if visit.remote else ("AMB", "ambulatory")
+    period = {"start": _instant(visit.start)}
+    if visit.end:
+        period["end"] = _instant(visit.end)
+    resource: Json = {
+        "resourceType": "Encounter",
+        "status": visit.status,
+        "class": {"system": ACT_CODE_SYSTEM, "code": code, "display": display},
+        "subject": refs.ref("Patient", patient_id),
+        "participant": [{"individual": refs.ref("Practitioner", visit.practitioner_id)}],
+        "period": period,
+    }
+    if visit.specialty:
+        resource["serviceType"] = {"text": visit.specialty}
+    if visit.reason:
+        resource["reasonCode"] = [{"text": visit.reason}]
+    if conditions:
+        resource["diagnosis"] = [{"condition": ref} for ref in conditions]
+    return resource
+
+
+def _condition(conclusion: FhirConclusion, refs: _Refs, patient_id: int) -> Json | None:
+    diagnosis = conclusion.content.diagnosis
+    if not diagnosis.icd10 and not diagnosis.text.strip():
+        return None
+    code: Json = {"text": diagnosis.text.strip() or diagnosis.icd10}
+    if diagnosis.icd10:
+        code["coding"] = [{"system": ICD10_SYSTEM, "code": diagnosis.icd10}]
+    return {
+        "resourceType": "Condition",
+        "category": [{"coding": [{"system": CONDITION_CATEGORY_SYSTEM, "code": "encounter-diagnosis"}]}],
+        "code": code,
+        "subject": refs.ref("Patient", patient_id),
+        "encounter": refs.ref("Encounter", conclusion.encounter_id),
+        "recordedDate": _instant(conclusion.signed_at),
+        "recorder": refs.ref("Practitioner", conclusion.practitioner_id),
+    }
+
+
+def _sections(content: ConclusionContent, conclusion: FhirConclusion, condition: Json | None) -> list[Json]:
+    diagnosis = content.diagnosis
+    referrals = [r for r in content.referrals if r.strip()]
+    diagnosis_line = " — ".join(p for p in (diagnosis.icd10 or "", diagnosis.text.strip()) if p)
+    texts: list[tuple[str, list[str]]] = [
+        ("Жалобы", content.complaints.splitlines()),
+        ("Анамнез", content.anamnesis.splitlines()),
+        ("Объективно", content.objective.splitlines()),
+        ("Диагноз", [diagnosis_line]),
+        ("Рекомендации", content.recommendations.splitlines()),
+        ("Направления", [f"{i}. {r}" for i, r in enumerate(referrals, 1)]),
+        ("Повторная консультация", content.follow_up.splitlines()),
+        ("Дополнения", [
+            f"{_instant(a.created_at)}, {a.author}. Причина: {a.reason}. {a.text}"
+            for a in conclusion.addenda
+        ]),
+    ]
+    sections: list[Json] = []
+    for title, lines in texts:
+        if not any(line.strip() for line in lines):
+            continue  # cmp-1: a section needs text, entries or sub-sections
+        section: Json = {"title": title, "text": _narrative(lines)}
+        if title == "Диагноз" and condition is not None:
+            section["entry"] = [condition]
+        sections.append(section)
+    return sections
+
+
+def _composition(conclusion: FhirConclusion, refs: _Refs, patient_id: int, condition: Json | None) -> Json:
+    author = refs.ref("Practitioner", conclusion.practitioner_id)
+    return {
+        "resourceType": "Composition",
+        "extension": [{"url": SHA256_EXTENSION, "valueString": conclusion.content_sha256}],
+        "identifier": {"system": CONCLUSION_SYSTEM, "value": str(conclusion.id)},
+        "status": "final",
+        "type": {
+            "coding": [{"system": LOINC_SYSTEM, "code": "11488-4", "display": "Consult note"}],
+            "text": "Медицинское заключение",
+        },
+        "subject": refs.ref("Patient", patient_id),
+        "encounter": refs.ref("Encounter", conclusion.encounter_id),
+        "date": _instant(conclusion.signed_at),
+        "author": [author],
+        "title": "Медицинское заключение",
+        "attester": [{"mode": "legal", "time": _instant(conclusion.signed_at), "party": author}],
+        "section": _sections(conclusion.content, conclusion, condition),
+    }
+
+
+def _document_reference(document: FhirDocument, refs: _Refs, patient_id: int) -> Json:
+    attachment: Json = {
+        "extension": [{"url": SHA256_EXTENSION, "valueString": document.sha256}],
+        "contentType": document.content_type,
+        "url": ATTACHMENT_URL.format(id=document.id),
+        "size": document.size,
+        "title": document.filename,
+        "creation": _instant(document.created_at),
+    }
+    resource: Json = {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "subject": refs.ref("Patient", patient_id),
+        "date": _instant(document.created_at),
+        "content": [{"attachment": attachment}],
+    }
+    if document.description:
+        resource["description"] = document.description
+    if document.encounter_id is not None:
+        resource["context"] = {"encounter": [refs.ref("Encounter", document.encounter_id)]}
+    return resource
+
+
+def build_bundle(
+    patient: FhirPatient,
+    practitioners: Sequence[FhirPractitioner],
+    encounters: Sequence[FhirEncounter],
+    conclusions: Sequence[FhirConclusion],
+    documents: Sequence[FhirDocument],
+    *,
+    timestamp: datetime | None = None,
+    namespace: uuid.UUID = NAMESPACE,
+) -> Json:
+    """A FHIR R4 ``collection`` Bundle of the patient's e-card.
+
+    Every encounter, conclusion and document must reference a practitioner or
+    encounter passed in the same call, else ``ValueError``; duplicate ids raise
+    too. ``timestamp`` (default: now, UTC) is the Bundle's assembly time.
+    """
+    if timestamp is not None and timestamp.utcoffset() is None:
+        raise ValueError("timestamp must be timezone-aware")
+    refs = _Refs(namespace)
+    entries: list[Json] = [_entry(refs.add("Patient", patient.id), _patient(patient))]
+    for doctor in practitioners:
+        entries.append(_entry(refs.add("Practitioner", doctor.id), _practitioner(doctor)))
+    encounter_urls = {visit.id: refs.add("Encounter", visit.id) for visit in encounters}
+
+    conditions: dict[int, list[Json]] = {}
+    condition_entries: list[Json] = []
+    composition_entries: list[Json] = []
+    for conclusion in conclusions:
+        condition = _condition(conclusion, refs, patient.id)
+        condition_ref = None
+        if condition is not None:
+            url = refs.add("Condition", conclusion.id)
+            condition_entries.append(_entry(url, condition))
+            condition_ref = {"reference": url}
+            conditions.setdefault(conclusion.encounter_id, []).append(condition_ref)
+        composition = _composition(conclusion, refs, patient.id, condition_ref)
+        composition_entries.append(_entry(refs.add("Composition", conclusion.id), composition))
+
+    for visit in encounters:
+        encounter = _encounter(visit, refs, patient.id, conditions.get(visit.id, []))
+        entries.append(_entry(encounter_urls[visit.id], encounter))
+    entries += condition_entries + composition_entries
+    for document in documents:
+        reference = _document_reference(document, refs, patient.id)
+        entries.append(_entry(refs.add("DocumentReference", document.id), reference))
+
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": _instant(timestamp or datetime.now(timezone.utc)),
+        "entry": entries,
+    }

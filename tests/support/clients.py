@@ -1,0 +1,51 @@
+"""HTTP helpers for API and page tests."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.factories import PASSWORD
+
+
+class ApiClient:
+    """A Flask test client that sends a bearer token."""
+
+    def __init__(self, app, username: str | None = None, password: str = PASSWORD):
+        self.client = app.test_client()
+        self.token = None
+        if username:
+            r = self.client.post("/api/v1/auth/token", json={"username": username, "password": password})
+            assert r.status_code == 200, r.json
+            self.token = r.json["token"]
+
+    def _headers(self):
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def get(self, path, **kw):
+        return self.client.get(path, headers=self._headers(), **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.client.post(path, json=json, headers=self._headers(), **kw)
+
+    def delete(self, path, **kw):
+        return self.client.delete(path, headers=self._headers(), **kw)
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(
+        r'name="csrf-token" content="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def page_login(app, username: str, password: str = PASSWORD):
+    """A test client logged in through the login form."""
+    client = app.test_client()
+    token = csrf_token(client.get("/login").text)
+    r = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    assert r.status_code == 302, r.text
+    return client
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))

@@ -1,0 +1,77 @@
+"""The ``telemed`` command and packaging."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from telemed import create_app
+from telemed.catalog.models import Doctor
+from telemed.catalog.specialties import CODES
+from telemed.cli import main
+from telemed.scheduling.models import Slot
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TELEMED_INSTANCE_DIR", str(tmp_path / "inst"))
+    monkeypatch.setenv("TELEMED_PASSWORD_HASH", "argon2-fast")
+    monkeypatch.delenv("TELEMED_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def test_seed_demo_is_idempotent_and_complete(env):
+    runner = CliRunner()
+    first = runner.invoke(main, ["seed-demo"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(main, ["seed-demo"])
+    assert second.exit_code == 0 and "slots_added=0" in second.output
+    app = create_app()
+    assert (env / "inst" / "telemed.sqlite3").exists() and (env / "inst" / "secret_key").exists()
+    with app.extensions["telemed.db"].session() as s:
+        per_specialty = dict(s.execute(select(Doctor.specialty_code, func.count(func.distinct(Doctor.career_start)))
+                                       .group_by(Doctor.specialty_code)).all())
+        assert set(per_specialty) == set(CODES) and min(per_specialty.values()) >= 2
+        night = s.scalars(select(Slot).join(Doctor).where(Doctor.specialty_code == "therapist")).all()
+        assert {sl.starts_at.hour for sl in night} == set(range(24))  # around the clock
+    client = app.test_client()
+    for username in ("member", "member2", "doctor", "pediatrician", "psychologist", "records", "admin"):
+        r = client.post("/api/v1/auth/token", json={"username": username, "password": "demo"})
+        assert r.status_code == 200, username
+    token = client.post("/api/v1/auth/token", json={"username": "member", "password": "demo"}).json["token"]
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json
+    assert me["consent"]["accepted"] and len(me["patients"]) == 2
+    assert [p["is_adult"] for p in me["patients"]] == [True, False]
+    app.extensions["telemed.db"].dispose()
+
+
+def test_create_user(env):
+    runner = CliRunner()
+    assert runner.invoke(main, ["init-db"]).exit_code == 0
+    r = runner.invoke(main, ["create-user", "--username", "nurse", "--role", "records", "--name", "N. Nurse",
+                             "--password", "pw-123"])
+    assert r.exit_code == 0, r.output
+    dup = runner.invoke(main, ["create-user", "--username", "nurse", "--role", "records", "--name", "N",
+                               "--password", "x"])
+    assert dup.exit_code != 0 and "already exists" in dup.output
+    client = create_app().test_client()
+    assert client.post("/api/v1/auth/token", json={"username": "nurse", "password": "pw-123"}).json["user"]["role"] \
+        == "records"
+
+
+@pytest.mark.slow
+def test_wheel_ships_templates_static_migrations_and_translations(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("telemed-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in ("telemed/templates/base.html", "telemed/static/css/app.css", "telemed/migrations/env.py",
+                     "telemed/migrations/versions/0001_initial_schema.py",
+                     "telemed/translations/ru/LC_MESSAGES/messages.mo"):
+        assert required in names, required

@@ -1,0 +1,107 @@
+"""API: tokens, /me, consent, rate limits, the error shape."""
+
+from datetime import date
+
+import pytest
+
+from tests.conftest import make_app
+from tests.support.clients import ApiClient
+
+
+def assert_error(response, status: int, code: str):
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+
+
+def test_token_for_valid_credentials(app, factory):
+    user = factory.user("anna", name="Anna Petrova")
+    r = app.test_client().post("/api/v1/auth/token", json={"username": "anna", "password": "secret-pass"})
+    assert r.status_code == 200
+    assert r.json["token"] and r.json["user"] == {"id": user.id, "role": "member", "name": "Anna Petrova"}
+
+
+@pytest.mark.parametrize("body", [{"username": "anna", "password": "wrong"}, {"username": "nobody", "password": "x"}])
+def test_wrong_credentials_get_401(app, factory, body):
+    factory.user("anna")
+    assert_error(app.test_client().post("/api/v1/auth/token", json=body), 401, "invalid_credentials")
+
+
+@pytest.mark.parametrize("body", [None, "[]", '{"username": 5, "password": "x"}', "{not json"])
+def test_malformed_token_requests_get_a_clear_4xx(app, body):
+    r = app.test_client().post("/api/v1/auth/token", data=body, content_type="application/json")
+    assert 400 <= r.status_code < 500 and "error" in r.json
+
+
+def test_requests_without_or_with_a_bad_token_get_401(app):
+    assert_error(app.test_client().get("/api/v1/me"), 401, "not_authenticated")
+    assert_error(app.test_client().get("/api/v1/me", headers={"Authorization": "Bearer nope"}), 401,
+                 "not_authenticated")
+
+
+def test_revoked_token_stops_working(app, factory):
+    factory.user("anna")
+    api = ApiClient(app, "anna")
+    assert api.get("/api/v1/me").status_code == 200
+    assert api.delete("/api/v1/auth/token").status_code == 204
+    assert_error(api.get("/api/v1/me"), 401, "not_authenticated")
+
+
+def test_me_lists_patients_policy_entitlements_and_consent(app, factory):
+    contract = factory.contract()
+    user, me = factory.member("anna", contract=contract)
+    child = factory.patient(name="Kid", birth_date=date(2018, 2, 3), guardian=user, contract=contract)
+    body = ApiClient(app, "anna").get("/api/v1/me").json
+    assert (body["id"], body["role"]) == (user.id, "member")
+    by_id = {p["id"]: p for p in body["patients"]}
+    assert by_id[me.id]["is_adult"] is True and by_id[child.id]["is_adult"] is False
+    assert by_id[child.id]["birth_date"] == "2018-02-03"
+    assert by_id[me.id]["psychologist"] == {"limit": 3, "used": 0, "left": 3}
+    assert by_id[child.id]["psychologist"]["left"] == 0
+    assert body["entitlements"]["psychologist"][str(me.id)] == {"limit": 3, "used": 0, "left": 3}
+    assert body["policy"]["contract"]["psychologist_limit"] == 3
+    assert body["consent"] == {"current_version": "2026-01", "accepted": True}
+    assert "doctor" not in body
+
+
+def test_me_for_a_doctor_names_the_doctor(app, factory):
+    doctor = factory.doctor("cardiologist", username="drx")
+    body = ApiClient(app, "drx").get("/api/v1/me").json
+    assert body["doctor"] == {"id": doctor.id, "specialty": "cardiologist"} and body["patients"] == []
+
+
+def test_consent_accept_and_withdraw(app, factory):
+    factory.user("anna", consent=False)
+    api = ApiClient(app, "anna")
+    assert api.get("/api/v1/me").json["consent"]["accepted"] is False
+    assert_error(api.post("/api/v1/me/consent", json={"version": "1999-01"}), 422, "validation_error")
+    r = api.post("/api/v1/me/consent", json={"version": "2026-01"})
+    assert r.status_code == 200 and r.json["accepted"] is True
+    assert api.get("/api/v1/me").json["consent"]["accepted"] is True
+    assert api.delete("/api/v1/me/consent").json["accepted"] is False
+    assert api.get("/api/v1/me").json["consent"]["accepted"] is False
+
+
+def test_login_attempts_are_rate_limited(db_url, tmp_path, factory):
+    limited = make_app(db_url, tmp_path, LOGIN_RATE_LIMIT="3 per minute")
+    client = limited.test_client()
+    for _ in range(3):
+        assert client.post("/api/v1/auth/token", json={"username": "x", "password": "y"}).status_code == 401
+    assert_error(client.post("/api/v1/auth/token", json={"username": "x", "password": "y"}), 429, "rate_limited")
+    limited.extensions["telemed.db"].dispose()
+
+
+def test_unknown_api_path_and_method_use_the_error_shape(app, factory):
+    factory.user("anna")
+    api = ApiClient(app, "anna")
+    assert_error(api.get("/api/v1/nope"), 404, "not_found")
+    assert_error(api.client.put("/api/v1/me", headers=api._headers()), 405, "method_not_allowed")
+
+
+def test_healthz(app, tmp_path):
+    assert app.test_client().get("/healthz").json == {"status": "ok"}
+    broken = make_app("postgresql+psycopg://nobody@127.0.0.1:1/none", tmp_path)
+    r = broken.test_client().get("/healthz")
+    assert r.status_code == 503 and r.json["status"] != "ok"
