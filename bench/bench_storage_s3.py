@@ -28,7 +28,8 @@ os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
 from boto3.s3.transfer import TransferConfig  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
-from telemed.storage import S3Storage, storage_from_url  # noqa: E402
+from telemed.storage import storage_from_url  # noqa: E402
+from telemed.storage_s3 import S3Storage  # noqa: E402
 
 MiB = 1024 * 1024
 

@@ -27,7 +27,6 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from telemed.content_disposition import attachment_header
 from telemed.errors import EmptyFile, FileTooLarge, IntegrityFailure, NotFound, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -275,162 +274,6 @@ class LocalStorage(Storage):
         return self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)
 
 
-class S3Storage(Storage):
-    """Objects in an S3 (or S3-compatible) bucket under an optional key prefix; private, SSE-S3."""
-
-    def __init__(self, bucket: str, prefix: str = "", *, client: Any = None,
-                 endpoint_url: str | None = None, region_name: str | None = None,
-                 max_attempts: int = 3, connect_timeout: float = 5, read_timeout: float = 60,
-                 addressing_style: str | None = None, sse: bool | None = None):
-        self.bucket, self.prefix = bucket, prefix.strip("/")
-        self._sse = sse  # None: try AES256 once and remember whether the endpoint accepts it
-        if client is None:
-            import boto3
-            from botocore.config import Config
-
-            session = boto3.session.Session()  # credentials: the standard AWS env/config chain
-            config = Config(signature_version="s3v4", connect_timeout=connect_timeout,
-                            read_timeout=read_timeout,
-                            retries={"mode": "standard", "max_attempts": max_attempts},
-                            s3={"addressing_style": addressing_style
-                                or ("path" if endpoint_url else "auto")})
-            client = session.client("s3", endpoint_url=endpoint_url, config=config,
-                                    region_name=region_name or session.region_name or "us-east-1")
-        self.client = client
-
-    def _full(self, key: str) -> str:
-        check_key(key)
-        return f"{self.prefix}/{key}" if self.prefix else key
-
-    def _with_sse(self, method: Callable[..., Any], **kwargs: Any) -> Any:
-        if self._sse is not False:
-            try:
-                result = method(**kwargs, ServerSideEncryption="AES256")
-            except ClientError as exc:
-                if self._sse is True or _code(exc) not in _SSE_REJECTED:
-                    raise
-                log.warning("S3 endpoint rejects ServerSideEncryption (%s); storing without it",
-                            _code(exc))
-                self._sse = False
-            else:
-                self._sse = True
-                return result
-        return method(**kwargs)
-
-    def ensure_bucket(self) -> None:
-        """Create the bucket if missing and block all public access where supported."""
-        s3, bucket = self.client, self.bucket
-        with _backend():
-            try:
-                s3.head_bucket(Bucket=bucket)
-            except ClientError as exc:
-                if _code(exc) not in _MISSING | {"NoSuchBucket"}:
-                    raise
-                region = s3.meta.region_name
-                extra = ({"CreateBucketConfiguration": {"LocationConstraint": region}}
-                         if region and region != "us-east-1" else {})
-                try:
-                    s3.create_bucket(Bucket=bucket, **extra)
-                except ClientError as exc2:
-                    if _code(exc2) != "BucketAlreadyOwnedByYou":
-                        raise
-            try:
-                s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-                    "BlockPublicAcls": True, "IgnorePublicAcls": True,
-                    "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-            except ClientError as exc:
-                if _code(exc) not in _NO_PUBLIC_ACCESS_BLOCK:
-                    raise
-
-    def put_stream(self, stream: BinaryIO, *, content_type: str, max_size: int,
-                   chunk_size: int = DEFAULT_CHUNK) -> StoredObject:
-        """See :meth:`Storage.put_stream`; one ``put_object`` if the data fits in one chunk, else a
-        multipart upload with ``chunk_size`` parts (at least 5 MiB, at most 10 000 parts)."""
-        if chunk_size < S3_MIN_PART or max_size > chunk_size * 10_000:
-            raise ValueError("S3 needs chunk_size >= 5 MiB and max_size <= 10 000 chunks")
-        reader = _ChunkReader(stream, chunk_size, max_size)
-        key = new_key()
-        where = {"Bucket": self.bucket, "Key": self._full(key)}
-        upload_id: str | None = None
-        maybe_written = False
-        try:
-            chunk = reader.next()
-            if not chunk:
-                raise EmptyFile()
-            if len(chunk) < chunk_size:
-                maybe_written = True
-                with _backend():
-                    self._with_sse(self.client.put_object, **where, Body=chunk,
-                                   ContentType=content_type)
-                return reader.stored(key, content_type)
-            with _backend():
-                upload_id = self._with_sse(self.client.create_multipart_upload, **where,
-                                           ContentType=content_type)["UploadId"]
-            parts: list[dict[str, Any]] = []
-            while chunk:
-                number = len(parts) + 1
-                with _backend():
-                    etag = self.client.upload_part(**where, UploadId=upload_id, PartNumber=number,
-                                                   Body=chunk)["ETag"]
-                parts.append({"ETag": etag, "PartNumber": number})
-                del chunk  # hold one chunk at a time, not two
-                chunk = reader.next()
-            maybe_written = True
-            with _backend():
-                self.client.complete_multipart_upload(**where, UploadId=upload_id,
-                                                      MultipartUpload={"Parts": parts})
-            return reader.stored(key, content_type)
-        except BaseException:
-            if upload_id is not None:
-                _quietly(self.client.abort_multipart_upload, **where, UploadId=upload_id)
-            if maybe_written:
-                _quietly(self.client.delete_object, **where)
-            raise
-
-    def open(self, key: str, *, expected_sha256: str | None = None,
-             chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
-        full = self._full(key)
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=full)["Body"]
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                raise NotFound() from exc
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
-        return _ChunkStream(key, body.read, body.close, chunk_size, expected_sha256)
-
-    def delete(self, key: str) -> None:
-        with _backend():
-            self.client.delete_object(Bucket=self.bucket, Key=self._full(key))
-
-    def exists(self, key: str) -> bool:
-        full = self._full(key)
-        with _backend():
-            try:
-                self.client.head_object(Bucket=self.bucket, Key=full)
-            except ClientError as exc:
-                if _code(exc) in _MISSING:
-                    return False
-                raise
-        return True
-
-    def presigned_get_url(self, key: str, *, filename: str, content_type: str,
-                          expires: int = 60) -> str | None:
-        """A SigV4 presigned GET that forces ``attachment`` disposition and ``content_type``."""
-        params = {"Bucket": self.bucket, "Key": self._full(key),
-                  "ResponseContentDisposition": attachment_header(filename),
-                  "ResponseContentType": content_type}
-        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
-
-    def ping(self) -> bool:
-        try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except (ClientError, BotoCoreError):
-            return False
-        return True
-
-
 def storage_from_url(url: str, *, endpoint_url: str | None = None, **options: Any) -> Storage:
     """``file:///abs/dir`` -> :class:`LocalStorage`; ``s3://bucket[/prefix]`` -> :class:`S3Storage`.
 
@@ -447,5 +290,7 @@ def storage_from_url(url: str, *, endpoint_url: str | None = None, **options: An
             raise TypeError(f"unexpected options for file storage: {sorted(options)}")
         return LocalStorage(path)
     if parts.scheme == "s3" and parts.netloc:
+        from telemed.storage_s3 import S3Storage
+
         return S3Storage(parts.netloc, unquote(parts.path), endpoint_url=endpoint_url, **options)
     raise ValueError("storage URL must be file:///path or s3://bucket/prefix")

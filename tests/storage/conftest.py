@@ -9,7 +9,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from telemed.storage import LocalStorage, S3Storage, storage_from_url
+from telemed.storage import LocalStorage, storage_from_url
+from telemed.storage_s3 import S3Storage
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -19,7 +19,8 @@ from werkzeug.http import parse_options_header
 from telemed.content_disposition import attachment_header
 from telemed.errors import (EmptyFile, FileTooLarge, IntegrityFailure, NotFound,
                             StorageUnavailable)
-from telemed.storage import (InvalidKey, LocalStorage, S3Storage, Storage, check_key,
+from telemed.storage_s3 import S3Storage
+from telemed.storage import (InvalidKey, LocalStorage, Storage, check_key,
                              storage_from_url)
 
 MiB = 1024 * 1024
