@@ -21,6 +21,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools>=69" wheel
 .venv/bin/python -m pip install -q --disable-pip-version-check -r "requirements/$mode.lock"
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
