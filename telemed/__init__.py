@@ -38,6 +38,10 @@ def create_app(config: dict | None = None) -> Flask:
     from telemed.auth.passwords import Passwords
 
     app.extensions["telemed.passwords"] = Passwords(app.config["PASSWORD_HASH"])
+    from telemed.storage import storage_from_url
+
+    app.extensions["telemed.storage"] = storage_from_url(app.config["STORAGE_URL"],
+                                                         endpoint_url=app.config["S3_ENDPOINT_URL"])
     _init_extensions(app)
     _register_blueprints(app)
     return app
@@ -46,6 +50,9 @@ def create_app(config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from telemed import auth  # noqa: F401  (registers the login loaders)
     from telemed.auth import web as _auth_web  # noqa: F401
+    from flask_wtf.csrf import CSRFError, validate_csrf
+    from wtforms import ValidationError
+
     from telemed.auth.web import bearer_token
     from telemed.error_handlers import register_error_handlers
     from telemed.extensions import babel, csrf, limiter, login_manager, socketio
@@ -59,21 +66,34 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
     limiter.init_app(app)
+    # Socket.IO handlers must be registered before the first init_app so that every app
+    # (one per process in production, several in tests) gets them.
+    from telemed.chat import events  # noqa: F401
+
     socketio.init_app(app, async_mode="threading", message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-                      cors_allowed_origins=_allowed_origins(app))
+                      cors_allowed_origins=_allowed_origins(app), max_http_buffer_size=256 * 1024)
     app.teardown_appcontext(close_db_session)
     register_error_handlers(app)
     register_template_helpers(app)
 
     @app.before_request
     def _csrf_unless_bearer():
-        """Cookie-authenticated writes need a CSRF token; bearer-token API calls do not."""
+        """Cookie-authenticated writes need a CSRF token; bearer-token API calls do not.
+
+        API calls carry it in the ``X-CSRFToken`` header only, so the body (maybe a large
+        upload) is never parsed here.
+        """
         if request.method in ("GET", "HEAD", "OPTIONS") or bearer_token():
             return
-        if request.path.startswith("/api/") and not request.cookies.get(app.config.get("SESSION_COOKIE_NAME",
-                                                                                        "session")):
+        if not request.path.startswith("/api/"):
+            csrf.protect()
+            return
+        if not request.cookies.get(app.config.get("SESSION_COOKIE_NAME", "session")):
             return  # no cookie, so no ambient credential to protect
-        csrf.protect()
+        try:
+            validate_csrf(request.headers.get("X-CSRFToken"))
+        except ValidationError as exc:
+            raise CSRFError(exc.args[0]) from exc
 
     @app.after_request
     def _security_headers(response):

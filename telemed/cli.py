@@ -18,6 +18,9 @@ def init_database(app) -> None:
 
     db = app.extensions["telemed.db"]
     upgrade(db.engine)
+    storage = app.extensions["telemed.storage"]
+    if hasattr(storage, "ensure_bucket"):
+        storage.ensure_bucket()
     with db.transaction() as s:
         sync_specialties(s)
 

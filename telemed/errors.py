@@ -60,3 +60,6 @@ FileTooLarge = _error("FileTooLarge", "file_too_large", 413, "The file is too la
 UnsupportedType = _error("UnsupportedType", "unsupported_type", 415, "This file type is not accepted. Use PDF, JPEG, PNG, HEIC, DICOM or plain text.")
 EmptyFile = _error("EmptyFile", "empty_file", 422, "The file is empty.")
 IntegrityFailure = _error("IntegrityFailure", "integrity_error", 500, "The stored file failed its checksum.")
+
+# Chat
+ChatReadOnly = _error("ChatReadOnly", "chat_read_only", 409, "This chat is read-only now.")

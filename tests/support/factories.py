@@ -95,3 +95,17 @@ class Factory:
 
 def actor(user) -> Actor:
     return Actor(id=user.id, role=user.role, name=user.full_name)
+
+
+def make_consultation(factory: Factory, user, patient, doctor, contract, *, start: datetime | None = None,
+                      minutes: int = 30, status: str = "scheduled"):
+    """A consultation written directly (any time, any status), bypassing the booking rules."""
+    from telemed.scheduling.models import Consultation
+
+    slot = factory.slot(doctor, start, minutes)
+    with factory.db.transaction() as s:
+        c = Consultation(patient_id=patient.id, booked_by_id=user.id, doctor_id=doctor.id, slot_id=slot.id,
+                         contract_id=contract.id, specialty_code=doctor.specialty_code, mode="planned",
+                         status=status, reason="", starts_at=slot.starts_at, ends_at=slot.ends_at)
+        s.add(c)
+    return c

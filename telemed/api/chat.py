@@ -1,0 +1,79 @@
+"""API: chat messages and attachments (the REST twins of the Socket.IO events)."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify, request, stream_with_context
+
+from telemed import errors
+from telemed.api import api
+from telemed.api.parsing import json_body, query_int
+from telemed.chat import attachments
+from telemed.chat import service as chat
+from telemed.chat.events import broadcast_message
+from telemed.chat.multipart import MultipartFileReader
+from telemed.content_disposition import attachment_header
+from telemed.web import current_actor, database, now
+
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _max_upload() -> int:
+    return int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024
+
+
+@api.get("/consultations/<int:consultation_id>/messages")
+def list_messages(consultation_id: int):
+    """Chat history: the last ``limit`` (default 50), or the first ``limit`` after message id ``after``."""
+    actor = current_actor()
+    after = query_int("after", 0, hi=2**62) or None
+    limit = query_int("limit", chat.HISTORY_DEFAULT, lo=1, hi=chat.HISTORY_MAX)
+    with database().session() as s:
+        return jsonify([chat.message_json(m) for m in chat.history(s, actor, consultation_id, after=after,
+                                                                    limit=limit)])
+
+
+@api.post("/consultations/<int:consultation_id>/messages")
+def post_message(consultation_id: int):
+    """Send ``{text, attachment_ids?}``: stored, then broadcast to the room like the socket event; 201."""
+    actor = current_actor()
+    data = json_body()
+    with database().transaction() as s:
+        m = chat.post_message(s, actor, consultation_id, text=data.get("text"),
+                              attachment_ids=data.get("attachment_ids"), now=now(),
+                              open_hours=current_app.config["CHAT_OPEN_HOURS"])
+        payload = chat.message_json(m)
+    broadcast_message(payload)
+    return jsonify(payload), 201
+
+
+@api.post("/consultations/<int:consultation_id>/attachments")
+def upload_attachment(consultation_id: int):
+    """Upload a document (multipart field ``file``), streamed to object storage; 201 with its facts.
+
+    415 ``unsupported_type`` (decided from the bytes), 422 ``empty_file``, 413 ``file_too_large``,
+    503 ``storage_unavailable``; 404 to anyone not party to the consultation.
+    """
+    actor = current_actor()
+    db, limit = database(), _max_upload()
+    open_hours = current_app.config["CHAT_OPEN_HOURS"]
+    attachments.check_can_upload(db, actor, consultation_id, now=now(), open_hours=open_hours)
+    if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
+        raise errors.FileTooLarge(f"The file is larger than {current_app.config['MAX_UPLOAD_MB']} MB.")
+    reader = MultipartFileReader(request.stream, request.headers.get("Content-Type"))
+    row = attachments.upload(db, current_app.extensions["telemed.storage"], actor, consultation_id, stream=reader,
+                             filename=reader.filename, now=now(), open_hours=open_hours, max_size=limit)
+    return jsonify(chat.attachment_json(row, with_hash=True)), 201
+
+
+@api.get("/attachments/<int:attachment_id>")
+def download_attachment(attachment_id: int):
+    """The attachment's bytes as a download (checksum verified while streaming); 404 to non-parties."""
+    a = attachments.attachment_for(database(), current_actor(), attachment_id)
+    chunks = current_app.extensions["telemed.storage"].open(a.storage_key, expected_sha256=a.sha256)
+    response = Response(stream_with_context(chunks), mimetype=a.content_type)
+    response.headers["Content-Disposition"] = attachment_header(a.filename)
+    response.headers["Content-Length"] = str(a.size)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

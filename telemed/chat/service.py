@@ -1,0 +1,143 @@
+"""Chat of a consultation: who may read and write, messages, read marks.
+
+The chat is open from booking until ``open_hours`` after the consultation ends, then read-only;
+a cancelled consultation's chat is read-only. Only the consultation's patient (or guardian) and
+its doctor may read or write; anyone else gets ``NotFound``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from telemed import errors
+from telemed.auth.actor import Actor
+from telemed.chat.models import Attachment, Message, ReadMark
+from telemed.scheduling import service as scheduling
+from telemed.scheduling.models import Consultation, Status
+
+TEXT_MAX = 4000
+ATTACHMENTS_MAX = 10
+HISTORY_DEFAULT = 50
+HISTORY_MAX = 500
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def chat_open(c: Consultation, now: datetime, open_hours: int) -> bool:
+    return c.status != Status.CANCELLED and now < c.ends_at + timedelta(hours=open_hours)
+
+
+def consultation_for_chat(session: Session, actor: Actor, consultation_id: int, *, lock: bool = False) -> Consultation:
+    """The consultation if the actor is its patient, guardian or doctor; else ``NotFound``."""
+    return scheduling.get_for(session, actor, consultation_id, lock=lock)
+
+
+def require_writable(c: Consultation, now: datetime, open_hours: int) -> None:
+    if c.status == Status.CANCELLED:
+        raise errors.ChatReadOnly("The consultation was cancelled; its chat is read-only.")
+    if not chat_open(c, now, open_hours):
+        raise errors.ChatReadOnly(f"The chat closed {open_hours} hours after the consultation; it is read-only.")
+
+
+def clean_text(text: object) -> str:
+    """Validate a message text: a string of at most ``TEXT_MAX`` characters, no control characters."""
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise errors.ValidationFailed("'text' must be a string.", details={"field": "text"})
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(text) > TEXT_MAX:
+        raise errors.ValidationFailed(f"A message may have at most {TEXT_MAX} characters.",
+                                      details={"field": "text"})
+    if _CONTROL.search(text):
+        raise errors.ValidationFailed("The message contains control characters.", details={"field": "text"})
+    return text
+
+
+def clean_ids(value: object, field: str = "attachment_ids") -> list[int]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > ATTACHMENTS_MAX or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**63 for v in value):
+        raise errors.ValidationFailed(f"'{field}' must be a list of at most {ATTACHMENTS_MAX} ids.",
+                                      details={"field": field})
+    return list(dict.fromkeys(value))
+
+
+def post_message(session: Session, actor: Actor, consultation_id: int, *, text: object, attachment_ids: object,
+                 now: datetime, open_hours: int) -> Message:
+    """Store a message (text and/or the actor's own unsent attachments of this consultation)."""
+    body = clean_text(text)
+    ids = clean_ids(attachment_ids)
+    c = consultation_for_chat(session, actor, consultation_id)
+    require_writable(c, now, open_hours)
+    attachments = list(session.scalars(select(Attachment).where(
+        Attachment.id.in_(ids), Attachment.consultation_id == c.id, Attachment.uploaded_by_id == actor.id,
+        Attachment.message_id.is_(None)).with_for_update())) if ids else []
+    if len(attachments) != len(ids):
+        raise errors.ValidationFailed("Unknown or already sent attachment.", details={"field": "attachment_ids"})
+    if not body and not attachments:
+        raise errors.ValidationFailed("A message needs text or an attachment.", details={"field": "text"})
+    message = Message(consultation_id=c.id, author_id=actor.id, text=body, created_at=now)
+    session.add(message)
+    session.flush()
+    for a in attachments:
+        a.message_id = message.id
+    session.flush()
+    session.refresh(message, ["attachments"])
+    return message
+
+
+def history(session: Session, actor: Actor, consultation_id: int, *, after: int | None = None,
+            limit: int = HISTORY_DEFAULT) -> list[Message]:
+    """Messages in id order: the last ``limit``, or the first ``limit`` after id ``after``."""
+    c = consultation_for_chat(session, actor, consultation_id)
+    query = select(Message).where(Message.consultation_id == c.id).options(
+        selectinload(Message.author), selectinload(Message.attachments))
+    if after is None:
+        rows = list(session.scalars(query.order_by(Message.id.desc()).limit(limit)))
+        return rows[::-1]
+    return list(session.scalars(query.where(Message.id > after).order_by(Message.id).limit(limit)))
+
+
+def mark_read(session: Session, actor: Actor, consultation_id: int, up_to_id: int, *, now: datetime) -> int:
+    """Move the actor's read mark forward to ``up_to_id`` (a message of this chat); returns the mark."""
+    c = consultation_for_chat(session, actor, consultation_id)
+    exists = session.scalar(select(Message.id).where(Message.id == up_to_id, Message.consultation_id == c.id))
+    if exists is None:
+        raise errors.ValidationFailed("'up_to_id' is not a message of this chat.", details={"field": "up_to_id"})
+    mark = session.get(ReadMark, (c.id, actor.id), with_for_update=True)
+    if mark is None:
+        mark = ReadMark(consultation_id=c.id, user_id=actor.id, message_id=up_to_id, updated_at=now)
+        session.add(mark)
+    elif up_to_id > mark.message_id:
+        mark.message_id, mark.updated_at = up_to_id, now
+    session.flush()
+    return mark.message_id
+
+
+def read_marks(session: Session, consultation_id: int) -> dict[int, int]:
+    rows = session.execute(select(ReadMark.user_id, ReadMark.message_id)
+                           .where(ReadMark.consultation_id == consultation_id))
+    return {user_id: message_id for user_id, message_id in rows}
+
+
+def message_json(m: Message) -> dict:
+    """The wire shape of a message (socket event and REST)."""
+    return {
+        "id": m.id, "consultation_id": m.consultation_id,
+        "author": {"id": m.author.id, "name": m.author.full_name, "role": m.author.role},
+        "text": m.text,
+        "attachments": [attachment_json(a) for a in m.attachments],
+        "created_at": m.created_at.isoformat(timespec="seconds"),
+    }
+
+
+def attachment_json(a: Attachment, *, with_hash: bool = False) -> dict:
+    body = {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+    if with_hash:
+        body["sha256"] = a.sha256
+    return body

@@ -1,0 +1,70 @@
+"""A live HTTP + Socket.IO server on 127.0.0.1 for socket and browser tests."""
+
+from __future__ import annotations
+
+import threading
+
+import socketio
+from werkzeug.serving import make_server
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+class SocketClient:
+    """A python-socketio client that records the events it receives."""
+
+    def __init__(self, url: str, *, token: str | None = None, headers: dict | None = None):
+        self.url, self.token, self.headers = url, token, headers or {}
+        self.sio = socketio.Client(reconnection=False)
+        self.events: dict[str, list] = {}
+        self._cond = threading.Condition()
+        for name in ("message", "typing", "read", "presence", "signal"):
+            self.sio.on(name, self._recorder(name))
+
+    def _recorder(self, name):
+        def record(data):
+            with self._cond:
+                self.events.setdefault(name, []).append(data)
+                self._cond.notify_all()
+        return record
+
+    def connect(self):
+        self.sio.connect(self.url, auth={"token": self.token} if self.token else None, headers=self.headers,
+                         transports=["websocket"], wait_timeout=10)
+        return self
+
+    def call(self, event: str, data, timeout: float = 10):
+        return self.sio.call(event, data, timeout=timeout)
+
+    def wait_for(self, name: str, count: int = 1, timeout: float = 10) -> list:
+        with self._cond:
+            self._cond.wait_for(lambda: len(self.events.get(name, [])) >= count, timeout)
+            return list(self.events.get(name, []))
+
+    def received(self, name: str) -> list:
+        with self._cond:
+            return list(self.events.get(name, []))
+
+    def close(self):
+        """Disconnect without waiting 3 s for the server's WebSocket close frame, which it never sends."""
+        ws = getattr(self.sio.eio, "ws", None)
+        if ws is not None:
+            close = ws.close
+            ws.close = lambda *args, **kwargs: close(timeout=0.2)
+        if self.sio.connected:
+            self.sio.disconnect()
