@@ -16,6 +16,7 @@ from telemed.cli import init_database
 from telemed.db import Base
 from tests.support.factories import Factory
 from tests.support.pg import PostgresServer, find_bindir
+from tests.support.s3 import moto_endpoint  # noqa: F401  (session fixture)
 
 BACKENDS = ["sqlite", "postgresql"]
 TEST_CONFIG = {"SECRET_KEY": "test-secret", "PASSWORD_HASH": "argon2-fast", "LOGIN_RATE_LIMIT": "1000 per minute",

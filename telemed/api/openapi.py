@@ -75,6 +75,18 @@ SCHEMAS = {
     "BookingRequest": {"type": "object", "required": ["slot_id"], "properties": {
         "slot_id": {"type": "integer"}, "patient_id": {"type": "integer"},
         "reason": {"type": "string", "maxLength": 2000}}},
+    "Attachment": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "filename": {"type": "string"}, "content_type": {"type": "string"},
+        "size": {"type": "integer"}, "sha256": {"type": "string"}}},
+    "Message": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "consultation_id": {"type": "integer"},
+        "author": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                                    "role": {"type": "string"}}},
+        "text": {"type": "string"}, "attachments": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}},
+        "created_at": _DT}},
+    "MessageRequest": {"type": "object", "properties": {
+        "text": {"type": "string", "maxLength": 4000},
+        "attachment_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": 10}}},
     "Consultation": {"type": "object", "properties": {
         "id": {"type": "integer"},
         "status": {"type": "string", "enum": ["scheduled", "in_progress", "completed", "cancelled", "no_show"]},
@@ -109,6 +121,20 @@ def document() -> dict:
                         errs=(401, 409, 422), body="BookingRequest")},
         "/consultations/{id}": {"get": _op("One consultation", _json(_ref("Consultation")), errs=(401, 404),
                                            params=[_ID])},
+        "/consultations/{id}/messages": {
+            "get": _op("Chat history (last 50, or after a message id)", _json(arr("Message")), errs=(401, 404, 422),
+                       params=[_ID, _q("after", {"type": "integer"}), _q("limit", {"type": "integer"})]),
+            "post": _op("Send a chat message (also broadcast to the room)", _json(_ref("Message"), "Sent"),
+                        status="201", errs=(401, 404, 409, 422), body="MessageRequest", params=[_ID])},
+        "/consultations/{id}/attachments": {"post": {
+            "summary": "Upload a document (multipart field 'file'): PDF, JPEG, PNG, HEIC/HEIF, DICOM, plain text",
+            "parameters": [_ID],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+            "responses": {"201": _json(_ref("Attachment"), "Stored"), **_errors(401, 404, 409, 413, 415, 422, 503)}}},
+        "/attachments/{id}": {"get": {
+            "summary": "Download an attachment", "parameters": [_ID],
+            "responses": {"200": {"description": "The bytes, as an attachment"}, **_errors(401, 404)}}},
         "/consultations/{id}/cancel": {"post": _op("Cancel before the start", _json(_ref("Consultation")),
                                                    errs=(401, 404, 409), params=[_ID])},
     }

@@ -37,7 +37,10 @@ class MultipartFileReader:
 
     def _event(self):
         while True:
-            event = self._decoder.next_event()
+            try:
+                event = self._decoder.next_event()
+            except ValueError as exc:  # werkzeug's word for a malformed body
+                raise errors.BadRequest("Malformed multipart body.") from exc
             if event is not NEED_DATA:
                 return event
             if self._eof:

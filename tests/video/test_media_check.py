@@ -391,6 +391,7 @@ def test_sequential_checks_leave_nothing_behind(server_loop, client_loop) -> Non
     for _ in range(2):  # warm up: codecs loaded, executor threads spawned
         one_check()
     before = _resources()
+    threads_before = set(threading.enumerate())
     tasks_before = server_loop.run(task_count()), client_loop.run(task_count())
     for _ in range(50):
         one_check()
@@ -401,7 +402,10 @@ def test_sequential_checks_leave_nothing_behind(server_loop, client_loop) -> Non
     )
     assert service.active_count() == 0
     assert (server_loop.run(task_count()), client_loop.run(task_count())) == tasks_before
-    assert (after["threads"], after["native"]) == (before["threads"], before["native"])
+    # other tests' threads may still be winding down, so: no new thread, and no more than before
+    new_threads = [t for t in threading.enumerate() if t not in threads_before and not t.name.startswith("asyncio_")]
+    assert new_threads == []
+    assert after["native"] <= before["native"]
     assert after["pools"] <= 2 * (min(32, (os.cpu_count() or 1) + 4))  # default executors are bounded
     assert after["fds"] <= before["fds"] + 3
     assert after["rss_kb"] - before["rss_kb"] < 50 * 1024
