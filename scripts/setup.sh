@@ -10,6 +10,7 @@ if [ "$mode" = test ]; then
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 fi
 command -v python3 >/dev/null || missing+=(python3 python3-venv)
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -q
@@ -19,6 +20,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+
+# Front-end libraries come from npm (package-lock.json) and are served from static/vendor.
+npm ci --no-audit --no-fund --loglevel=error
+mkdir -p static/vendor
+cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools>=69" wheel

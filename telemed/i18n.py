@@ -34,7 +34,7 @@ def local_time(value: datetime | None, fmt: str = "short") -> str:
     """Format an aware UTC datetime in the viewer's zone and locale."""
     if value is None:
         return ""
-    return format_datetime(value.astimezone(viewer_tz()).replace(tzinfo=None), fmt, rebase=False)
+    return format_datetime(value, fmt)  # rebased to the viewer's zone (select_timezone)
 
 
 def specialty_name(code: str) -> str:
