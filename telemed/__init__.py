@@ -69,6 +69,7 @@ def _init_extensions(app: Flask) -> None:
     # Socket.IO handlers must be registered before the first init_app so that every app
     # (one per process in production, several in tests) gets them.
     from telemed.chat import events  # noqa: F401
+    from telemed.video import events as _video_events  # noqa: F401
 
     socketio.init_app(app, async_mode="threading", message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
                       cors_allowed_origins=_allowed_origins(app), max_http_buffer_size=256 * 1024)
@@ -114,9 +115,13 @@ def _register_blueprints(app: Flask) -> None:
     from telemed.api import api
     from telemed.auth.views import bp as auth_bp
     from telemed.scheduling.views import bp as scheduling_bp
+    from telemed.video.pages import bp as room_bp
+    from telemed.video.views import bp as video_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(scheduling_bp)
+    app.register_blueprint(video_bp)
+    app.register_blueprint(room_bp)
     app.register_blueprint(api)
 
     @app.get("/healthz")

@@ -31,10 +31,12 @@ DEFAULTS: dict[str, object] = {
     "STUN_URLS": "",
     "TURN_URLS": "",
     "TURN_SECRET": None,
+    "TURN_TTL_SECONDS": 3600,
     "PASSWORD_HASH": "argon2",  # "argon2-fast" only for tests
 }
 
-_INT_KEYS = {"MAX_UPLOAD_MB", "TOKEN_TTL_HOURS", "SESSION_TTL_HOURS", "CHAT_OPEN_HOURS", "ROOM_EARLY_JOIN_MINUTES"}
+_INT_KEYS = {"MAX_UPLOAD_MB", "TOKEN_TTL_HOURS", "SESSION_TTL_HOURS", "CHAT_OPEN_HOURS", "ROOM_EARLY_JOIN_MINUTES",
+             "TURN_TTL_SECONDS"}
 
 
 def _from_env() -> dict[str, object]:

@@ -63,3 +63,8 @@ IntegrityFailure = _error("IntegrityFailure", "integrity_error", 500, "The store
 
 # Chat
 ChatReadOnly = _error("ChatReadOnly", "chat_read_only", 409, "This chat is read-only now.")
+
+# Video rooms
+RoomClosed = _error("RoomClosed", "room_closed", 409, "The video room is not open now.")
+ConsultationCancelled = _error("ConsultationCancelled", "consultation_cancelled", 409, "The consultation was cancelled.")
+NotJoined = _error("NotJoined", "not_joined", 409, "Join the consultation before signaling.")

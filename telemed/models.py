@@ -5,3 +5,4 @@ from telemed.catalog.models import Doctor, Specialty  # noqa: F401
 from telemed.members.models import Contract, Guardianship, Patient, Policy  # noqa: F401
 from telemed.scheduling.models import Consultation, Mode, Slot, Status  # noqa: F401
 from telemed.chat.models import Attachment, Message, ReadMark  # noqa: F401
+from telemed.video.models import RoomPresence  # noqa: F401

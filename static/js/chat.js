@@ -22,7 +22,8 @@
   const timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
     { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 
-  const socket = io({ transports: ["websocket", "polling"] });
+  // One connection per page, shared with the video room (static/js/room.js).
+  const socket = window.telemedSocket || (window.telemedSocket = io({ transports: ["websocket", "polling"] }));
 
   function setState(state) {
     root.dataset.state = state;
@@ -115,8 +116,10 @@
       updateReceipts();
       setOpen(ack.chat_open);
       markRead();
+      document.dispatchEvent(new CustomEvent("telemed:joined", { detail: ack }));
     });
   }
+  window.telemedChat = { rejoin: join };
 
   function setOpen(open) {
     form.hidden = !open;

@@ -132,11 +132,25 @@ def document() -> dict:
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}},
             "responses": {"201": _json(_ref("Attachment"), "Stored"), **_errors(401, 404, 409, 413, 415, 422, 503)}}},
+        "/consultations/{id}/ice-servers": {"get": _op(
+            "ICE servers for the call: STUN, and TURN with time-limited credentials (coturn REST scheme)",
+            _json({"type": "object", "properties": {"iceServers": {"type": "array", "items": {"type": "object"}},
+                                                    "ttl": {"type": "integer"}}}), errs=(401, 404), params=[_ID])},
         "/attachments/{id}": {"get": {
             "summary": "Download an attachment", "parameters": [_ID],
             "responses": {"200": {"description": "The bytes, as an attachment"}, **_errors(401, 404)}}},
         "/consultations/{id}/cancel": {"post": _op("Cancel before the start", _json(_ref("Consultation")),
                                                    errs=(401, 404, 409), params=[_ID])},
+        "/media-check/offer": {"post": {
+            "summary": "Pre-call device check: send a WebRTC offer (complete ICE, no trickle); the server "
+                       "peer answers and echoes camera and microphone back until hang-up or the time limit",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["sdp", "type"],
+                "properties": {"sdp": {"type": "string", "maxLength": 20480},
+                               "type": {"type": "string", "enum": ["offer"]}}}}}},
+            "responses": {"200": _json({"type": "object", "properties": {
+                "sdp": {"type": "string"}, "type": {"type": "string", "enum": ["answer"]}}}, "The answer"),
+                **_errors(400, 401, 403, 422, 429, 503)}}},
     }
     return {
         "openapi": "3.1.0",

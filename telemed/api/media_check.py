@@ -1,0 +1,58 @@
+"""API: the pre-call device check (the browser's WebRTC offer in, the echo peer's answer out)."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+
+from telemed.api import api
+from telemed.api.parsing import json_body
+from telemed.extensions import limiter
+from telemed.video.media_check import InvalidOffer
+from telemed.video.runtime import media_check_service
+from telemed.web import current_actor
+
+MAX_OFFER_BYTES = 20 * 1024  # a browser's audio+video offer with its candidates is 4-8 kB
+MAX_BODY_BYTES = 2 * MAX_OFFER_BYTES  # JSON escaping of the SDP's CRLFs
+DEFAULT_RATE_LIMIT = "6 per minute;30 per hour"
+
+
+def _rate_limit() -> str:
+    return current_app.config.get("MEDIA_CHECK_RATE_LIMIT") or DEFAULT_RATE_LIMIT
+
+
+def _user_key() -> str:
+    """Per user when logged in; anonymous requests (refused anyway) count per address."""
+    if current_user.is_authenticated:
+        return f"media-check:user:{current_user.user_id}"
+    return f"media-check:addr:{get_remote_address()}"
+
+
+def _offer() -> tuple[str, str]:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise InvalidOffer("The offer is too large.")
+    request.max_content_length = MAX_BODY_BYTES  # also bounds a chunked body
+    data = json_body()
+    sdp, kind = data.get("sdp"), data.get("type")
+    if kind != "offer":
+        raise InvalidOffer("'type' must be \"offer\".", details={"field": "type"})
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise InvalidOffer("'sdp' must be a non-empty string.", details={"field": "sdp"})
+    if len(sdp.encode("utf-8")) > MAX_OFFER_BYTES:
+        raise InvalidOffer(f"'sdp' is longer than {MAX_OFFER_BYTES} bytes.", details={"field": "sdp"})
+    return sdp, kind
+
+
+@api.post("/media-check/offer")
+@limiter.limit(_rate_limit, key_func=_user_key)
+def media_check_offer():
+    """Start a device check: ``{sdp, type: "offer"}`` → 200 ``{sdp, type: "answer"}``.
+
+    The server peer sends the camera and microphone back on the same connection
+    and closes when the browser hangs up, fails, or after the time limit.
+    401 anonymous; 422 ``invalid_offer``; 429 ``rate_limited``; 503 ``media_check_busy``.
+    """
+    current_actor()
+    sdp, kind = _offer()
+    return jsonify(media_check_service(current_app._get_current_object()).answer(sdp, kind))

@@ -1,0 +1,17 @@
+"""Page: the video room of a consultation (video, controls, waiting room, chat beside it)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from telemed.scheduling import service as scheduling
+from telemed.web import current_actor, db_session
+
+bp = Blueprint("room", __name__)
+
+
+@bp.get("/consultations/<int:consultation_id>/room")
+def room(consultation_id: int):
+    """The consultation's video room; 404 to anyone not party to it."""
+    c = scheduling.get_for(db_session(), current_actor(), consultation_id)
+    return render_template("video/room.html", c=c)

@@ -1,0 +1,39 @@
+"""When a consultation's video room is open: pure functions.
+
+The room opens ``early_minutes`` before the start and closes when the consultation is completed
+or 60 minutes after its scheduled end, whichever comes first. A cancelled or missed consultation
+has no room.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from telemed import errors
+
+LATE_MINUTES = 60
+
+
+def room_open(*, status: str, starts_at: datetime, ends_at: datetime, now: datetime, early_minutes: int) -> bool:
+    if status not in ("scheduled", "in_progress"):
+        return False
+    return starts_at - timedelta(minutes=early_minutes) <= now <= ends_at + timedelta(minutes=LATE_MINUTES)
+
+
+def require_room_open(*, status: str, starts_at: datetime, ends_at: datetime, now: datetime,
+                      early_minutes: int) -> None:
+    """Raise ``ConsultationCancelled`` or ``RoomClosed`` unless signaling is allowed now."""
+    if status == "cancelled":
+        raise errors.ConsultationCancelled()
+    if not room_open(status=status, starts_at=starts_at, ends_at=ends_at, now=now, early_minutes=early_minutes):
+        opens = starts_at - timedelta(minutes=early_minutes)
+        raise errors.RoomClosed(
+            f"The video room opens {early_minutes} minutes before the start and closes 60 minutes after the end."
+            if now < opens else "The video room is closed.",
+            details={"opens_at": opens.isoformat(timespec="seconds")},
+        )
+
+
+def should_start(*, role_is_doctor: bool, status: str, is_open: bool) -> bool:
+    """The doctor entering an open room starts the consultation."""
+    return role_is_doctor and is_open and status == "scheduled"
