@@ -8,6 +8,7 @@ mode="${1:-app}"
 missing=()
 if [ "$mode" = test ]; then
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+  command -v turnserver >/dev/null || missing+=(coturn)
 fi
 command -v python3 >/dev/null || missing+=(python3 python3-venv)
 command -v npm >/dev/null || missing+=(nodejs npm)
@@ -15,6 +16,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # the tests start their own coturn on a free loopback port; no system-wide TURN service
+    if command -v systemctl >/dev/null && systemctl is-enabled coturn >/dev/null 2>&1; then
+      systemctl disable --now coturn || true
+    fi
   else
     echo "Missing system packages: ${missing[*]} (install them with: sudo apt-get install ${missing[*]})" >&2
     exit 1
