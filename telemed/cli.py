@@ -1,4 +1,4 @@
-"""The ``telemed`` command: init-db, seed-demo, create-user, serve, demo."""
+"""The ``telemed`` command: init-db, seed-demo, create-user, serve, demo, audit-verify."""
 
 from __future__ import annotations
 
@@ -98,3 +98,20 @@ def demo_command(host: str, port: int) -> None:
     seed_demo(app)
     click.echo("demo accounts (password `demo`): member, member2, doctor, pediatrician, psychologist, records, admin")
     _serve(app, host, port)
+
+
+@main.command("audit-verify")
+def audit_verify_command() -> None:
+    """Verify the e-card audit log's hash chain; exit status 1 when it is broken."""
+    from telemed.records.audit import verify_chain
+
+    db = _app().extensions["telemed.db"]
+    try:
+        with db.session() as s:
+            result = verify_chain(s)
+    finally:
+        db.dispose()
+    if not result.ok:
+        click.echo(f"audit chain BROKEN at event {result.first_bad_id}: {result.reason}", err=True)
+        raise SystemExit(1)
+    click.echo(f"audit chain OK: {result.checked} events")

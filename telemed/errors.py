@@ -68,3 +68,8 @@ ChatReadOnly = _error("ChatReadOnly", "chat_read_only", 409, "This chat is read-
 RoomClosed = _error("RoomClosed", "room_closed", 409, "The video room is not open now.")
 ConsultationCancelled = _error("ConsultationCancelled", "consultation_cancelled", 409, "The consultation was cancelled.")
 NotJoined = _error("NotJoined", "not_joined", 409, "Join the consultation before signaling.")
+
+# Records
+ConclusionSigned = _error("ConclusionSigned", "conclusion_signed", 409, "The conclusion is signed and can no longer be changed. Add an addendum instead.")
+NotSigned = _error("NotSigned", "not_signed", 409, "The conclusion is not signed yet.")
+InvalidPassword = _error("InvalidPassword", "invalid_password", 403, "The password is wrong; the conclusion was not signed.")

@@ -6,3 +6,5 @@ from telemed.members.models import Contract, Guardianship, Patient, Policy  # no
 from telemed.scheduling.models import Consultation, Mode, Slot, Status  # noqa: F401
 from telemed.chat.models import Attachment, Message, ReadMark  # noqa: F401
 from telemed.video.models import RoomPresence  # noqa: F401
+from telemed.records.models import Addendum, Conclusion, Visit  # noqa: F401
+from telemed.records.audit_models import AuditEvent  # noqa: F401

@@ -87,6 +87,28 @@ SCHEMAS = {
     "MessageRequest": {"type": "object", "properties": {
         "text": {"type": "string", "maxLength": 4000},
         "attachment_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": 10}}},
+    "Diagnosis": {"type": "object", "properties": {"icd10": {"type": ["string", "null"]}, "text": {"type": "string"}}},
+    "ConclusionContent": {"type": "object", "properties": {
+        **{k: {"type": "string"} for k in ("complaints", "anamnesis", "objective", "recommendations", "follow_up")},
+        "diagnosis": {"$ref": "#/components/schemas/Diagnosis"},
+        "referrals": {"type": "array", "items": {"type": "string"}}}},
+    "Conclusion": {"allOf": [{"$ref": "#/components/schemas/ConclusionContent"}, {"type": "object", "properties": {
+        "id": {"type": "integer"}, "consultation_id": {"type": "integer"},
+        "status": {"type": "string", "enum": ["draft", "signed"]}, "signed_at": {"type": ["string", "null"]},
+        "signed_by": {"type": ["object", "null"]}, "content_sha256": {"type": ["string", "null"]},
+        "addenda": {"type": "array", "items": {"type": "object"}}}}]},
+    "SignRequest": {"type": "object", "required": ["password"], "properties": {"password": {"type": "string"}}},
+    "AddendumRequest": {"type": "object", "required": ["text", "reason"], "properties": {
+        "text": {"type": "string"}, "reason": {"type": "string"}}},
+    "VisitRequest": {"type": "object", "required": ["date", "clinic", "doctor_name"], "properties": {
+        "date": {"type": "string"}, "clinic": {"type": "string"}, "doctor_name": {"type": "string"},
+        "specialty": {"type": "string"}, "diagnosis": {"$ref": "#/components/schemas/Diagnosis"},
+        "notes": {"type": "string"}}},
+    "RecordEntry": {"type": "object", "properties": {
+        "id": {"type": "string"}, "kind": {"type": "string", "enum": ["conclusion", "visit", "document"]},
+        "object_id": {"type": "integer"}, "date": _DT, "title": {"type": "string"}, "author": {"type": "string"},
+        "summary": {"type": "string"}, "specialty": {"type": ["string", "null"]},
+        "consultation_id": {"type": ["integer", "null"]}, "diagnosis": {"$ref": "#/components/schemas/Diagnosis"}}},
     "Consultation": {"type": "object", "properties": {
         "id": {"type": "integer"},
         "status": {"type": "string", "enum": ["scheduled", "in_progress", "completed", "cancelled", "no_show"]},
@@ -136,6 +158,41 @@ def document() -> dict:
             "ICE servers for the call: STUN, and TURN with time-limited credentials (coturn REST scheme)",
             _json({"type": "object", "properties": {"iceServers": {"type": "array", "items": {"type": "object"}},
                                                     "ttl": {"type": "integer"}}}), errs=(401, 404), params=[_ID])},
+        "/consultations/{id}/conclusion": {
+            "get": _op("The conclusion (doctor: also the draft; patient: once signed)", _json(_ref("Conclusion")),
+                       errs=(401, 404), params=[_ID]),
+            "put": _op("Save the draft (the consultation's doctor only)", _json(_ref("Conclusion")),
+                       errs=(401, 403, 404, 409, 422), body="ConclusionContent", params=[_ID])},
+        "/consultations/{id}/conclusion/sign": {"post": _op(
+            "Sign with the doctor's password; the consultation becomes completed", _json(_ref("Conclusion")),
+            errs=(401, 403, 404, 409, 422), body="SignRequest", params=[_ID])},
+        "/consultations/{id}/conclusion/addenda": {"post": _op(
+            "Add a correction to the signed conclusion", _json(_ref("Conclusion"), "Added"), status="201",
+            errs=(401, 403, 404, 409, 422), body="AddendumRequest", params=[_ID])},
+        "/consultations/{id}/conclusion.pdf": {"get": {
+            "summary": "The signed conclusion as a PDF", "parameters": [_ID],
+            "responses": {"200": {"description": "PDF", "content": {"application/pdf": {}}}, **_errors(401, 404, 409)}}},
+        "/patients": {"get": _op("Records staff: search patients by name, birth date or policy number",
+                                 _json({"type": "array", "items": {"type": "object"}}), errs=(401, 403, 422),
+                                 params=[_q("q", {"type": "string"}, True), _q("limit", {"type": "integer"})])},
+        "/patients/{id}/record": {"get": _op(
+            "The e-card: entries of every kind, newest first", _json(arr("RecordEntry")), errs=(401, 404, 422),
+            params=[_ID, _q("kind", {"type": "string", "enum": ["conclusion", "visit", "document"]}),
+                    _q("from", _DT), _q("to", _DT), _q("specialty", {"type": "string"}), _q("text", {"type": "string"}),
+                    _q("limit", {"type": "integer"}), _q("offset", {"type": "integer"})])},
+        "/patients/{id}/record/visits": {"post": _op(
+            "Records staff: add an in-person visit", _json(_ref("RecordEntry"), "Added"), status="201",
+            errs=(401, 403, 404, 422), body="VisitRequest", params=[_ID])},
+        "/patients/{id}/record/access-log": {"get": _op(
+            "Who looked at this record (patient, guardian, records staff)", _json(
+                {"type": "array", "items": {"type": "object"}}), errs=(401, 404), params=[_ID])},
+        "/patients/{id}/record/fhir": {"get": {
+            "summary": "The e-card as a FHIR R4 Bundle", "parameters": [_ID],
+            "responses": {"200": {"description": "Bundle", "content": {"application/fhir+json": {}}},
+                          **_errors(401, 404)}}},
+        "/icd10": {"get": _op("Search the ICD-10 list (doctors, records staff)",
+                              _json({"type": "array", "items": {"type": "object"}}), errs=(401, 403, 422),
+                              params=[_q("q", {"type": "string"}, True), _q("lang", {"type": "string"})])},
         "/attachments/{id}": {"get": {
             "summary": "Download an attachment", "parameters": [_ID],
             "responses": {"200": {"description": "The bytes, as an attachment"}, **_errors(401, 404)}}},

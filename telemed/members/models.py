@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from telemed.db import Base, UTCDateTime, utcnow
+
+
+def fold(text: str) -> str:
+    """Case- and ё-insensitive form used for searching (SQLite's lower() is ASCII-only)."""
+    return " ".join(text.casefold().replace("ё", "е").split())
 
 
 class Patient(Base):
@@ -19,6 +24,7 @@ class Patient(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    name_search: Mapped[str] = mapped_column(String(200), default="", index=True)  # folded, see fold()
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(8))  # "female" | "male" | None
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -65,3 +71,9 @@ class Policy(Base):
 
     patient: Mapped[Patient] = relationship(back_populates="policies")
     contract: Mapped[Contract] = relationship()
+
+
+@event.listens_for(Patient, "before_insert")
+@event.listens_for(Patient, "before_update")
+def _fold_name(_mapper, _connection, target: Patient) -> None:
+    target.name_search = fold(target.full_name or "")

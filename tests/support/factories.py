@@ -73,9 +73,10 @@ class Factory:
 
     def doctor(self, specialty: str = "therapist", *, career_start: date = date(2010, 9, 1),
                name: str | None = None, username: str | None = None, active: bool = True) -> Doctor:
-        account = self.user(username, role="doctor", consent=False) if username else None
+        name = name or f"Dr {next(self._seq)}"
+        account = self.user(username, role="doctor", consent=False, name=name) if username else None
         with self.db.transaction() as s:
-            d = Doctor(full_name=name or f"Dr {next(self._seq)}", specialty_code=specialty, career_start=career_start,
+            d = Doctor(full_name=name, specialty_code=specialty, career_start=career_start,
                        education="Medical University", degree=None, user_id=account.id if account else None,
                        is_active=active)
             s.add(d)

@@ -1,0 +1,147 @@
+"""Append to, verify and read the e-card audit log (no Flask here).
+
+Hash chain. Row *n* stores ``prev_hash`` (the ``hash`` of row *n-1*, or 64
+zeros for the first row) and ``hash = sha256(prev_hash + canonical(row))``
+as lowercase hex, where ``canonical(row)`` is the UTF-8 encoding of
+``json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+over exactly these keys: ``id``, ``at``, ``actor_id``, ``actor_role``,
+``patient_id``, ``object_type``, ``object_id``, ``action``, ``outcome``,
+``client_addr`` (integers as JSON numbers, missing values as ``null``, ``at``
+as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``). ``prev_hash`` is prefixed as its 64
+hex characters. Verification walks rows in ``id`` order and so detects a
+modified row (hash mismatch), a row removed from or inserted into the middle,
+or rows reordered (prev_hash mismatch). It cannot detect the removal of the
+newest rows, nor a rewrite of the whole tail by someone able to recompute
+hashes: anchor the head hash elsewhere if that matters.
+
+Append-only: this module has no update or delete path; the ORM guards live in
+``audit_models``. On PostgreSQL the database can refuse it too::
+
+    CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'audit_events is append-only (% refused)', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+    END $$;
+    CREATE TRIGGER audit_events_append_only
+        BEFORE UPDATE OR DELETE ON audit_events
+        FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+    CREATE TRIGGER audit_events_no_truncate
+        BEFORE TRUNCATE ON audit_events
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from telemed.auth.actor import Actor
+from telemed.db import Database
+from telemed.records.audit_models import ACTIONS, ANONYMOUS, GENESIS_HASH, OBJECT_TYPES, OUTCOMES, AuditEvent
+
+__all__ = ["VerifyResult", "access_log", "canonical", "chain_hash", "record", "verify_chain"]
+
+#: Key of the PostgreSQL transaction-level advisory lock that serializes appends.
+PG_LOCK_KEY = 0x7E1E_A0D1_0000_0001
+_FIELDS = ("id", "at", "actor_id", "actor_role", "patient_id", "object_type", "object_id", "action",
+           "outcome", "client_addr")
+_BATCH = 1000
+
+
+def canonical(fields: dict) -> bytes:
+    """The canonical bytes of a row's fields (see the module docstring)."""
+    values = {k: fields[k] for k in _FIELDS}
+    values["at"] = values["at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, fields: dict) -> str:
+    """``sha256(prev_hash + canonical(fields))`` as 64 lowercase hex characters."""
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical(fields)).hexdigest()
+
+
+def record(db: Database, *, actor: Actor | None, patient_id: int | None, object_type: str,
+           object_id: str | int | None, action: str, outcome: str, client_addr: str | None,
+           now: datetime) -> AuditEvent:
+    """Append one event in its own write transaction and return it (detached).
+
+    Being separate from the caller's transaction, a denied attempt stays logged
+    when the caller rolls back. On SQLite call it *outside* any write
+    transaction of your own in the same thread (it would wait for your lock).
+    Appends are serialized (PostgreSQL advisory lock; SQLite ``BEGIN
+    IMMEDIATE``) so the chain never forks; under that lock the id is assigned
+    as the newest id + 1 (it is part of the hash, so it is known before the
+    INSERT; the database sequence is not used). So that logging never fails on
+    hostile input, ``object_id`` and ``client_addr`` are cut to 64 characters
+    and a ``patient_id`` outside the column's 32-bit range is stored as
+    ``None``. Raises ``ValueError`` for an unknown vocabulary value or a naive
+    ``now``.
+    """
+    if object_type not in OBJECT_TYPES or action not in ACTIONS or outcome not in OUTCOMES:
+        raise ValueError(f"bad audit event: {object_type}/{action}/{outcome}")
+    if now.tzinfo is None:
+        raise ValueError("naive datetime given to the audit log")
+    fields = {
+        "at": now.astimezone(UTC), "actor_id": actor.id if actor else None,
+        "actor_role": actor.role if actor else ANONYMOUS,
+        "patient_id": patient_id if isinstance(patient_id, int) and -(2**31) <= patient_id < 2**31 else None,
+        "object_type": object_type, "object_id": None if object_id is None else str(object_id)[:64],
+        "action": action, "outcome": outcome,
+        "client_addr": None if client_addr is None else client_addr[:64],
+    }
+    with db.transaction() as s:
+        if not db.is_sqlite:
+            s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
+        newest = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        last = s.execute(newest).first()
+        prev_hash = last.hash if last else GENESIS_HASH
+        fields["id"] = last.id + 1 if last else 1
+        event = AuditEvent(**fields, prev_hash=prev_hash, hash=chain_hash(prev_hash, fields))
+        s.add(event)
+    return event
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """``checked`` counts the rows found good before the first bad one (all rows when ``ok``)."""
+
+    ok: bool
+    checked: int
+    first_bad_id: int | None
+    reason: str
+
+
+def verify_chain(session: Session) -> VerifyResult:
+    """Walk the whole log in ``id`` order, streaming, and stop at the first broken link."""
+    table = AuditEvent.__table__
+    rows = session.execute(select(*table.c).order_by(table.c.id).execution_options(yield_per=_BATCH))
+    expected, checked = GENESIS_HASH, 0
+    for row in rows:
+        fields = row._asdict()
+        if row.prev_hash != expected:
+            rows.close()
+            return VerifyResult(False, checked, row.id, "prev_hash does not match the previous event's hash "
+                                                        "(an event was removed, inserted or reordered)")
+        if chain_hash(row.prev_hash, fields) != row.hash:
+            rows.close()
+            return VerifyResult(False, checked, row.id, "hash does not match the event's contents "
+                                                        "(the event was modified)")
+        expected, checked = row.hash, checked + 1
+    return VerifyResult(True, checked, None, "ok")
+
+
+def access_log(session: Session, patient_id: int, *, limit: int = 50, offset: int = 0) -> list[AuditEvent]:
+    """Every logged access to the patient's e-card, allowed and denied, by anyone, newest first.
+
+    No filtering by who asked (the patient, a guardian, staff): the caller
+    decides what to show, checks the right to see it, and logs that read itself
+    (``object_type="access_log"``).
+    """
+    query = (select(AuditEvent).where(AuditEvent.patient_id == patient_id).order_by(AuditEvent.id.desc())
+             .limit(max(limit, 0)).offset(max(offset, 0)))
+    return list(session.scalars(query))

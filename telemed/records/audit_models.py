@@ -1,0 +1,65 @@
+"""The append-only audit log of the e-card: one row per access, allowed or denied.
+
+Rows are written only by :func:`telemed.records.audit.record`, which links each
+row to the previous one with a SHA-256 hash chain. The ORM guards below refuse
+any UPDATE or DELETE of an ``AuditEvent`` made through a session (unit-of-work
+flushes and ORM bulk ``update()``/``delete()`` statements alike), raising
+:class:`AppendOnlyViolation`. Raw SQL is not guarded here: see
+``telemed.records.audit`` for the PostgreSQL trigger that closes that path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from telemed.db import Base, UTCDateTime
+
+OBJECT_TYPES = frozenset({"record", "conclusion", "attachment", "pdf", "visit", "fhir", "access_log",
+                          "patient_search"})
+ACTIONS = frozenset({"read", "write", "sign", "addendum", "export", "search"})
+OUTCOMES = frozenset({"allowed", "denied"})
+ANONYMOUS = "anonymous"
+GENESIS_HASH = "0" * 64
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Raised when application code tries to modify or delete an audit row."""
+
+
+class AuditEvent(Base):
+    """One access to a patient's e-card. ``id`` order is the chain order."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_patient_id_id", "patient_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: anonymous attempt
+    actor_role: Mapped[str] = mapped_column(String(20))
+    patient_id: Mapped[int | None] = mapped_column()  # no FK: denied probes may name unknown ids
+    object_type: Mapped[str] = mapped_column(String(20))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(10))
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # unique: the chain cannot fork
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+def _refuse(*_args) -> None:
+    raise AppendOnlyViolation("audit events are append-only")
+
+
+event.listen(AuditEvent, "before_update", _refuse)
+event.listen(AuditEvent, "before_delete", _refuse)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk(state) -> None:
+    """Refuse ORM-enabled ``update(AuditEvent)`` / ``delete(AuditEvent)`` statements."""
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
+            and state.bind_mapper.class_ is AuditEvent:
+        _refuse()

@@ -1,0 +1,180 @@
+"""Writing, signing and correcting the medical conclusion of a consultation.
+
+Only the consultation's doctor writes. A signed conclusion is read-only: the signature stores
+who, when and the SHA-256 of the canonical content; corrections are addenda. Patients and
+guardians see the conclusion once it is signed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from telemed import errors
+from telemed.auth.actor import Actor
+from telemed.auth.models import User
+from telemed.auth.passwords import Passwords
+from telemed.members.models import fold
+from telemed.records import icd10
+from telemed.records.models import Addendum, Conclusion
+from telemed.scheduling import service as scheduling
+from telemed.scheduling.models import Consultation, Status
+
+TEXT_FIELDS = ("complaints", "anamnesis", "objective", "recommendations", "follow_up")
+TEXT_MAX = 10_000
+REFERRALS_MAX = 30
+
+
+def _is_doctor_of(actor: Actor, c: Consultation) -> bool:
+    return actor.is_doctor and c.doctor.user_id == actor.id
+
+
+def consultation_for_doctor(session: Session, actor: Actor, consultation_id: int) -> Consultation:
+    """The consultation if the actor is its doctor; ``NotFound`` for strangers, ``NotPermitted`` for the patient."""
+    c = scheduling.get_for(session, actor, consultation_id, lock=True)
+    if not _is_doctor_of(actor, c):
+        raise errors.NotPermitted("Only the consultation's doctor writes the conclusion.")
+    return c
+
+
+def _text(data: dict, name: str, max_len: int = TEXT_MAX) -> str:
+    value = data.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > max_len:
+        raise errors.ValidationFailed(f"'{name}' must be text of at most {max_len} characters.",
+                                      details={"field": name})
+    return value.strip()
+
+
+def clean_diagnosis(value: object) -> tuple[str | None, str]:
+    """``{icd10, text}`` → (canonical ICD-10 code or None, text); the code must be in the ICD-10 list."""
+    if value is None:
+        return None, ""
+    if not isinstance(value, dict):
+        raise errors.ValidationFailed("'diagnosis' must be {icd10, text}.", details={"field": "diagnosis"})
+    text = _text(value, "text", 1000)
+    raw = value.get("icd10")
+    if raw in (None, ""):
+        return None, text
+    code = icd10.normalize_code(raw) if isinstance(raw, str) else None
+    if code is None or not icd10.is_valid_code(code):
+        raise errors.ValidationFailed("'diagnosis.icd10' is not a code of the ICD-10 list.",
+                                      details={"field": "diagnosis.icd10"})
+    if not text:
+        entry = icd10.lookup(code)
+        text = entry.title if entry else ""
+    return code, text
+
+
+def clean_content(data: dict) -> dict:
+    content = {name: _text(data, name) for name in TEXT_FIELDS}
+    content["diagnosis_icd10"], content["diagnosis_text"] = clean_diagnosis(data.get("diagnosis"))
+    referrals = data.get("referrals") or []
+    if not isinstance(referrals, list) or len(referrals) > REFERRALS_MAX or not all(
+            isinstance(r, str) and len(r) <= 500 for r in referrals):
+        raise errors.ValidationFailed(f"'referrals' must be a list of at most {REFERRALS_MAX} texts.",
+                                      details={"field": "referrals"})
+    content["referrals"] = [r.strip() for r in referrals if r.strip()]
+    return content
+
+
+def content_of(c: Conclusion) -> dict:
+    """The signed content, in the API's shape."""
+    return {name: getattr(c, name) for name in TEXT_FIELDS} | {
+        "diagnosis": {"icd10": c.diagnosis_icd10, "text": c.diagnosis_text}, "referrals": list(c.referrals or [])}
+
+
+def content_hash(c: Conclusion) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the content and consultation id."""
+    canonical = json.dumps({"consultation_id": c.consultation_id, **content_of(c)}, sort_keys=True,
+                           ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def save_draft(session: Session, actor: Actor, consultation_id: int, data: dict, *, now: datetime) -> Conclusion:
+    """Create or replace the draft; ``ConclusionSigned`` once signed."""
+    content = clean_content(data)
+    c = consultation_for_doctor(session, actor, consultation_id)
+    if c.status in (Status.CANCELLED, Status.NO_SHOW):
+        raise errors.Conflict("A cancelled or missed consultation has no conclusion.")
+    conclusion = session.scalar(select(Conclusion).where(Conclusion.consultation_id == c.id).with_for_update())
+    if conclusion is None:
+        conclusion = Conclusion(consultation_id=c.id, patient_id=c.patient_id)
+        session.add(conclusion)
+    elif conclusion.signed_at is not None:
+        raise errors.ConclusionSigned()
+    for name, value in content.items():
+        setattr(conclusion, name, value)
+    conclusion.search_text = fold(" ".join([content["diagnosis_text"], content["complaints"],
+                                            content["recommendations"], *content["referrals"]]))
+    conclusion.updated_at = now
+    session.flush()
+    return conclusion
+
+
+def sign(session: Session, passwords: Passwords, actor: Actor, consultation_id: int, password: str, *,
+         now: datetime) -> Conclusion:
+    """Sign with the doctor's password: records who, when and the content hash; completes the consultation."""
+    c = consultation_for_doctor(session, actor, consultation_id)
+    conclusion = session.scalar(select(Conclusion).where(Conclusion.consultation_id == c.id).with_for_update())
+    if conclusion is None:
+        raise errors.ValidationFailed("Write the conclusion before signing it.")
+    if conclusion.signed_at is not None:
+        raise errors.ConclusionSigned("The conclusion is already signed.")
+    if not conclusion.diagnosis_text:
+        raise errors.ValidationFailed("A conclusion needs a diagnosis before it is signed.",
+                                      details={"field": "diagnosis"})
+    user = session.get(User, actor.id)
+    if not passwords.verify(user.password_hash, password):
+        raise errors.InvalidPassword()
+    conclusion.signed_at, conclusion.signed_by_id = now, actor.id
+    conclusion.content_sha256 = content_hash(conclusion)
+    c.status = Status.COMPLETED
+    session.flush()
+    return conclusion
+
+
+def add_addendum(session: Session, actor: Actor, consultation_id: int, *, text: object, reason: object,
+                 now: datetime) -> Addendum:
+    """Append a correction to a signed conclusion (the signed text itself never changes)."""
+    data = {"text": text, "reason": reason}
+    body, why = _text(data, "text"), _text(data, "reason", 1000)
+    if not body or not why:
+        raise errors.ValidationFailed("An addendum needs a text and a reason.", details={"field": "text"})
+    c = consultation_for_doctor(session, actor, consultation_id)
+    conclusion = session.scalar(select(Conclusion).where(Conclusion.consultation_id == c.id))
+    if conclusion is None or conclusion.signed_at is None:
+        raise errors.NotSigned("Addenda are added to a signed conclusion; edit the draft instead.")
+    addendum = Addendum(conclusion_id=conclusion.id, author_id=actor.id, text=body, reason=why, created_at=now)
+    session.add(addendum)
+    session.flush()
+    return addendum
+
+
+def conclusion_for(session: Session, actor: Actor, consultation_id: int) -> tuple[Consultation, Conclusion]:
+    """The conclusion as the actor may see it: the doctor sees the draft, the patient only the signed one."""
+    c = scheduling.get_for(session, actor, consultation_id)
+    conclusion = session.scalar(select(Conclusion).where(Conclusion.consultation_id == c.id))
+    if conclusion is None or (conclusion.signed_at is None and not _is_doctor_of(actor, c)):
+        raise errors.NotFound("There is no signed conclusion yet.")
+    return c, conclusion
+
+
+def conclusion_json(c: Conclusion) -> dict:
+    return {
+        "id": c.id, "consultation_id": c.consultation_id, **content_of(c),
+        "status": "signed" if c.signed_at else "draft",
+        "updated_at": c.updated_at.isoformat(timespec="seconds"),
+        "signed_at": c.signed_at.isoformat(timespec="seconds") if c.signed_at else None,
+        "signed_by": {"id": c.signed_by.id, "name": c.signed_by.full_name} if c.signed_by else None,
+        "content_sha256": c.content_sha256,
+        "addenda": [{"id": a.id, "text": a.text, "reason": a.reason, "author": {"id": a.author.id,
+                     "name": a.author.full_name}, "created_at": a.created_at.isoformat(timespec="seconds")}
+                    for a in c.addenda],
+        "notice": "Sick-leave certificates, certificates and prescriptions are issued in the clinic, not remotely.",
+    }

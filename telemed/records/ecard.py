@@ -1,0 +1,205 @@
+"""The unified e-medical record (e-card): who may read it, its entries, in-person visits, patient search.
+
+Who may read a patient's e-card: the patient, a guardian, records staff and admins, and a doctor
+who has a consultation with the patient (from booking until 30 days after it). Anyone else gets
+``NotFound``, exactly as if the patient did not exist.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, and_, cast, exists, literal, or_, select, true, union_all
+from sqlalchemy.orm import Session
+
+from telemed import errors
+from telemed.auth.actor import Actor
+from telemed.auth.models import User
+from telemed.catalog.models import Doctor
+from telemed.chat.models import Attachment
+from telemed.members.models import Guardianship, Patient, Policy, fold
+from telemed.records.conclusions import clean_diagnosis
+from telemed.records.models import Conclusion, Visit
+from telemed.scheduling.models import Consultation, Status
+
+CARE_WINDOW = timedelta(days=30)
+KINDS = ("conclusion", "visit", "document")
+
+
+def doctor_cares_for(session: Session, actor: Actor, patient_id: int, now: datetime) -> bool:
+    """A consultation with the patient that is booked and not more than 30 days past."""
+    return bool(session.scalar(select(exists().where(
+        Consultation.patient_id == patient_id, Consultation.status != Status.CANCELLED,
+        Consultation.ends_at >= now - CARE_WINDOW,
+        Consultation.doctor_id.in_(select(Doctor.id).where(Doctor.user_id == actor.id))))))
+
+
+def patient_for_record(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> Patient:
+    """The patient if the actor may read the e-card, else ``NotFound``."""
+    patient = session.get(Patient, patient_id)
+    allowed = patient is not None and (
+        actor.is_staff
+        or patient.user_id == actor.id
+        or session.get(Guardianship, (actor.id, patient_id)) is not None
+        or (actor.is_doctor and doctor_cares_for(session, actor, patient_id, now))
+    )
+    if not allowed:
+        raise errors.NotFound("Patient not found.")
+    return patient
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    kind: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    specialty: str | None = None
+    text: str | None = None
+
+
+def _entries_query(patient_id: int):
+    signer = User.__table__.alias("signer")
+    conclusions = (
+        select(literal("conclusion").label("kind"), Conclusion.id.label("id"), Conclusion.signed_at.label("date"),
+               Consultation.specialty_code.label("specialty"), Conclusion.diagnosis_text.label("summary"),
+               signer.c.full_name.label("author"), Conclusion.diagnosis_icd10.label("icd10"),
+               Conclusion.consultation_id.label("consultation_id"), Conclusion.search_text.label("search"))
+        .join(Consultation, Consultation.id == Conclusion.consultation_id)
+        .join(signer, signer.c.id == Conclusion.signed_by_id)
+        .where(Conclusion.patient_id == patient_id, Conclusion.signed_at.is_not(None))
+    )
+    visits = select(
+        literal("visit"), Visit.id, Visit.visited_at, Visit.specialty_code, Visit.diagnosis_text, Visit.doctor_name,
+        Visit.diagnosis_icd10, cast(literal(None), Consultation.id.type), Visit.search_text,
+    ).where(Visit.patient_id == patient_id)
+    uploader = User.__table__.alias("uploader")
+    documents = (
+        select(literal("document"), Attachment.id, Attachment.created_at, cast(literal(None), String),
+               Attachment.filename, uploader.c.full_name, cast(literal(None), String), Attachment.consultation_id,
+               Attachment.filename)
+        .join(uploader, uploader.c.id == Attachment.uploaded_by_id)
+        .where(Attachment.patient_id == patient_id)
+    )
+    return union_all(conclusions, visits, documents).subquery("entries")
+
+
+def entries(session: Session, patient_id: int, f: EntryFilter, *, limit: int = 50, offset: int = 0) -> list[dict]:
+    """The patient's e-card entries, newest first, filtered in SQL."""
+    e = _entries_query(patient_id)
+    conditions = []
+    if f.kind:
+        conditions.append(e.c.kind == f.kind)
+    if f.start:
+        conditions.append(e.c.date >= f.start)
+    if f.end:
+        conditions.append(e.c.date < f.end)
+    if f.specialty:
+        conditions.append(e.c.specialty == f.specialty)
+    if f.text:
+        conditions.append(e.c.search.like(f"%{_escape_like(fold(f.text))}%", escape="\\"))
+    rows = session.execute(select(e).where(and_(true(), *conditions)).order_by(e.c.date.desc(), e.c.kind, e.c.id.desc())
+                           .limit(limit).offset(offset)).mappings()
+    return [_entry_json(r) for r in rows]
+
+
+def _escape_like(text: str) -> str:
+    return re.sub(r"([\\%_])", r"\\\1", text)
+
+
+def _entry_json(r) -> dict:
+    date_value = r["date"]
+    if isinstance(date_value, str):  # SQLite returns text from a UNION of datetimes
+        date_value = datetime.fromisoformat(date_value)
+    if date_value.tzinfo is None:
+        date_value = date_value.replace(tzinfo=ZoneInfo("UTC"))
+    titles = {"conclusion": "Medical conclusion", "visit": "In-person visit", "document": "Document"}
+    entry = {"id": f"{r['kind']}-{r['id']}", "kind": r["kind"], "object_id": r["id"],
+             "date": date_value.isoformat(timespec="seconds"), "title": titles[r["kind"]],
+             "author": r["author"], "summary": r["summary"], "specialty": r["specialty"],
+             "consultation_id": r["consultation_id"]}
+    if r["kind"] != "document":
+        entry["diagnosis"] = {"icd10": r["icd10"], "text": r["summary"]}
+    return entry
+
+
+def visit_entry(v: Visit) -> dict:
+    """A visit in the e-card entry shape (as ``entries`` would list it)."""
+    return _entry_json({"kind": "visit", "id": v.id, "date": v.visited_at, "author": v.doctor_name,
+                        "summary": v.diagnosis_text, "specialty": v.specialty_code, "consultation_id": None,
+                        "icd10": v.diagnosis_icd10})
+
+
+def add_visit(session: Session, actor: Actor, patient_id: int, data: dict, *, now: datetime,
+              clinic_tz: ZoneInfo) -> Visit:
+    """Records staff enter an in-person visit (``{date, clinic, doctor_name, diagnosis, notes, specialty?}``)."""
+    if not actor.is_staff:
+        raise errors.NotPermitted("Only records staff add in-person visits.")
+    if session.get(Patient, patient_id) is None:
+        raise errors.NotFound("Patient not found.")
+    visited_at = _visit_time(data.get("date"), clinic_tz)
+    if visited_at > now + timedelta(days=1):
+        raise errors.ValidationFailed("A visit cannot be in the future.", details={"field": "date"})
+    fields = {}
+    for name, max_len, required in (("clinic", 200, True), ("doctor_name", 200, True), ("notes", 10_000, False)):
+        value = data.get(name) or ""
+        if not isinstance(value, str) or len(value) > max_len or (required and not value.strip()):
+            raise errors.ValidationFailed(f"'{name}' is required text of at most {max_len} characters.",
+                                          details={"field": name})
+        fields[name] = value.strip()
+    specialty = data.get("specialty")
+    if specialty is not None and not isinstance(specialty, str):
+        raise errors.ValidationFailed("'specialty' must be a specialty code.", details={"field": "specialty"})
+    code, text = clean_diagnosis(data.get("diagnosis"))
+    visit = Visit(patient_id=patient_id, visited_at=visited_at, specialty_code=specialty or None,
+                  diagnosis_icd10=code, diagnosis_text=text, created_by_id=actor.id, created_at=now, **fields,
+                  search_text=fold(" ".join([text, fields["clinic"], fields["doctor_name"], fields["notes"]])))
+    session.add(visit)
+    session.flush()
+    return visit
+
+
+def _visit_time(value: object, clinic_tz: ZoneInfo) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise errors.ValidationFailed("'date' must be an ISO date or date-time.", details={"field": "date"})
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(12), tzinfo=clinic_tz)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.ValidationFailed("'date' must be an ISO date or date-time.", details={"field": "date"}) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=clinic_tz)
+
+
+_DATE_RE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
+
+
+def search_patients(session: Session, actor: Actor, q: str, *, limit: int = 20) -> list[Patient]:
+    """Records staff search by name, birth date (ДД.ММ.ГГГГ or ISO) or policy number."""
+    if not actor.is_staff:
+        raise errors.NotPermitted("Only records staff search patients.")
+    q = (q or "").strip()
+    if len(q) < 2 or len(q) > 100:
+        raise errors.ValidationFailed("Type at least 2 characters.", details={"field": "q"})
+    query = select(Patient)
+    day = _parse_day(q)
+    if day is not None:
+        query = query.where(Patient.birth_date == day)
+    else:
+        folded = fold(q)
+        by_policy = select(Policy.patient_id).where(Policy.number >= q.upper(), Policy.number < q.upper() + "\uffff")
+        query = query.where(or_(Patient.name_search.like(f"%{_escape_like(folded)}%", escape="\\"),
+                                Patient.id.in_(by_policy)))
+    return list(session.scalars(query.order_by(Patient.name_search, Patient.id).limit(limit)))
+
+
+def _parse_day(q: str) -> date | None:
+    match = _DATE_RE.match(q)
+    try:
+        if match:
+            return date(int(match[3]), int(match[2]), int(match[1]))
+        return date.fromisoformat(q) if len(q) == 10 else None
+    except ValueError:
+        return None

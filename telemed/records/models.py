@@ -1,0 +1,75 @@
+"""Medical conclusions (signed, then read-only), their addenda, and in-person visits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from telemed.auth.models import User
+from telemed.db import Base, UTCDateTime, utcnow
+
+
+class Conclusion(Base):
+    """The doctor's structured conclusion of one consultation.
+
+    A draft is saved as the doctor types; signing stores who, when and the SHA-256 of the
+    content, after which the row never changes again (corrections are ``Addendum`` rows).
+    """
+
+    __tablename__ = "conclusions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    complaints: Mapped[str] = mapped_column(Text, default="")
+    anamnesis: Mapped[str] = mapped_column(Text, default="")
+    objective: Mapped[str] = mapped_column(Text, default="")
+    diagnosis_icd10: Mapped[str | None] = mapped_column(String(10))
+    diagnosis_text: Mapped[str] = mapped_column(Text, default="")
+    recommendations: Mapped[str] = mapped_column(Text, default="")
+    referrals: Mapped[list[str]] = mapped_column(JSON, default=list)
+    follow_up: Mapped[str] = mapped_column(Text, default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")  # lower-cased, for the e-card filter
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    signed_by: Mapped[User | None] = relationship()
+    addenda: Mapped[list[Addendum]] = relationship(order_by="Addendum.id", back_populates="conclusion")
+
+
+class Addendum(Base):
+    __tablename__ = "conclusion_addenda"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conclusion_id: Mapped[int] = mapped_column(ForeignKey("conclusions.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    author: Mapped[User] = relationship()
+    conclusion: Mapped[Conclusion] = relationship(back_populates="addenda")
+
+
+class Visit(Base):
+    """An in-person visit entered by records staff."""
+
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_patient_id_visited_at", "patient_id", "visited_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    visited_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    clinic: Mapped[str] = mapped_column(String(200))
+    doctor_name: Mapped[str] = mapped_column(String(200))
+    specialty_code: Mapped[str | None] = mapped_column(ForeignKey("specialties.code"))
+    diagnosis_icd10: Mapped[str | None] = mapped_column(String(10))
+    diagnosis_text: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
