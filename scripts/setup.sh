@@ -8,6 +8,7 @@ mode="${1:-app}"
 missing=()
 if [ "$mode" = test ]; then
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v turnserver >/dev/null || missing+=(coturn)
 fi
 command -v python3 >/dev/null || missing+=(python3 python3-venv)

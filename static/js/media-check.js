@@ -318,6 +318,7 @@
     }
 
     el.start.addEventListener("click", start);
+    el.start.disabled = false; // rendered disabled, so nothing is clicked before this script runs
     el.stop.addEventListener("click", hangUp);
     el.hear.addEventListener("change", () => {
       el.remote.muted = !el.hear.checked;

@@ -1,0 +1,97 @@
+"""End-to-end fixtures: the Debian Chromium driven by Playwright against a live app.
+
+The browser has fake camera and microphone devices and grants them without a
+prompt. Without ``/usr/bin/chromium`` the e2e tests are skipped, unless
+``TELEMED_REQUIRE_BROWSER=1`` (set by ``scripts/test.sh``), which makes that a failure.
+``playwright install`` is not used: its browser downloads are not available here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from telemed.video.runtime import shutdown_media
+from tests.support.factories import PASSWORD
+from tests.support.live import LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+]
+
+
+def launch(playwright, args=CHROMIUM_ARGS):
+    """Start a headless Debian Chromium with ``args``."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(args))
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    """Playwright's sync API for the session; skips (or fails) without the Debian Chromium."""
+    if not os.access(CHROMIUM, os.X_OK):
+        message = f"{CHROMIUM} is missing (Debian package 'chromium')"
+        if os.environ.get("TELEMED_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{message}, and TELEMED_REQUIRE_BROWSER=1 requires it")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    """One headless Chromium with fake camera and microphone that are allowed without a prompt."""
+    browser = launch(playwright)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture
+def live(app) -> Iterator[LiveServer]:
+    """The test ``app`` served on 127.0.0.1; its media checks are shut down afterwards."""
+    try:
+        with LiveServer(app) as server:
+            yield server
+    finally:
+        shutdown_media(app)
+
+
+@pytest.fixture
+def logged_in_page(browser, live) -> Iterator[Callable[..., object]]:
+    """``logged_in_page(username, *, in_browser=None, **context_options)``: a logged-in page.
+
+    Each call opens a fresh context (in ``in_browser``, by default the session's browser) that may
+    use the camera and microphone, and logs in through the real login form. Uncaught page errors
+    fail the test at teardown.
+    """
+    contexts = []
+    page_errors: list[str] = []
+
+    def open_page(username: str, *, in_browser=None, **context_options):
+        options = {"permissions": ["camera", "microphone"], **context_options}
+        context = (in_browser or browser).new_context(base_url=live.url, **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+        page.goto("/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        assert "/login" not in page.url, f"login as {username!r} failed"
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert page_errors == []
