@@ -16,7 +16,7 @@ from flask_login import current_user
 from telemed import errors
 from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
-from telemed.web import db_session, now
+from telemed.web import close_db_session, db_session, now
 
 log = logging.getLogger(__name__)
 TOKEN_KEY = "socket_token"
@@ -29,13 +29,19 @@ def remember_token(auth: object) -> None:
 
 
 def socket_actor() -> Actor:
-    if current_user.is_authenticated:
-        return current_user.actor
-    raw = session.get(TOKEN_KEY)
-    user = auth_service.user_for_token(db_session(), raw, now=now()) if raw else None
-    if user is None:
-        raise errors.NotAuthenticated()
-    return Actor(id=user.id, role=user.role, name=user.full_name)
+    """The connection's user, re-validated now; holds no database connection afterwards."""
+    try:
+        if current_user.is_authenticated:
+            return current_user.actor
+        raw = session.get(TOKEN_KEY)
+        user = auth_service.user_for_token(db_session(), raw, now=now()) if raw else None
+        if user is None:
+            raise errors.NotAuthenticated()
+        return Actor(id=user.id, role=user.role, name=user.full_name)
+    finally:
+        # Handlers open their own sessions: never hold this one's connection while waiting
+        # for another (a pool of N connections would deadlock under N concurrent events).
+        close_db_session()
 
 
 def positive_int(data: dict, name: str, *, required: bool = True) -> int | None:

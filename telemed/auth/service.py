@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from telemed import errors
 from telemed.auth.models import ApiToken, ConsentRecord, LoginSession, Role, User
@@ -54,7 +54,7 @@ def open_login_session(session: Session, user: User, *, now: datetime, ttl: time
 
 
 def user_for_login_session(session: Session, sid: str, *, now: datetime) -> User | None:
-    row = session.get(LoginSession, sid)
+    row = session.get(LoginSession, sid, options=[joinedload(LoginSession.user)])
     if row is None or row.expires_at <= now or not row.user.is_active:
         return None
     return row.user
@@ -72,7 +72,8 @@ def issue_token(session: Session, user: User, *, now: datetime, ttl: timedelta) 
 
 
 def user_for_token(session: Session, raw: str, *, now: datetime) -> User | None:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw))
+                           .options(joinedload(ApiToken.user)))
     if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
         return None
     return token.user

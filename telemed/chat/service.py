@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from telemed import errors
 from telemed.auth.actor import Actor
@@ -84,10 +85,13 @@ def post_message(session: Session, actor: Actor, consultation_id: int, *, text: 
     message = Message(consultation_id=c.id, author_id=actor.id, text=body, created_at=now)
     session.add(message)
     session.flush()
-    for a in attachments:
-        a.message_id = message.id
-    session.flush()
-    session.refresh(message, ["attachments"])
+    if attachments:
+        for a in attachments:
+            a.message_id = message.id
+        session.flush()
+        session.refresh(message, ["attachments"])
+    else:
+        set_committed_value(message, "attachments", [])
     return message
 
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, cast, exists, literal, or_, select, true, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from telemed import errors
 from telemed.auth.actor import Actor
@@ -183,16 +183,24 @@ def search_patients(session: Session, actor: Actor, q: str, *, limit: int = 20) 
     q = (q or "").strip()
     if len(q) < 2 or len(q) > 100:
         raise errors.ValidationFailed("Type at least 2 characters.", details={"field": "q"})
-    query = select(Patient)
     day = _parse_day(q)
     if day is not None:
-        query = query.where(Patient.birth_date == day)
-    else:
-        folded = fold(q)
-        by_policy = select(Policy.patient_id).where(Policy.number >= q.upper(), Policy.number < q.upper() + "\uffff")
-        query = query.where(or_(Patient.name_search.like(f"%{_escape_like(folded)}%", escape="\\"),
-                                Patient.id.in_(by_policy)))
-    return list(session.scalars(query.order_by(Patient.name_search, Patient.id).limit(limit)))
+        query = select(Patient).where(Patient.birth_date == day).order_by(Patient.name_search, Patient.id)
+        return list(session.scalars(query.limit(limit).options(selectinload(Patient.policies))))
+    # policy numbers first (unique btree index), so that the name condition below is an OR of two
+    # bitmap-indexable conditions instead of "LIKE ... OR id IN (subquery)" (a per-row filter)
+    upper = q.upper()
+    policy_ids = list(session.scalars(select(Policy.patient_id).where(
+        Policy.number >= upper, Policy.number < upper + "\uffff").order_by(Policy.number).limit(100)))
+    # MATERIALIZED (PostgreSQL): collect the matches (trigram GIN index) and sort them, rather than
+    # walk ix_patients_name_search in name order hoping to meet 20 matches early, which reads the
+    # whole table when the matches are rare or clustered (a surname prefix, a policy number)
+    matches = (select(Patient).where(or_(Patient.name_search.like(f"%{_escape_like(fold(q))}%", escape="\\"),
+                                         Patient.id.in_(policy_ids)))
+               .cte("matches").prefix_with("MATERIALIZED", dialect="postgresql"))
+    found = aliased(Patient, matches)
+    query = select(found).order_by(found.name_search, found.id).limit(limit).options(selectinload(found.policies))
+    return list(session.scalars(query))
 
 
 def _parse_day(q: str) -> date | None:
