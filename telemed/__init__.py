@@ -114,6 +114,7 @@ def _allowed_origins(app: Flask):
 def _register_blueprints(app: Flask) -> None:
     from telemed.api import api
     from telemed.auth.views import bp as auth_bp
+    from telemed.records.views import bp as records_bp
     from telemed.scheduling.views import bp as scheduling_bp
     from telemed.video.pages import bp as room_bp
     from telemed.video.views import bp as video_bp
@@ -122,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(scheduling_bp)
     app.register_blueprint(video_bp)
     app.register_blueprint(room_bp)
+    app.register_blueprint(records_bp)
     app.register_blueprint(api)
 
     @app.get("/healthz")

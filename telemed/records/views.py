@@ -1,0 +1,218 @@
+"""Pages: the conclusion on the consultation page, the doctor's conclusion editor, the e-card, patient search.
+
+Access follows the domain services exactly (``scheduling.get_for``, ``ecard.patient_for_record``,
+``ecard.search_patients``) and every read of e-card data is audited the way the JSON API audits it.
+The editor itself talks to the JSON API from ``static/js/conclusion-editor.js``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from telemed import errors
+from telemed.api.audit_context import audited
+from telemed.catalog.specialties import BY_CODE, SPECIALTIES
+from telemed.members import service as members
+from telemed.records import conclusions as service
+from telemed.records import ecard
+from telemed.records.models import Conclusion, Visit
+from telemed.scheduling import service as scheduling
+from telemed.scheduling.models import Consultation, Status
+from telemed.web import clinic_tz, current_actor, database, db_session, now, viewer_tz
+
+bp = Blueprint("records", __name__)
+PAGE_SIZE = 20
+MAX_PAGE = 10_000
+CLOSED = (Status.CANCELLED, Status.NO_SHOW)
+
+
+def _is_doctor_of(actor, c: Consultation) -> bool:
+    return actor.is_doctor and c.doctor.user_id == actor.id
+
+
+def _conclusion_of(consultation_id: int) -> Conclusion | None:
+    return db_session().scalar(select(Conclusion).where(Conclusion.consultation_id == consultation_id))
+
+
+def conclusion_panel(c: Consultation) -> dict:
+    """What the viewer of consultation ``c`` sees of its conclusion (for ``records/_conclusion.html``).
+
+    The consultation's doctor gets the state and a link to the editor; the patient and the guardian
+    the signed conclusion only (that read is audited like ``GET /conclusion``); nothing while unsigned.
+    """
+    actor = current_actor()
+    conclusion = _conclusion_of(c.id)
+    if _is_doctor_of(actor, c):
+        state = "none" if conclusion is None else ("signed" if conclusion.signed_at else "draft")
+        return {"doctor": True, "state": state, "conclusion": conclusion, "closed": c.status in CLOSED}
+    if conclusion is None or conclusion.signed_at is None:
+        return {"doctor": False, "state": "none", "conclusion": None, "closed": c.status in CLOSED}
+    with audited("conclusion", "read", object_id=c.id, patient_id=c.patient_id) as ctx:
+        _consultation, conclusion = service.conclusion_for(db_session(), ctx["actor"], c.id)
+    return {"doctor": False, "state": "signed", "conclusion": conclusion, "closed": c.status in CLOSED}
+
+
+def _register_globals(state) -> None:
+    state.app.jinja_env.globals["conclusion_panel"] = conclusion_panel
+
+
+bp.record_once(_register_globals)
+
+
+@bp.get("/consultations/<int:consultation_id>/conclusion")
+def editor(consultation_id: int):
+    """The conclusion editor: only the consultation's doctor; 404 to everyone else, the patient included."""
+    with audited("conclusion", "read", object_id=consultation_id) as ctx:
+        c = scheduling.get_for(db_session(), ctx["actor"], consultation_id)
+        if not _is_doctor_of(ctx["actor"], c):
+            raise errors.NotFound("Consultation not found.")
+        ctx["patient_id"] = c.patient_id
+        conclusion = _conclusion_of(c.id)
+    signed = conclusion is not None and conclusion.signed_at is not None
+    state = "signed" if signed else ("closed" if c.status in CLOSED else "draft")
+    return render_template("records/editor.html", c=c, conclusion=conclusion, state=state)
+
+
+# --- the e-card -------------------------------------------------------------------------------------------
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def _filters(args) -> tuple[ecard.EntryFilter, dict]:
+    """The GET form's filters; values the form cannot produce are dropped rather than refused."""
+    kind = args.get("kind") if args.get("kind") in ecard.KINDS else None
+    specialty = args.get("specialty") if args.get("specialty") in BY_CODE else None
+    text = (args.get("text") or "").strip()[:200] or None
+    start, end = _day(args.get("from")), _day(args.get("to"))
+    tz = viewer_tz()
+    f = ecard.EntryFilter(
+        kind=kind, specialty=specialty, text=text,
+        start=datetime.combine(start, time.min, tzinfo=tz) if start else None,
+        end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz) if end else None)
+    form = {"kind": kind or "", "specialty": specialty or "", "text": text or "",
+            "from": start.isoformat() if start else "", "to": end.isoformat() if end else ""}
+    return f, form
+
+
+def _party_consultations(actor, ids: set[int]) -> set[int]:
+    """Of ``ids``, the consultations the actor takes part in (may open the page, the PDF, the documents)."""
+    mine = set()
+    for cid in ids:
+        try:
+            scheduling.get_for(db_session(), actor, cid)
+        except errors.NotFound:
+            continue
+        mine.add(cid)
+    return mine
+
+
+def _view_entries(actor, items: list[dict]) -> list[dict]:
+    """E-card entries with what the page shows beside them: links for participants, details otherwise."""
+    party = _party_consultations(actor, {e["consultation_id"] for e in items if e["consultation_id"]})
+    s = db_session()
+    conclusion_ids = [e["object_id"] for e in items if e["kind"] == "conclusion" and e["consultation_id"] not in party]
+    conclusions = {x.id: x for x in s.scalars(select(Conclusion).where(Conclusion.id.in_(conclusion_ids)))} \
+        if conclusion_ids else {}
+    visit_ids = [e["object_id"] for e in items if e["kind"] == "visit"]
+    visits = {v.id: v for v in s.scalars(select(Visit).where(Visit.id.in_(visit_ids)))} if visit_ids else {}
+    return [{**e, "at": datetime.fromisoformat(e["date"]), "party": e["consultation_id"] in party,
+             "conclusion": conclusions.get(e["object_id"]) if e["kind"] == "conclusion" else None,
+             "visit": visits.get(e["object_id"]) if e["kind"] == "visit" else None} for e in items]
+
+
+def _record_page(patient_id: int, *, visit_form: dict | None = None, visit_error: errors.DomainError | None = None):
+    f, form = _filters(request.args)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    with audited("record", "read", patient_id=patient_id) as ctx:
+        actor = ctx["actor"]
+        patient = ecard.patient_for_record(db_session(), actor, patient_id, now=now())
+        items = ecard.entries(db_session(), patient_id, f, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    switch = members.bookable_patients(db_session(), actor.id) if actor.is_member else []
+
+    def page_url(n: int) -> str:
+        return url_for(".record", patient_id=patient_id, **{k: v for k, v in form.items() if v}, page=n)
+
+    return render_template(
+        "records/ecard.html", patient=patient, entries=_view_entries(actor, items[:PAGE_SIZE]), filters=form,
+        filtered=any(form.values()), page=page, has_next=len(items) > PAGE_SIZE, page_url=page_url,
+        kinds=ecard.KINDS, specialties=SPECIALTIES, switch=switch if len(switch) > 1 else [], can_add_visit=actor.is_staff,
+        visit_form=visit_form or {}, visit_error=_visit_error_message(visit_error) if visit_error else None,
+        visit_error_field=(visit_error.details or {}).get("field") if visit_error else None,
+        today=now().astimezone(clinic_tz()).date())
+
+
+@bp.get("/patients/<int:patient_id>/record")
+def record(patient_id: int):
+    """A patient's e-card: every kind of entry, newest first, filtered and paginated; 404 without access."""
+    return _record_page(patient_id)
+
+
+@bp.get("/record")
+def my_record():
+    """The member's own e-card (a guardian without an own record: the first child's)."""
+    actor = current_actor()
+    patients = members.bookable_patients(db_session(), actor.id)
+    if not patients:
+        raise errors.NotFound("Patient not found.")
+    return redirect(url_for(".record", patient_id=patients[0].id))
+
+
+def _visit_error_message(exc: errors.DomainError) -> str:
+    field = (exc.details or {}).get("field")
+    messages = {
+        "date": _("Enter the date of the visit; it cannot be in the future."),
+        "clinic": _("Enter the clinic."),
+        "doctor_name": _("Enter the doctor's name."),
+        "specialty": _("Choose a specialty from the list."),
+        "diagnosis.icd10": _("Choose a code from the ICD-10 list."),
+    }
+    return messages.get(field, _("Some fields are invalid."))
+
+
+@bp.post("/patients/<int:patient_id>/record/visits")
+def add_visit(patient_id: int):
+    """Records staff add an in-person visit from the e-card form (CSRF-checked like every page form)."""
+    form = request.form
+    specialty = form.get("specialty") or None
+    data = {"date": form.get("date", ""), "clinic": form.get("clinic", ""), "doctor_name": form.get("doctor_name", ""),
+            "notes": form.get("notes", ""), "specialty": specialty,
+            "diagnosis": {"icd10": form.get("diagnosis_icd10") or None, "text": form.get("diagnosis_text", "")}}
+    try:
+        if specialty is not None and specialty not in BY_CODE:
+            raise errors.ValidationFailed("Unknown specialty.", details={"field": "specialty"})
+        with audited("visit", "write", patient_id=patient_id) as ctx, database().transaction() as s:
+            visit = ecard.add_visit(s, ctx["actor"], patient_id, data, now=now(), clinic_tz=clinic_tz())
+            ctx["object_id"] = visit.id
+    except errors.ValidationFailed as exc:
+        return _record_page(patient_id, visit_form=form.to_dict(), visit_error=exc), 422
+    flash(_("In-person visit added."), "success")
+    return redirect(url_for(".record", patient_id=patient_id))
+
+
+# --- the records staff's workspace --------------------------------------------------------------------------
+
+
+@bp.get("/patients")
+def patients():
+    """Records staff and admins search patients by name, birth date (ДД.ММ.ГГГГ) or policy; 404 to others."""
+    actor = current_actor()
+    if not actor.is_staff:
+        raise errors.NotFound()
+    q = request.args.get("q", "").strip()[:100]
+    found, message = None, None
+    if q:
+        try:
+            with audited("patient_search", "search", object_id=q[:50]) as ctx:
+                found = ecard.search_patients(db_session(), ctx["actor"], q, limit=50)
+        except errors.ValidationFailed:
+            message = _("Type at least 2 characters.")
+    return render_template("records/patients.html", q=q, found=found, message=message)

@@ -1,0 +1,120 @@
+"""The doctor writes the conclusion in Chromium (autosaved draft, ICD-10 search, signature); the member reads it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from telemed.records.models import Conclusion
+from tests.support.factories import PASSWORD, make_consultation
+
+pytestmark = pytest.mark.e2e
+PHONE = {"width": 390, "height": 844}
+EDITOR = "#conclusion-editor"
+
+
+@pytest.fixture
+def world(factory):
+    contract = factory.contract()
+    anna, patient = factory.member("anna", contract=contract)
+    doctor = factory.doctor("therapist", username="drt", name="Соколова Марина")
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+    return {"consultation": make_consultation(factory, anna, patient, doctor, contract, start=start,
+                                              status="in_progress")}
+
+
+def draft(db, cid) -> Conclusion | None:
+    with db.session() as s:
+        return s.scalar(select(Conclusion).where(Conclusion.consultation_id == cid))
+
+
+def wait_saved(page) -> None:
+    page.wait_for_selector(f'{EDITOR}[data-save-state="saved"]', timeout=10_000)
+
+
+def test_doctor_writes_and_signs_then_the_member_reads_and_downloads(app, db, world, logged_in_page) -> None:
+    cid = world["consultation"].id
+    doctor = logged_in_page("drt", viewport=PHONE)
+    doctor.goto(f"/consultations/{cid}")
+    doctor.click(f"#conclusion a[href='/consultations/{cid}/conclusion']")
+    assert doctor.url.endswith(f"/consultations/{cid}/conclusion")
+    editor = doctor.locator(EDITOR)
+    assert editor.get_attribute("data-state") == "draft" and editor.get_attribute("data-save-state") == "idle"
+
+    # the draft saves itself about a second after typing stops
+    doctor.locator("textarea[name=complaints]").press_sequentially("Кашель, температура 37,8", delay=5)
+    assert editor.get_attribute("data-save-state") == "pending"
+    wait_saved(doctor)
+    assert draft(db, cid).complaints == "Кашель, температура 37,8"
+    assert doctor.text_content(f"{EDITOR} .save-status").strip() != ""
+    doctor.fill("textarea[name=anamnesis]", "Болеет 3 дня")
+    doctor.fill("textarea[name=objective]", "Со слов пациента")
+    doctor.fill("textarea[name=recommendations]", "Обильное питьё")
+    doctor.fill("textarea[name=referrals]", "Общий анализ крови\n\nРентген грудной клетки\n")
+    doctor.fill("textarea[name=follow_up]", "Повторно через 5 дней")
+
+    # ICD-10: type, move down the suggestions with the keyboard, choose with Enter
+    search = doctor.locator("#dx-search")
+    search.press_sequentially("J06", delay=20)
+    doctor.wait_for_selector("#dx-options [role=option][data-code='J06.9']")
+    assert search.get_attribute("aria-expanded") == "true"
+    codes = doctor.eval_on_selector_all("#dx-options [role=option]", "els => els.map(e => e.dataset.code)")
+    for _ in range(codes.index("J06.9") + 1):
+        search.press("ArrowDown")
+    active = search.get_attribute("aria-activedescendant")
+    assert doctor.get_attribute(f"#{active}", "data-code") == "J06.9"
+    assert doctor.get_attribute(f"#{active}", "aria-selected") == "true"
+    search.press("Enter")
+    assert doctor.is_hidden("#dx-options") and search.get_attribute("aria-expanded") == "false"
+    assert doctor.input_value("input[name=diagnosis_icd10]") == "J06.9"
+    assert doctor.text_content(".icd10-chosen-code") == "J06.9"
+    diagnosis_text = doctor.input_value("input[name=diagnosis_text]")
+    assert diagnosis_text
+    wait_saved(doctor)
+    saved = draft(db, cid)
+    assert (saved.diagnosis_icd10, saved.diagnosis_text) == ("J06.9", diagnosis_text)
+    assert saved.referrals == ["Общий анализ крови", "Рентген грудной клетки"] and saved.signed_at is None
+
+    # a wrong password is refused and nothing is signed; the right one signs
+    doctor.click(f"{EDITOR} .sign-open")
+    doctor.fill("input[name=password]", "wrong-password")
+    doctor.click(".sign-form button[type=submit]")
+    doctor.wait_for_selector(".sign-error:not([hidden])")
+    assert editor.get_attribute("data-state") == "draft" and draft(db, cid).signed_at is None
+    doctor.fill("input[name=password]", PASSWORD)
+    doctor.click(".sign-form button[type=submit]")
+    doctor.wait_for_selector(f'{EDITOR}[data-state="signed"]', timeout=10_000)
+    assert doctor.is_disabled("textarea[name=complaints]") and doctor.is_disabled("#dx-search")
+    assert doctor.is_hidden(".sign-area") and "Соколова Марина" in doctor.text_content(".signed-area .signature")
+    assert draft(db, cid).signed_at is not None
+
+    # corrections are addenda
+    doctor.fill(".addendum-form textarea[name=text]", "Уточнение: температура 38,1")
+    doctor.fill(".addendum-form input[name=reason]", "Опечатка")
+    doctor.click(".addendum-form button[type=submit]")
+    doctor.wait_for_selector('.addenda[data-count="1"]')
+    assert "Уточнение: температура 38,1" in doctor.text_content(".addenda")
+    assert doctor.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    # the member sees the signed conclusion, the clinic notice, and downloads the PDF
+    member = logged_in_page("anna", viewport=PHONE)
+    member.goto(f"/consultations/{cid}")
+    panel = member.locator("#conclusion")
+    assert panel.get_attribute("data-state") == "signed"
+    text = panel.text_content()
+    for value in ("Кашель, температура 37,8", "J06.9", diagnosis_text, "Рентген грудной клетки", "Повторно через 5 дней",
+                  "Уточнение: температура 38,1", "Соколова Марина", "выдаются в клинике"):
+        assert value in text, value
+    href = member.get_attribute("#conclusion a[href$='conclusion.pdf']", "href")
+    assert href == f"/api/v1/consultations/{cid}/conclusion.pdf"
+    pdf = member.request.get(href)
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF")
+    assert member.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert member.locator(f"a[href='/consultations/{cid}/conclusion']").count() == 0
+
+    # ... and finds it in the e-card, reached from the navigation
+    member.click("header nav a[href='/record']")
+    member.wait_for_selector("#ecard .entry[data-kind='conclusion']")
+    assert member.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
