@@ -6,6 +6,7 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 
 from telemed import errors
 from telemed.api import api
+from telemed.api.audit_context import audited
 from telemed.api.parsing import json_body, query_int
 from telemed.chat import attachments
 from telemed.chat import service as chat
@@ -53,22 +54,45 @@ def upload_attachment(consultation_id: int):
     415 ``unsupported_type`` (decided from the bytes), 422 ``empty_file``, 413 ``file_too_large``,
     503 ``storage_unavailable``; 404 to anyone not party to the consultation.
     """
-    actor = current_actor()
     db, limit = database(), _max_upload()
     open_hours = current_app.config["CHAT_OPEN_HOURS"]
-    attachments.check_can_upload(db, actor, consultation_id, now=now(), open_hours=open_hours)
+    with audited("attachment", "write", object_id=f"consultation:{consultation_id}") as ctx:
+        actor = ctx["actor"]
+        attachments.check_can_upload(db, actor, consultation_id, now=now(), open_hours=open_hours)
+        reader = _file_reader(limit)
+        row = attachments.upload(db, current_app.extensions["telemed.storage"], actor, consultation_id,
+                                 stream=reader, filename=reader.filename, now=now(), open_hours=open_hours,
+                                 max_size=limit)
+        ctx["patient_id"], ctx["object_id"] = row.patient_id, row.id
+    return jsonify(chat.attachment_json(row, with_hash=True)), 201
+
+
+def _file_reader(limit: int) -> MultipartFileReader:
+    """The multipart ``file`` field as a stream; a declared body over the limit is refused unread."""
     if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
         raise errors.FileTooLarge(f"The file is larger than {current_app.config['MAX_UPLOAD_MB']} MB.")
-    reader = MultipartFileReader(request.stream, request.headers.get("Content-Type"))
-    row = attachments.upload(db, current_app.extensions["telemed.storage"], actor, consultation_id, stream=reader,
-                             filename=reader.filename, now=now(), open_hours=open_hours, max_size=limit)
+    return MultipartFileReader(request.stream, request.headers.get("Content-Type"))
+
+
+@api.post("/patients/<int:patient_id>/record/visits/<int:visit_id>/documents")
+def upload_visit_document(patient_id: int, visit_id: int):
+    """Records staff attach a document to an in-person visit (multipart ``file``): 201, as chat uploads."""
+    limit = _max_upload()
+    with audited("attachment", "write", patient_id=patient_id, object_id=f"visit:{visit_id}") as ctx:
+        reader = _file_reader(limit)
+        row = attachments.upload_visit_document(database(), current_app.extensions["telemed.storage"], ctx["actor"],
+                                                patient_id, visit_id, stream=reader, filename=reader.filename,
+                                                now=now(), max_size=limit)
+        ctx["object_id"] = row.id
     return jsonify(chat.attachment_json(row, with_hash=True)), 201
 
 
 @api.get("/attachments/<int:attachment_id>")
 def download_attachment(attachment_id: int):
     """The attachment's bytes as a download (checksum verified while streaming); 404 to non-parties."""
-    a = attachments.attachment_for(database(), current_actor(), attachment_id)
+    with audited("attachment", "read", object_id=attachment_id) as ctx:
+        a = attachments.attachment_for(database(), ctx["actor"], attachment_id, now=now())
+        ctx["patient_id"] = a.patient_id
     chunks = current_app.extensions["telemed.storage"].open(a.storage_key, expected_sha256=a.sha256)
     response = Response(stream_with_context(chunks), mimetype=a.content_type)
     response.headers["Content-Disposition"] = attachment_header(a.filename)

@@ -183,6 +183,12 @@ def document() -> dict:
         "/patients/{id}/record/visits": {"post": _op(
             "Records staff: add an in-person visit", _json(_ref("RecordEntry"), "Added"), status="201",
             errs=(401, 403, 404, 422), body="VisitRequest", params=[_ID])},
+        "/patients/{id}/record/visits/{visit_id}/documents": {"post": {
+            "summary": "Records staff: attach a document to an in-person visit (multipart field 'file')",
+            "parameters": [_ID, _q("visit_id", {"type": "integer"}, where="path")],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+            "responses": {"201": _json(_ref("Attachment"), "Stored"), **_errors(401, 403, 404, 413, 415, 422, 503)}}},
         "/patients/{id}/record/access-log": {"get": _op(
             "Who looked at this record (patient, guardian, records staff)", _json(
                 {"type": "array", "items": {"type": "object"}}), errs=(401, 404), params=[_ID])},

@@ -19,7 +19,6 @@ from telemed.chat import service as chat
 from telemed.chat.filetypes import safe_filename, sniff_stream
 from telemed.chat.models import Attachment
 from telemed.db import Database
-from telemed.scheduling.models import Consultation
 from telemed.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -54,21 +53,59 @@ def upload(db: Database, storage: Storage, actor: Actor, consultation_id: int, *
         raise
 
 
-def attachment_for(db: Database, actor: Actor, attachment_id: int) -> Attachment:
-    """The attachment if the actor is party to its consultation; otherwise ``NotFound``."""
+def attachment_for(db: Database, actor: Actor, attachment_id: int, *, now: datetime) -> Attachment:
+    """The attachment if the actor may see it, otherwise ``NotFound``.
+
+    A chat document: the consultation's participants. A visit document: whoever may read the
+    patient's e-card.
+    """
+    from telemed.records.ecard import patient_for_record  # records builds on chat, not the reverse
+
     with db.session() as s:
         a = s.get(Attachment, attachment_id)
         if a is None:
             raise errors.NotFound("Attachment not found.")
         try:
-            chat.consultation_for_chat(s, actor, a.consultation_id)
+            if a.consultation_id is not None:
+                chat.consultation_for_chat(s, actor, a.consultation_id)
+            else:
+                patient_for_record(s, actor, a.patient_id, now=now)
         except errors.NotFound:
             raise errors.NotFound("Attachment not found.") from None
         return a
 
 
-def patient_documents(db: Database, patient_id: int) -> list[Attachment]:
-    """All attachments of a patient, newest first (the e-card's documents)."""
+def upload_visit_document(db: Database, storage: Storage, actor: Actor, patient_id: int, visit_id: int, *,
+                          stream: BinaryIO, filename: str, now: datetime, max_size: int) -> Attachment:
+    """Records staff attach a document (scan, results) to an in-person visit; same guarantees as ``upload``."""
+    from telemed.records.models import Visit
+
+    if not actor.is_staff:
+        raise errors.NotPermitted("Only records staff add documents to in-person visits.")
     with db.session() as s:
-        return list(s.scalars(select(Attachment).join(Consultation, Consultation.id == Attachment.consultation_id)
-                              .where(Attachment.patient_id == patient_id).order_by(Attachment.created_at.desc())))
+        visit = s.get(Visit, visit_id)
+        if visit is None or visit.patient_id != patient_id:
+            raise errors.NotFound("Visit not found.")
+    content_type, replay = sniff_stream(stream)
+    stored = storage.put_stream(replay, content_type=content_type, max_size=max_size)
+    try:
+        with db.transaction() as s:
+            row = Attachment(consultation_id=None, visit_id=visit_id, patient_id=patient_id,
+                             uploaded_by_id=actor.id, filename=safe_filename(filename or "file"),
+                             content_type=stored.content_type, size=stored.size, sha256=stored.sha256,
+                             storage_key=stored.key, created_at=now)
+            s.add(row)
+        return row
+    except BaseException:
+        try:
+            storage.delete(stored.key)
+        except Exception:  # noqa: BLE001
+            log.error("could not delete orphan object %s", stored.key)
+        raise
+
+
+def patient_documents(db: Database, patient_id: int) -> list[Attachment]:
+    """All documents of a patient, newest first (the e-card lists them through ``records.ecard``)."""
+    with db.session() as s:
+        return list(s.scalars(select(Attachment).where(Attachment.patient_id == patient_id)
+                              .order_by(Attachment.created_at.desc())))

@@ -220,3 +220,31 @@ def test_fhir_export_validates_against_r4(app, world):
     assert {"Patient", "Practitioner", "Encounter", "Composition"} <= set(types)
     classes = sorted(e.resource.class_fhir.code for e in bundle.entry if e.resource.get_resource_type() == "Encounter")
     assert classes == ["AMB", "VR"]
+
+
+def test_visit_documents_and_attachment_reads_are_audited(app, db, world):
+    pid = world["patient"].id
+    rec = api(app, "rec")
+    visit = rec.post(f"/api/v1/patients/{pid}/record/visits", json={
+        "date": "2026-03-02", "clinic": "Клиника", "doctor_name": "Петров П. П.", "diagnosis": {"text": "Осмотр"}}).json
+    body = ('--B\r\nContent-Disposition: form-data; name="file"; filename="ЭКГ.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n%PDF-1.4 ecg\r\n--B--\r\n").encode()
+
+    def upload(client):
+        return client.client.post(f"/api/v1/patients/{pid}/record/visits/{visit['object_id']}/documents", data=body,
+                                  headers=client._headers(), content_type="multipart/form-data; boundary=B")
+
+    assert upload(api(app, "anna")).status_code == 403
+    r = upload(rec)
+    assert r.status_code == 201 and r.json["filename"] == "ЭКГ.pdf"
+    aid = r.json["id"]
+    assert [e["summary"] for e in api(app, "anna").get(f"/api/v1/patients/{pid}/record?kind=document").json] == [
+        "ЭКГ.pdf"]
+    assert api(app, "anna").get(f"/api/v1/attachments/{aid}").data.startswith(b"%PDF-1.4 ecg")
+    assert api(app, "drt").get(f"/api/v1/attachments/{aid}").status_code == 200  # caring for the patient
+    assert api(app, "boris").get(f"/api/v1/attachments/{aid}").status_code == 404
+    with db.session() as s:
+        rows = s.scalars(select(AuditEvent).where(AuditEvent.object_type == "attachment").order_by(AuditEvent.id))
+        got = [(r.actor_role, r.action, r.outcome) for r in rows]
+    assert got == [("member", "write", "denied"), ("records", "write", "allowed"), ("member", "read", "allowed"),
+                   ("doctor", "read", "allowed"), ("member", "read", "denied")]
