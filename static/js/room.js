@@ -33,9 +33,15 @@
     statusBox.textContent = text;
   }
 
+  // Signals are sent only while joined: ones produced during a signaling outage wait here and go
+  // out, in order, right after the rejoin (the server refuses signals from a connection not joined).
+  let joined = false, outbox = [];
   function signal(data) {
-    socket.emit("signal", Object.assign({ consultation_id: cid }, data));
+    const message = Object.assign({ consultation_id: cid }, data);
+    if (joined && socket.connected) socket.emit("signal", message);
+    else outbox.push(message);
   }
+  socket.on("disconnect", function () { joined = false; });
 
   function showHelp(text) {
     helpBox.textContent = text || "";
@@ -166,6 +172,8 @@
   document.addEventListener("telemed:joined", function (e) {
     const ack = e.detail;
     roomOpen = ack.room_open;
+    joined = true;
+    outbox.splice(0).forEach(function (message) { socket.emit("signal", message); });
     const opens = new Date(new Date(ack.consultation.start).getTime() - Number(root.dataset.earlyMinutes) * 60000);
     if (!roomOpen) {
       setState("closed", ack.consultation.status === "cancelled" ? t.cancelled
