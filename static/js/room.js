@@ -173,7 +173,9 @@
     const ack = e.detail;
     roomOpen = ack.room_open;
     joined = true;
-    outbox.splice(0).forEach(function (message) { socket.emit("signal", message); });
+    const restarting = roomOpen && !hungUp && (!pc || pc.connectionState !== "connected");
+    const held = outbox.splice(0);  // a full restart below makes held signals stale: drop them
+    if (!restarting) held.forEach(function (message) { socket.emit("signal", message); });
     const opens = new Date(new Date(ack.consultation.start).getTime() - Number(root.dataset.earlyMinutes) * 60000);
     if (!roomOpen) {
       setState("closed", ack.consultation.status === "cancelled" ? t.cancelled

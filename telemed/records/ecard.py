@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from telemed import errors
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
+from telemed.catalog.specialties import BY_CODE
 from telemed.catalog.models import Doctor
 from telemed.chat.models import Attachment
 from telemed.members.models import Guardianship, Patient, Policy, fold
@@ -150,7 +151,7 @@ def add_visit(session: Session, actor: Actor, patient_id: int, data: dict, *, no
                                           details={"field": name})
         fields[name] = value.strip()
     specialty = data.get("specialty")
-    if specialty is not None and not isinstance(specialty, str):
+    if specialty is not None and (not isinstance(specialty, str) or specialty not in BY_CODE):
         raise errors.ValidationFailed("'specialty' must be a specialty code.", details={"field": "specialty"})
     code, text = clean_diagnosis(data.get("diagnosis"))
     visit = Visit(patient_id=patient_id, visited_at=visited_at, specialty_code=specialty or None,

@@ -124,7 +124,9 @@ def _view_entries(actor, items: list[dict]) -> list[dict]:
         if conclusion_ids else {}
     visit_ids = [e["object_id"] for e in items if e["kind"] == "visit"]
     visits = {v.id: v for v in s.scalars(select(Visit).where(Visit.id.in_(visit_ids)))} if visit_ids else {}
+    # a chat document goes with its consultation; a visit document (no consultation) with the e-card itself
     return [{**e, "at": datetime.fromisoformat(e["date"]), "party": e["consultation_id"] in party,
+             "downloadable": e["kind"] == "document" and (not e["consultation_id"] or e["consultation_id"] in party),
              "conclusion": conclusions.get(e["object_id"]) if e["kind"] == "conclusion" else None,
              "visit": visits.get(e["object_id"]) if e["kind"] == "visit" else None} for e in items]
 

@@ -240,6 +240,21 @@ def test_records_staff_read_the_conclusion_inline_and_never_get_an_edit_control(
     assert "add-visit" in html
 
 
+def test_visit_documents_download_from_the_ecard_for_every_reader(app, world):
+    pid = world["patient"].id
+    add_visits(app, world, 1)
+    rec = ApiClient(app, "rec")
+    visit_id = rec.get(f"/api/v1/patients/{pid}/record?kind=visit").json[0]["object_id"]
+    body = ('--B\r\nContent-Disposition: form-data; name="file"; filename="ЭКГ.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n%PDF-1.4 ecg\r\n--B--\r\n").encode()
+    r = rec.client.post(f"/api/v1/patients/{pid}/record/visits/{visit_id}/documents", data=body,
+                        headers=rec._headers(), content_type="multipart/form-data; boundary=B")
+    assert r.status_code == 201
+    for who in ("rec", "anna", "drt"):
+        html = page_login(app, who).get(f"/patients/{pid}/record?kind=document").text
+        assert f'href="/api/v1/attachments/{r.json["id"]}"' in html and "ЭКГ.pdf" in html, who
+
+
 def test_filters_and_pages(app, world):
     pid = world["patient"].id
     add_visits(app, world, 23)
