@@ -29,7 +29,10 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def home_for(role: str) -> str:
-    return url_for("scheduling.schedule") if role == "doctor" else url_for("scheduling.cabinet")
+    """Where a user lands after logging in: the schedule, the cabinet or the patient search."""
+    if role == "doctor":
+        return url_for("scheduling.schedule")
+    return url_for("scheduling.cabinet") if role == "member" else url_for("records.patients")
 
 
 @bp.get("/")
