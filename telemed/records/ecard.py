@@ -52,6 +52,14 @@ def patient_for_record(session: Session, actor: Actor, patient_id: int, *, now: 
     return patient
 
 
+def patient_for_access_log(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> Patient:
+    """Who looked at a record is shown to the patient, a guardian, records staff and admins: not to doctors."""
+    patient = patient_for_record(session, actor, patient_id, now=now)
+    if actor.is_doctor and patient.user_id != actor.id:
+        raise errors.NotFound("Patient not found.")
+    return patient
+
+
 @dataclass(frozen=True)
 class EntryFilter:
     kind: str | None = None

@@ -14,6 +14,7 @@ from telemed.catalog import service as catalog
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import BY_CODE
 from telemed.members import service as members
+from telemed.scheduling import rules
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.models import Slot
 from telemed.web import clinic_tz, current_actor, database, db_session, now, viewer_tz
@@ -111,7 +112,7 @@ def consultation(consultation_id: int):
     """One consultation with its details and a cancel button while allowed."""
     actor = current_actor()
     c = scheduling.get_for(db_session(), actor, consultation_id)
-    cancellable = c.status == "scheduled" and now() < c.starts_at and not actor.is_doctor
+    cancellable = rules.can_cancel(c.status, c.starts_at, now()) and not actor.is_doctor
     return render_template("scheduling/consultation.html", c=c, specialty=BY_CODE[c.specialty_code],
                            cancellable=cancellable)
 
