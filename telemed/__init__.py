@@ -71,8 +71,14 @@ def _init_extensions(app: Flask) -> None:
     from telemed.chat import events  # noqa: F401
     from telemed.video import events as _video_events  # noqa: F401
 
+    # async_handlers=False: a connection's events run in order on its own reader thread, so chat
+    # messages and WebRTC signals are handled in the order the client sent them (and no thread is
+    # started per event). The hot ``message`` event bypasses Flask's per-event request context.
     socketio.init_app(app, async_mode="threading", message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-                      cors_allowed_origins=_allowed_origins(app), max_http_buffer_size=256 * 1024)
+                      cors_allowed_origins=_allowed_origins(app), max_http_buffer_size=256 * 1024,
+                      async_handlers=False)
+    app.extensions["telemed.chat_writer"] = events.make_message_writer(app)
+    events.register_message_handler(app)
     app.teardown_appcontext(close_db_session)
     register_error_handlers(app)
     register_template_helpers(app)

@@ -60,11 +60,16 @@ def utcnow() -> datetime:
 _WRITE = "telemed_write"
 
 
+# LIFO: the most recently used connection is reused first, so a busy thread (the chat writer)
+# keeps a warm connection (statement and page caches) and idle extras can time out.
+_POOL = {"pool_size": 10, "max_overflow": 20, "pool_use_lifo": True}
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and explicit BEGINs."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    engine = create_engine(url, pool_size=10, max_overflow=20) if ":memory:" not in url else create_engine(
+        return create_engine(url, pool_pre_ping=True, **_POOL)
+    engine = create_engine(url, **_POOL) if ":memory:" not in url else create_engine(
         url, poolclass=StaticPool, connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")

@@ -70,6 +70,5 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        err = errors.DomainError("Something went wrong on our side. Please try again.")
-        err.code, err.status = "internal_error", 500
+        err = errors.InternalError()
         return error_response(err) if wants_json() else (render_template("error.html", error=err), 500)

@@ -41,6 +41,7 @@ InvalidCredentials = _error("InvalidCredentials", "invalid_credentials", 401, "W
 NotPermitted = _error("NotPermitted", "forbidden", 403, "You are not allowed to do this.")
 NotFound = _error("NotFound", "not_found", 404, "Not found.")
 Conflict = _error("Conflict", "conflict", 409, "The request conflicts with the current state.")
+InternalError = _error("InternalError", "internal_error", 500, "Something went wrong on our side. Please try again.")
 RateLimited = _error("RateLimited", "rate_limited", 429, "Too many attempts. Please wait and try again.")
 
 # Booking

@@ -16,10 +16,13 @@ from flask_login import current_user
 from telemed import errors
 from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
+from telemed.auth.web import bearer_token
 from telemed.web import close_db_session, db_session, now
 
 log = logging.getLogger(__name__)
 TOKEN_KEY = "socket_token"
+CREDENTIAL_KEY = "telemed.socket_credential"  # in the connection's WSGI environ, set at connect
+LOGIN_SESSION_KEY = "_user_id"  # where Flask-Login keeps the login session id (``WebUser.get_id``)
 
 
 def remember_token(auth: object) -> None:
@@ -44,6 +47,19 @@ def socket_actor() -> Actor:
         close_db_session()
 
 
+def socket_credential() -> auth_service.Credential:
+    """The connection's credential, not yet re-validated (the caller validates it, e.g. in a batch).
+
+    Same order as ``socket_actor``: the page's login session, a bearer header, the ``auth`` token.
+    """
+    if session.get(LOGIN_SESSION_KEY):
+        return auth_service.Credential("login_session", str(session[LOGIN_SESSION_KEY]))
+    raw = bearer_token() or session.get(TOKEN_KEY)
+    if not raw:
+        raise errors.NotAuthenticated()
+    return auth_service.Credential("token", raw)
+
+
 def positive_int(data: dict, name: str, *, required: bool = True) -> int | None:
     value = data.get(name)
     if value is None and not required:
@@ -53,23 +69,33 @@ def positive_int(data: dict, name: str, *, required: bool = True) -> int | None:
     return value
 
 
-def event_handler(fn):
+def event_handler(fn, identify=socket_actor):
     """Wrap a Socket.IO handler ``fn(actor, data) -> dict | None`` into the ack contract.
 
     The ack is ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``; a refused
-    event reaches nobody.
+    event reaches nobody. ``identify`` gives the handler's first argument (default: the actor,
+    re-validated now).
     """
 
     @functools.wraps(fn)
     def wrapper(data=None, *_extra):
-        try:
-            if not isinstance(data, dict):
-                raise errors.BadRequest("The event data must be an object.")
-            return {"ok": True, **(fn(socket_actor(), data) or {})}
-        except errors.DomainError as exc:
-            return {"ok": False, **exc.to_dict()}
-        except Exception:  # noqa: BLE001 - never let a handler crash the connection
-            log.exception("socket event %s failed", fn.__name__)
-            return {"ok": False, "error": {"code": "internal_error", "message": "Something went wrong on our side."}}
+        return acked(fn.__name__, lambda: fn(identify(), event_data(data)))
 
     return wrapper
+
+
+def acked(name: str, run) -> dict:
+    """Run an event's work and turn its outcome into the ack contract (see ``event_handler``)."""
+    try:
+        return {"ok": True, **(run() or {})}
+    except errors.DomainError as exc:
+        return {"ok": False, **exc.to_dict()}
+    except Exception:
+        log.exception("socket event %s failed", name)
+        return {"ok": False, **errors.InternalError().to_dict()}
+
+
+def event_data(data: object) -> dict:
+    if not isinstance(data, dict):
+        raise errors.BadRequest("The event data must be an object.")
+    return data

@@ -10,10 +10,11 @@ from telemed.api.audit_context import audited
 from telemed.api.parsing import json_body, query_int
 from telemed.chat import attachments
 from telemed.chat import service as chat
-from telemed.chat.events import broadcast_message
+from telemed.chat.events import message_writer
 from telemed.chat.multipart import MultipartFileReader
+from telemed.chat.writer import Outgoing
 from telemed.content_disposition import attachment_header
-from telemed.web import current_actor, database, now
+from telemed.web import close_db_session, current_actor, database, now
 
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -38,12 +39,8 @@ def post_message(consultation_id: int):
     """Send ``{text, attachment_ids?}``: stored, then broadcast to the room like the socket event; 201."""
     actor = current_actor()
     data = json_body()
-    with database().transaction() as s:
-        m = chat.post_message(s, actor, consultation_id, text=data.get("text"),
-                              attachment_ids=data.get("attachment_ids"), now=now(),
-                              open_hours=current_app.config["CHAT_OPEN_HOURS"])
-        payload = chat.message_json(m)
-    broadcast_message(payload)
+    close_db_session()  # the writer takes its own connection: hold none while waiting for it
+    payload = message_writer().send(Outgoing(actor, consultation_id, data.get("text"), data.get("attachment_ids")))
     return jsonify(payload), 201
 
 

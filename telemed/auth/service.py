@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, joinedload
 
 from telemed import errors
+from telemed.auth.actor import Actor
 from telemed.auth.models import ApiToken, ConsentRecord, LoginSession, Role, User
 from telemed.auth.passwords import Passwords
 
@@ -77,6 +81,43 @@ def user_for_token(session: Session, raw: str, *, now: datetime) -> User | None:
     if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
         return None
     return token.user
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a connection presented: a login session id (the page's cookie) or a raw bearer token."""
+
+    kind: Literal["login_session", "token"]
+    value: str
+
+
+def actors_for(session: Session, credentials: Iterable[Credential], *, now: datetime) -> dict[Credential, Actor]:
+    """Re-validate many credentials at once (two statements at most): the active user of each valid one.
+
+    The same rules as ``user_for_login_session`` and ``user_for_token``: unexpired, not revoked, and
+    the user active. Invalid credentials are absent from the result.
+    """
+    wanted = set(credentials)
+    found: dict[Credential, Actor] = {}
+    session_ids = [c.value for c in wanted if c.kind == "login_session"]
+    if session_ids:
+        for sid, user_id, role, name in session.execute(_SESSIONS_STATEMENT, {"ids": session_ids, "now": now}):
+            found[Credential("login_session", sid)] = Actor(id=user_id, role=role, name=name)
+    by_digest = {_digest(c.value): c for c in wanted if c.kind == "token"}
+    if by_digest:
+        for digest, user_id, role, name in session.execute(_TOKENS_STATEMENT, {"ids": list(by_digest), "now": now}):
+            found[by_digest[digest]] = Actor(id=user_id, role=role, name=name)
+    return found
+
+
+_SESSIONS_STATEMENT = (
+    select(LoginSession.id, User.id, User.role, User.full_name).join(User, User.id == LoginSession.user_id)
+    .where(LoginSession.id.in_(bindparam("ids", expanding=True)), LoginSession.expires_at > bindparam("now"),
+           User.is_active.is_(True)))
+_TOKENS_STATEMENT = (
+    select(ApiToken.token_hash, User.id, User.role, User.full_name).join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash.in_(bindparam("ids", expanding=True)), ApiToken.revoked_at.is_(None),
+           ApiToken.expires_at > bindparam("now"), User.is_active.is_(True)))
 
 
 def revoke_token(session: Session, raw: str, *, now: datetime) -> None:

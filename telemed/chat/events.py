@@ -7,8 +7,18 @@ from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
 from telemed import errors
 from telemed.chat import service as chat
+from telemed.chat.writer import MessageWriter, Outgoing
 from telemed.extensions import socketio
-from telemed.socket_auth import event_handler, positive_int, remember_token, socket_actor
+from telemed.socket_auth import (
+    CREDENTIAL_KEY,
+    acked,
+    event_data,
+    event_handler,
+    positive_int,
+    remember_token,
+    socket_actor,
+    socket_credential,
+)
 from telemed.video import service as video
 from telemed.web import database, now
 
@@ -32,6 +42,7 @@ def on_connect(auth=None):
     remember_token(auth)
     try:
         socket_actor()
+        request.environ[CREDENTIAL_KEY] = socket_credential()
     except errors.NotAuthenticated as exc:
         raise ConnectionRefusedError(exc.to_dict()["error"]) from None
 
@@ -91,17 +102,40 @@ def on_disconnect(*_args):
             broadcast_presence(s, cid)
 
 
-@socketio.on("message")
-@event_handler
-def on_message(actor, data):
-    """``{consultation_id, text, attachment_ids?}``: stored first, then sent to the room; ack ``{id}``."""
-    cid = positive_int(data, "consultation_id")
-    with database().transaction() as s:
-        m = chat.post_message(s, actor, cid, text=data.get("text"), attachment_ids=data.get("attachment_ids"),
-                              now=now(), open_hours=_open_hours())
-        payload = chat.message_json(m)
-    broadcast_message(payload)
-    return {"id": payload["id"]}
+def register_message_handler(app) -> None:
+    """Handle ``message`` on the app's python-socketio server directly, without a Flask context.
+
+    ``{consultation_id, text, attachment_ids?}``: stored first, then sent to the room; ack ``{id}``.
+    The sender's credential (kept at connect) and access are checked again by the app's
+    ``MessageWriter``, which stores concurrent messages in one transaction (group commit) before
+    broadcasting them. This is the chat's hot path: a Flask request context per event would cost
+    more than the rest of the work (see ``bench/bench_chat.py``).
+    """
+    server, writer = socketio.server, app.extensions["telemed.chat_writer"]
+
+    def on_message(sid, data=None, *_extra):
+        def send():
+            data_ = event_data(data)
+            credential = (server.get_environ(sid) or {}).get(CREDENTIAL_KEY)
+            if credential is None:
+                raise errors.NotAuthenticated()
+            cid = positive_int(data_, "consultation_id")
+            return {"id": writer.send(Outgoing(credential, cid, data_.get("text"), data_.get("attachment_ids")))["id"]}
+
+        return acked("message", send)
+
+    server.on("message", on_message)
+
+
+def message_writer() -> MessageWriter:
+    """The app's group-commit writer of chat messages (see ``telemed.chat.writer``)."""
+    return current_app.extensions["telemed.chat_writer"]
+
+
+def make_message_writer(app) -> MessageWriter:
+    """One per app; its thread starts with the first message."""
+    return MessageWriter(app.extensions["telemed.db"], broadcast=broadcast_message, clock=now,
+                         open_hours=lambda: app.config["CHAT_OPEN_HOURS"])
 
 
 @socketio.on("typing")

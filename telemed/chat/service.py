@@ -8,11 +8,12 @@ its doctor may read or write; anyone else gets ``NotFound``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from telemed import errors
 from telemed.auth.actor import Actor
@@ -68,31 +69,90 @@ def clean_ids(value: object, field: str = "attachment_ids") -> list[int]:
     return list(dict.fromkeys(value))
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A message someone asks to send: who, to which consultation, and the fields as received."""
+
+    actor: Actor
+    consultation_id: int
+    text: object
+    attachment_ids: object = None
+
+
 def post_message(session: Session, actor: Actor, consultation_id: int, *, text: object, attachment_ids: object,
-                 now: datetime, open_hours: int) -> Message:
-    """Store a message (text and/or the actor's own unsent attachments of this consultation)."""
-    body = clean_text(text)
-    ids = clean_ids(attachment_ids)
-    c = consultation_for_chat(session, actor, consultation_id)
-    require_writable(c, now, open_hours)
-    attachments = list(session.scalars(select(Attachment).where(
-        Attachment.id.in_(ids), Attachment.consultation_id == c.id, Attachment.uploaded_by_id == actor.id,
-        Attachment.message_id.is_(None)).with_for_update())) if ids else []
-    if len(attachments) != len(ids):
-        raise errors.ValidationFailed("Unknown or already sent attachment.", details={"field": "attachment_ids"})
-    if not body and not attachments:
-        raise errors.ValidationFailed("A message needs text or an attachment.", details={"field": "text"})
-    message = Message(consultation_id=c.id, author_id=actor.id, text=body, created_at=now)
-    session.add(message)
-    session.flush()
-    if attachments:
+                 now: datetime, open_hours: int) -> dict:
+    """Store one message (text and/or the actor's own unsent attachments of this consultation).
+
+    Returns its wire payload (``message_json``); raises the refusal (``NotFound`` to a stranger,
+    ``ChatReadOnly``, ``ValidationFailed``).
+    """
+    result = store_messages(session, [Draft(actor, consultation_id, text, attachment_ids)], now=now,
+                            open_hours=open_hours)[0]
+    if isinstance(result, errors.DomainError):
+        raise result
+    return result
+
+
+def store_messages(session: Session, drafts: Sequence[Draft], *, now: datetime,
+                   open_hours: int) -> list[dict | errors.DomainError]:
+    """Store a batch of messages: one access check and one insert for the whole batch.
+
+    Returns, per draft and in order, its wire payload or the ``DomainError`` that refuses it; each
+    draft is judged on its own by the rules of ``post_message`` and a refused one writes nothing.
+    Message ids follow the drafts' order. The caller commits (a group commit when batching).
+    """
+    results: list[dict | errors.DomainError | None] = [None] * len(drafts)
+    valid: list[tuple[int, Draft, str, list[int]]] = []
+    for i, d in enumerate(drafts):
+        try:
+            valid.append((i, d, clean_text(d.text), clean_ids(d.attachment_ids)))
+        except errors.DomainError as exc:
+            results[i] = exc
+    states = scheduling.states_for_many(session, [(d.actor.id, d.consultation_id) for _, d, _, _ in valid])
+    accepted: list[tuple[int, Draft, str, list[Attachment]]] = []
+    claimed: set[int] = set()
+    for i, d, body, ids in valid:
+        try:
+            state = states.get((d.actor.id, d.consultation_id))
+            if state is None:
+                raise errors.NotFound("Consultation not found.")
+            require_writable(state, now, open_hours)
+            attachments = _claim_attachments(session, d, ids, claimed)
+            if not body and not attachments:
+                raise errors.ValidationFailed("A message needs text or an attachment.", details={"field": "text"})
+            accepted.append((i, d, body, attachments))
+        except errors.DomainError as exc:
+            results[i] = exc
+    if not accepted:
+        return results
+    ids = session.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True), [
+        {"consultation_id": d.consultation_id, "author_id": d.actor.id, "text": body, "created_at": now}
+        for _, d, body, _ in accepted]).all()
+    for (i, d, body, attachments), message_id in zip(accepted, ids, strict=True):
         for a in attachments:
-            a.message_id = message.id
-        session.flush()
-        session.refresh(message, ["attachments"])
-    else:
-        set_committed_value(message, "attachments", [])
-    return message
+            a.message_id = message_id
+        results[i] = {
+            "id": message_id, "consultation_id": d.consultation_id,
+            "author": {"id": d.actor.id, "name": d.actor.name, "role": d.actor.role},
+            "text": body, "attachments": [attachment_json(a) for a in attachments],
+            "created_at": now.isoformat(timespec="seconds"),
+        }
+    session.flush()
+    return results
+
+
+def _claim_attachments(session: Session, d: Draft, ids: list[int], claimed: set[int]) -> list[Attachment]:
+    """The sender's own unsent attachments of this consultation, locked; each claimed once per batch."""
+    if not ids:
+        return []
+    attachments = list(session.scalars(select(Attachment).where(
+        Attachment.id.in_(ids), Attachment.consultation_id == d.consultation_id,
+        Attachment.uploaded_by_id == d.actor.id, Attachment.message_id.is_(None))
+        .order_by(Attachment.id).with_for_update()))
+    if len(attachments) != len(ids) or claimed.intersection(ids):
+        raise errors.ValidationFailed("Unknown or already sent attachment.", details={"field": "attachment_ids"})
+    claimed.update(ids)
+    return attachments
 
 
 def history(session: Session, actor: Actor, consultation_id: int, *, after: int | None = None,

@@ -9,10 +9,12 @@ PostgreSQL; on SQLite the write transaction is ``BEGIN IMMEDIATE``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Row, bindparam, exists, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -75,15 +77,53 @@ def book(
     return consultation
 
 
-def _party_filter(actor: Actor):
-    """SQL condition: the actor is the patient, a guardian, the booker or the doctor."""
-    return or_(
-        Consultation.booked_by_id == actor.id,
-        Consultation.patient_id.in_(select(Patient.id).where(Patient.user_id == actor.id)),
-        Consultation.patient_id.in_(
-            select(Guardianship.patient_id).where(Guardianship.guardian_user_id == actor.id)),
-        Consultation.doctor_id.in_(select(Doctor.id).where(Doctor.user_id == actor.id)),
-    )
+def _party_links():
+    """Who is party to a consultation, as ``(consultation column, key, user column)`` links: the user
+    in ``user column`` of the row whose ``key`` equals the consultation's column (``key`` None: the
+    consultation's column is the user id itself). The booker, the patient, a guardian, the doctor."""
+    return [
+        (Consultation.booked_by_id, None, None),
+        (Consultation.patient_id, Patient.id, Patient.user_id),
+        (Consultation.patient_id, Guardianship.patient_id, Guardianship.guardian_user_id),
+        (Consultation.doctor_id, Doctor.id, Doctor.user_id),
+    ]
+
+
+def _party_filter(user_id):
+    """SQL condition: the user (an id) is party to the consultation (``_party_links``)."""
+    return or_(*(own == user_id if key is None else own.in_(select(key).where(user == user_id))
+                 for own, key, user in _party_links()))
+
+
+def states_for_many(session: Session, asks: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Row]:
+    """Batch access check: for each ``(user id, consultation id)`` whose user is party to the consultation
+    (the rule of ``get_for``), a row ``(id, status, starts_at, ends_at)``; pairs that are not are absent.
+
+    One statement for the whole batch: the parties of every consultation asked about.
+    """
+    asks = set(asks)
+    ids = sorted({cid for _, cid in asks})
+    if not ids:
+        return {}
+    found = {}
+    users = sorted({uid for uid, _ in asks})
+    for row in session.execute(_parties_statement(), {"ids": ids, "users": users}):
+        if (row.user_id, row.id) in asks:
+            found[(row.user_id, row.id)] = row
+    return found
+
+
+@functools.cache
+def _parties_statement():
+    """``(id, status, starts_at, ends_at, user_id)`` for the parties among users ``:users`` of the
+    consultations ``:ids``."""
+    state = (Consultation.id, Consultation.status, Consultation.starts_at, Consultation.ends_at)
+    ids, users = bindparam("ids", expanding=True), bindparam("users", expanding=True)
+    return union_all(*(
+        (select(*state, own.label("user_id")).where(own.in_(users)) if key is None else
+         select(*state, user.label("user_id")).join(key.table, own == key).where(user.in_(users)))
+        .where(Consultation.id.in_(ids))
+        for own, key, user in _party_links()))
 
 
 def _load_options():
@@ -92,7 +132,7 @@ def _load_options():
 
 def get_for(session: Session, actor: Actor, consultation_id: int, *, lock: bool = False) -> Consultation:
     """The consultation if the actor is party to it; otherwise ``NotFound`` (no existence leak)."""
-    query = select(Consultation).where(Consultation.id == consultation_id, _party_filter(actor))
+    query = select(Consultation).where(Consultation.id == consultation_id, _party_filter(actor.id))
     if lock:
         query = query.with_for_update(of=Consultation)
     found = session.scalar(query.options(*_load_options()))
@@ -105,7 +145,7 @@ def list_for(
     session: Session, actor: Actor, *, when: str | None = None, now: datetime, limit: int = 50, offset: int = 0,
 ) -> list[Consultation]:
     """The actor's consultations; ``when`` = "upcoming" | "past" | None (all)."""
-    query = select(Consultation).where(_party_filter(actor)).options(*_load_options())
+    query = select(Consultation).where(_party_filter(actor.id)).options(*_load_options())
     if when == "upcoming":
         query = query.where(Consultation.ends_at > now,
                             Consultation.status.in_([Status.SCHEDULED, Status.IN_PROGRESS]))

@@ -16,7 +16,7 @@ from tests.support.live import SocketClient
 def post(db, user, cid, text):
     with db.transaction() as s:
         return chat.post_message(s, actor(user), cid, text=text, attachment_ids=None, now=datetime.now(UTC),
-                                 open_hours=72).id
+                                 open_hours=72)["id"]
 
 
 def test_member_and_doctor_chat_live(connect, world):
@@ -105,6 +105,24 @@ def test_revoked_token_stops_working_mid_connection(live, connect, world):
     api.token = world["tokens"]["anna"]
     api.delete("/api/v1/auth/token")
     assert anna.call("message", {"consultation_id": cid, "text": "x"})["error"]["code"] == "not_authenticated"
+
+
+def test_a_burst_of_messages_is_stored_and_delivered_in_the_order_sent(connect, world):
+    """Events of one connection are handled in order (``async_handlers=False``): a burst sent without
+    waiting for acks gets increasing ids and reaches the room in the order typed."""
+    cid = world["consultation"].id
+    anna, doctor = connect("anna"), connect("drt")
+    assert anna.call("join", {"consultation_id": cid})["ok"] and doctor.call("join", {"consultation_id": cid})["ok"]
+    acks: list = []
+    for i in range(40):
+        anna.sio.emit("message", {"consultation_id": cid, "text": f"line {i}"}, callback=acks.append)
+    got = doctor.wait_for("message", 40)
+    assert [m["text"] for m in got] == [f"line {i}" for i in range(40)]
+    assert [m["id"] for m in got] == sorted(m["id"] for m in got)
+    deadline = time.monotonic() + 10
+    while len(acks) < 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [a["id"] for a in acks] == [m["id"] for m in got]
 
 
 @pytest.mark.parametrize("data, code", [
