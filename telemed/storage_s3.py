@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, BinaryIO, Callable, Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -34,8 +36,9 @@ class S3Storage(Storage):
     def __init__(self, bucket: str, prefix: str = "", *, client: Any = None,
                  endpoint_url: str | None = None, region_name: str | None = None,
                  max_attempts: int = 3, connect_timeout: float = 5, read_timeout: float = 60,
-                 addressing_style: str | None = None, sse: bool | None = None):
+                 addressing_style: str | None = None, sse: bool | None = None, part_concurrency: int = 2):
         self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.part_concurrency = max(1, part_concurrency)
         self._sse = sse  # None: try AES256 once and remember whether the endpoint accepts it
         if client is None:
             import boto3
@@ -96,9 +99,12 @@ class S3Storage(Storage):
                     raise
 
     def put_stream(self, stream: BinaryIO, *, content_type: str, max_size: int,
-                   chunk_size: int = DEFAULT_CHUNK) -> StoredObject:
+                   chunk_size: int = S3_MIN_PART) -> StoredObject:
         """See :meth:`Storage.put_stream`; one ``put_object`` if the data fits in one chunk, else a
-        multipart upload with ``chunk_size`` parts (at least 5 MiB, at most 10 000 parts)."""
+        multipart upload with ``chunk_size`` parts (at least 5 MiB, at most 10 000 parts), sent
+        ``part_concurrency`` at a time while the next part is read (5 MiB parts, 2 at a time: the
+        throughput of boto3's threaded ``upload_fileobj`` with about 20 MiB of parts in memory;
+        see ``bench/bench_upload.py``)."""
         if chunk_size < S3_MIN_PART or max_size > chunk_size * 10_000:
             raise ValueError("S3 needs chunk_size >= 5 MiB and max_size <= 10 000 chunks")
         reader = _ChunkReader(stream, chunk_size, max_size)
@@ -121,16 +127,8 @@ class S3Storage(Storage):
                 # re-reading the whole object at completion.
                 upload_id = self._with_sse(self.client.create_multipart_upload, **where,
                                            ContentType=content_type, ChecksumAlgorithm="CRC32")["UploadId"]
-            parts: list[dict[str, Any]] = []
-            while chunk:
-                number = len(parts) + 1
-                with _backend():
-                    reply = self.client.upload_part(**where, UploadId=upload_id, PartNumber=number,
-                                                    Body=chunk, ChecksumAlgorithm="CRC32")
-                parts.append({"ETag": reply["ETag"], "PartNumber": number,
-                              **({"ChecksumCRC32": reply["ChecksumCRC32"]} if "ChecksumCRC32" in reply else {})})
-                del chunk  # hold one chunk at a time, not two
-                chunk = reader.next()
+            parts = self._upload_parts(where, upload_id, reader, chunk)
+            del chunk
             maybe_written = True
             with _backend():
                 self.client.complete_multipart_upload(**where, UploadId=upload_id,
@@ -142,6 +140,41 @@ class S3Storage(Storage):
             if maybe_written:
                 _quietly(self.client.delete_object, **where)
             raise
+
+    def _upload_parts(self, where: dict[str, str], upload_id: str, reader: _ChunkReader,
+                      first: bytes) -> list[dict[str, Any]]:
+        """Upload the parts of a multipart upload, up to ``part_concurrency`` at a time, while the next
+        part is read from the client: at most ``part_concurrency + 1`` parts are held in memory.
+
+        The first failure stops reading and is raised (as ``StorageUnavailable``) once every part
+        in flight has finished; the caller aborts the upload.
+        """
+
+        def upload(number: int, body: bytes) -> dict[str, Any]:
+            with _backend():
+                reply = self.client.upload_part(**where, UploadId=upload_id, PartNumber=number, Body=body,
+                                                ChecksumAlgorithm="CRC32")
+            return {"ETag": reply["ETag"], "PartNumber": number,
+                    **({"ChecksumCRC32": reply["ChecksumCRC32"]} if "ChecksumCRC32" in reply else {})}
+
+        done: list[Future] = []
+        running: set[Future] = set()
+        with ThreadPoolExecutor(self.part_concurrency, thread_name_prefix="s3-part") as pool:
+            chunk, number = first, 0
+            try:
+                while chunk:
+                    number += 1
+                    running.add(pool.submit(upload, number, chunk))
+                    del chunk  # the part now belongs to its upload
+                    if len(running) >= self.part_concurrency:
+                        finished, running = wait(running, return_when=FIRST_COMPLETED)
+                        done.extend(finished)
+                    for f in done:
+                        f.result()  # raise a failed part's error now: stop reading
+                    chunk = reader.next()
+            finally:
+                done.extend(wait(running)[0])  # never leave a part running behind an abort
+        return sorted((f.result() for f in done), key=lambda part: part["PartNumber"])
 
     def open(self, key: str, *, expected_sha256: str | None = None,
              chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:

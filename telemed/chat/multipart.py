@@ -77,5 +77,7 @@ class MultipartFileReader:
         if n < 0 or n >= len(self._buffer):
             out, self._buffer = bytes(self._buffer), bytearray()
         else:
-            out, self._buffer = bytes(self._buffer[:n]), self._buffer[n:]
+            with memoryview(self._buffer) as view:
+                out = bytes(view[:n])  # one copy; no intermediate slice
+            del self._buffer[:n]
         return out
