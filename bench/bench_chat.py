@@ -1,17 +1,21 @@
 """Chat delivery latency and throughput with many consultation rooms active at once.
 
 Usage: ``.venv/bin/python bench/bench_chat.py [--rooms 200] [--fixed-seconds 15] [--sat-seconds 15]
-[--only telemed|bare] [--log-dir DIR]`` (about 2 minutes). Not a test: it prints figures. Needs
-``aiohttp`` (``pip install aiohttp``; not in the project's locks) for the asyncio Socket.IO clients.
+[--only telemed|bare|bare-default] [--log-dir DIR]`` (about 2 minutes). Not a test: it prints
+figures. Needs ``aiohttp`` (pinned in requirements/test.lock) for the asyncio Socket.IO clients.
 
-The same load runs against two servers, each in its own subprocess on 127.0.0.1:
+The same load runs against three servers, each in its own subprocess on 127.0.0.1:
 
 * **telemed**: ``telemed serve`` (Werkzeug threaded server, Flask-SocketIO ``threading`` mode,
   simple-websocket) on SQLite, with one consultation per room, a member and a doctor account each.
   Every ``message`` event is authorized, stored, then broadcast to the room.
-* **bare**: a plain ``socketio.Server(async_mode="threading")`` in a ``socketio.WSGIApp`` served by
-  Werkzeug's threaded server (``run_simple(threaded=True)``, the same server ``telemed serve`` uses),
-  with simple-websocket; ``join`` enters the room, ``message`` broadcasts to the room and acks.
+* **bare**: a plain ``socketio.Server(async_mode="threading", async_handlers=False)`` in a
+  ``socketio.WSGIApp`` served by Werkzeug's threaded server (``run_simple(threaded=True)``, the
+  same server ``telemed serve`` uses), with simple-websocket; ``join`` enters the room, ``message``
+  broadcasts to the room and acks. Events are handled as telemed handles them, in order on the
+  connection's thread.
+* **bare-default**: the same with python-socketio's default ``async_handlers=True`` (a thread per
+  event).
 
 Clients: 2 per room (member and doctor), ``socketio.AsyncClient`` over WebSocket (aiohttp), all in
 one asyncio loop in this process. The member sends; latency is measured at the doctor's client
@@ -49,18 +53,22 @@ CONNECT_CONCURRENCY = 20  # Werkzeug's listen backlog is 128
 CALL_TIMEOUT = 30.0
 DRAIN_SECONDS = 10.0
 PASSWORD = "secret-pass"  # tests.support.factories.PASSWORD
+# The bare servers: "bare" handles a connection's events in its reader thread, in order, like telemed
+# (``async_handlers=False`` in telemed/__init__.py); "bare-default" is python-socketio as it ships
+# (``async_handlers=True``: a new thread per event).
+BARE_ASYNC_HANDLERS = {"bare": False, "bare-default": True}
 SERVE_CODE = "import sys; from telemed.cli import main; sys.exit(main())"  # `telemed serve ...`
 
 
 # -- the bare python-socketio server (run in its own subprocess) --------------------------------
 
 
-def serve_bare(port: int) -> None:
+def serve_bare(port: int, async_handlers: bool) -> None:
     import socketio
     from werkzeug.serving import run_simple
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    sio = socketio.Server(async_mode="threading", max_http_buffer_size=256 * 1024)
+    sio = socketio.Server(async_mode="threading", async_handlers=async_handlers, max_http_buffer_size=256 * 1024)
     counter = iter(range(1, 2**62))
 
     @sio.event
@@ -439,12 +447,13 @@ def main() -> None:
     parser.add_argument("--fixed-seconds", type=float, default=15)
     parser.add_argument("--rate", type=float, default=1.0, help="messages per second per room in the fixed phase")
     parser.add_argument("--sat-seconds", type=float, default=15)
-    parser.add_argument("--only", choices=("telemed", "bare"), help="run against one server only")
+    parser.add_argument("--only", choices=("telemed", *BARE_ASYNC_HANDLERS), help="run against one server only")
     parser.add_argument("--log-dir", type=Path, help="keep the server logs here (default: a temporary dir)")
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--async-handlers", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
-        serve_bare(args.serve_bare)
+        serve_bare(args.serve_bare, args.async_handlers)
         return
 
     logging.getLogger("socketio").setLevel(logging.CRITICAL)
@@ -474,15 +483,18 @@ def main() -> None:
                 room_tokens = [(cid, tokens[m], tokens[d]) for cid, m, d in rooms]
                 results["telemed"] = run_against("telemed", server, base, room_tokens, args)
                 server.stop()
-            if args.only in (None, "bare"):
+            for name, async_handlers in BARE_ASYNC_HANDLERS.items():
+                if args.only not in (None, name):
+                    continue
                 port = free_port()
                 base = f"http://127.0.0.1:{port}"
-                server = ServerProcess("bare", [sys.executable, str(Path(__file__).resolve()), "--serve-bare",
-                                                str(port)], dict(os.environ), logs / "bare.log",
+                argv = [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port)]
+                server = ServerProcess(name, argv + (["--async-handlers"] if async_handlers else []),
+                                       dict(os.environ), logs / f"{name}.log",
                                        f"{base}/socket.io/?EIO=4&transport=polling")
                 servers.append(server)
                 room_tokens = [(k + 1, f"m{k}", f"d{k}") for k in range(args.rooms)]
-                results["bare"] = run_against("bare", server, base, room_tokens, args)
+                results[name] = run_against(name, server, base, room_tokens, args)
                 server.stop()
         finally:
             for s in servers:
@@ -492,29 +504,30 @@ def main() -> None:
     print(f"== chat benchmark: {args.rooms} rooms, {2 * args.rooms} socketio.AsyncClient (aiohttp WebSocket) "
           f"clients in one asyncio loop; fixed load {args.rate:g} msg/s/room for {args.fixed_seconds:g} s, "
           f"saturation {args.sat_seconds:g} s; load average {os.getloadavg()[0]:.2f} ==")
-    header = f"{'':34s}" + "".join(f"{n:>12s}" for n in results) + ("   telemed/bare" if len(results) == 2 else "")
+    header = f"{'':34s}" + "".join(f"{n:>14s}" for n in results)
     print(header)
 
-    def row(label: str, fn, fmt: str = "{:12.1f}", ratio: bool = False) -> None:
-        vals = [fn(results[n]) for n in results]
-        line = f"{label:34s}" + "".join(fmt.format(v) for v in vals)
-        if ratio and len(vals) == 2 and vals[1]:
-            line += f"   {vals[0] / vals[1]:12.2f}"
-        print(line)
+    def row(label: str, fn) -> None:
+        print(f"{label:34s}" + "".join(f"{fn(results[n]):14.1f}" for n in results))
+
+    def throughput(o: dict) -> float:
+        return o["sat"].delivered_in_window / o["sat"].seconds
 
     row("fixed: latency p50 (ms)", lambda o: statistics.median(o["fixed"].latencies_ms or [float("nan")]))
     row("fixed: latency p99 (ms)", lambda o: pct(o["fixed"].latencies_ms, 99))
     row("fixed: delivered msg/s", lambda o: o["fixed"].delivered_in_window / o["fixed"].seconds)
     row("fixed: server CPU %", lambda o: o["fixed"].server_cpu)
-    row("saturation: delivered msg/s", lambda o: o["sat"].delivered_in_window / o["sat"].seconds, ratio=True)
+    row("saturation: delivered msg/s", throughput)
     row("saturation: latency p50 (ms)", lambda o: statistics.median(o["sat"].latencies_ms or [float("nan")]))
     row("saturation: latency p99 (ms)", lambda o: pct(o["sat"].latencies_ms, 99))
     row("saturation: server CPU %", lambda o: o["sat"].server_cpu)
     row("saturation: client CPU %", lambda o: o["sat"].client_cpu)
-    if len(results) == 2:
-        t, b = results["telemed"]["sat"], results["bare"]["sat"]
-        ratio = (t.delivered_in_window / t.seconds) / max(1e-9, b.delivered_in_window / b.seconds)
-        print(f"throughput ratio telemed/bare: {ratio:.2f} (goal >= 0.70: {'met' if ratio >= 0.7 else 'NOT met'})")
+    if "telemed" in results:
+        for name in BARE_ASYNC_HANDLERS:
+            if name in results:
+                ratio = throughput(results["telemed"]) / max(1e-9, throughput(results[name]))
+                print(f"throughput ratio telemed/{name}: {ratio:.2f} "
+                      f"(goal >= 0.70: {'met' if ratio >= 0.7 else 'NOT met'})")
     print(f"total time {time.monotonic() - started:.0f} s")
 
 
