@@ -8,7 +8,12 @@ from telemed import create_app
 
 
 def _app():
-    return create_app()
+    from telemed.config import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from exc
 
 
 def init_database(app) -> None:

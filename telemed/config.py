@@ -2,6 +2,7 @@
 
 ``load_config(overrides)`` returns a plain dict for ``app.config``. Every key
 can be set from the environment as ``TELEMED_<KEY>``; the README lists them.
+A value the app cannot work with raises :class:`ConfigError` at startup.
 """
 
 from __future__ import annotations
@@ -32,11 +33,30 @@ DEFAULTS: dict[str, object] = {
     "TURN_URLS": "",
     "TURN_SECRET": None,
     "TURN_TTL_SECONDS": 3600,
+    "ICE_TRANSPORT_POLICY": "all",  # "relay": calls only through TURN, so peers never see each other's IPs
     "PASSWORD_HASH": "argon2",  # "argon2-fast" only for tests
 }
 
 _INT_KEYS = {"MAX_UPLOAD_MB", "TOKEN_TTL_HOURS", "SESSION_TTL_HOURS", "CHAT_OPEN_HOURS", "ROOM_EARLY_JOIN_MINUTES",
              "TURN_TTL_SECONDS"}
+ICE_TRANSPORT_POLICIES = ("all", "relay")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the app cannot work with; the message names the variable."""
+
+
+def _check_ice_transport_policy(cfg: dict[str, object]) -> None:
+    """Normalize ``ICE_TRANSPORT_POLICY``; ``relay`` needs TURN URLs and a TURN secret."""
+    raw = cfg["ICE_TRANSPORT_POLICY"]
+    policy = str(raw or "").strip().lower()
+    if policy not in ICE_TRANSPORT_POLICIES:
+        raise ConfigError(f"TELEMED_ICE_TRANSPORT_POLICY must be one of {', '.join(ICE_TRANSPORT_POLICIES)}, "
+                          f"not {raw!r}")
+    if policy == "relay" and not (str(cfg["TURN_URLS"] or "").strip() and cfg["TURN_SECRET"]):
+        raise ConfigError("TELEMED_ICE_TRANSPORT_POLICY=relay needs TELEMED_TURN_URLS and TELEMED_TURN_SECRET: "
+                          "without a TURN server no call could connect")
+    cfg["ICE_TRANSPORT_POLICY"] = policy
 
 
 def _from_env() -> dict[str, object]:
@@ -62,10 +82,14 @@ def _secret_key(instance_dir: Path) -> str:
 
 
 def load_config(overrides: dict | None = None) -> dict[str, object]:
-    """Merge defaults, environment and ``overrides`` (highest priority)."""
+    """Merge defaults, environment and ``overrides`` (highest priority).
+
+    Raises :class:`ConfigError` for a value the app cannot work with.
+    """
     cfg = dict(DEFAULTS)
     cfg.update(_from_env())
     cfg.update(overrides or {})
+    _check_ice_transport_policy(cfg)
     instance = Path(str(cfg["INSTANCE_DIR"] or Path.cwd() / "instance")).resolve()
     instance.mkdir(parents=True, exist_ok=True)
     cfg["INSTANCE_DIR"] = str(instance)

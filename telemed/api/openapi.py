@@ -84,6 +84,15 @@ SCHEMAS = {
                                                     "role": {"type": "string"}}},
         "text": {"type": "string"}, "attachments": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}},
         "created_at": _DT}},
+    "IceConfig": {"type": "object", "required": ["iceServers", "ttl", "iceTransportPolicy"], "properties": {
+        "iceServers": {"type": "array", "description": "RTCIceServer entries: STUN, then TURN with credentials",
+                       "items": {"type": "object", "required": ["urls"], "properties": {
+                           "urls": {"type": "array", "items": {"type": "string"}},
+                           "username": {"type": "string"}, "credential": {"type": "string"}}}},
+        "ttl": {"type": "integer", "description": "seconds the TURN credentials stay valid"},
+        "iceTransportPolicy": {"type": "string", "enum": ["all", "relay"], "description":
+                               "RTCConfiguration.iceTransportPolicy; 'relay': only TURN candidates, so the "
+                               "peers never learn each other's IP addresses"}}},
     "MessageRequest": {"type": "object", "properties": {
         "text": {"type": "string", "maxLength": 4000},
         "attachment_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": 10}}},
@@ -156,8 +165,7 @@ def document() -> dict:
             "responses": {"201": _json(_ref("Attachment"), "Stored"), **_errors(401, 404, 409, 413, 415, 422, 503)}}},
         "/consultations/{id}/ice-servers": {"get": _op(
             "ICE servers for the call: STUN, and TURN with time-limited credentials (coturn REST scheme)",
-            _json({"type": "object", "properties": {"iceServers": {"type": "array", "items": {"type": "object"}},
-                                                    "ttl": {"type": "integer"}}}), errs=(401, 404), params=[_ID])},
+            _json(_ref("IceConfig")), errs=(401, 404), params=[_ID])},
         "/consultations/{id}/conclusion": {
             "get": _op("The conclusion (doctor: also the draft; patient: once signed)", _json(_ref("Conclusion")),
                        errs=(401, 404), params=[_ID]),

@@ -3,6 +3,7 @@
 import re
 
 from telemed.api.openapi import document
+from telemed.config import ICE_TRANSPORT_POLICIES
 
 
 def test_every_api_route_is_documented(app):
@@ -25,3 +26,12 @@ def test_every_reference_resolves():
     assert refs
     for kind, name in refs:
         assert name in doc["components"][kind], (kind, name)
+
+
+def test_ice_servers_response_documents_the_transport_policy():
+    doc = document()
+    ok = doc["paths"]["/consultations/{id}/ice-servers"]["get"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/IceConfig"}
+    schema = doc["components"]["schemas"]["IceConfig"]
+    assert set(schema["required"]) == {"iceServers", "ttl", "iceTransportPolicy"}
+    assert schema["properties"]["iceTransportPolicy"]["enum"] == list(ICE_TRANSPORT_POLICIES)
