@@ -4,7 +4,11 @@
 // impolite, and only the doctor's page makes the first offer. Whoever (re)enters while the other is
 // present sends `restart` first, so the other side drops any stale peer connection and both
 // negotiate afresh (page reloads, rejoining after a hang-up).
-// A short network drop is healed with an ICE restart without reloading.
+// Every peer connection has a random id: signals carry the sender's (`pc`) and, once known, the
+// receiver's (`to_pc`), so a signal meant for a peer connection that has since been replaced (an
+// answer or a candidate still in flight when a `restart` crossed it) is dropped, not applied to
+// the new one.
+// A network drop is healed with ICE restarts, retried until the call is connected again, without reloading.
 (function () {
   "use strict";
   const root = document.getElementById("room");
@@ -24,8 +28,9 @@
     switchCam: root.querySelector("button.switch-camera"), hangup: root.querySelector("button.hangup"),
     rejoin: root.querySelector("button.rejoin"),
   };
-  let pc = null, localStream = null, iceServers = [], makingOffer = false, ignoreOffer = false;
-  let roomOpen = false, peerPresent = false, hungUp = false, mediaTried = false, disconnectTimer = null;
+  let pc = null, pcId = null, remotePcId = null, localStream = null, iceServers = [], icePolicy = "all";
+  let makingOffer = false, ignoreOffer = false, ready = false, recoveryTimer = null, lastOfferAt = 0;
+  let roomOpen = false, peerPresent = false, hungUp = false, mediaTried = false;
   let queue = Promise.resolve(), videoDevices = [], cameraIndex = 0, statsTimer = null, earlyCandidates = [];
 
   function setState(state, text) {
@@ -33,13 +38,25 @@
     statusBox.textContent = text;
   }
 
-  // Signals are sent only while joined: ones produced during a signaling outage wait here and go
-  // out, in order, right after the rejoin (the server refuses signals from a connection not joined).
-  let joined = false, outbox = [];
+  // Signals go out one at a time, each after the server's ack of the previous one, so a `restart`
+  // and the offer right after it are relayed in that order even across a reconnect or several
+  // server processes (one connection's events are handled in order). They are sent only while joined (the
+  // server refuses signals from a connection that has not joined): ones produced during a
+  // signaling outage wait in `outbox` and go out right after the rejoin.
+  let joined = false, sending = false, outbox = [];
+  function pump() {
+    if (sending || !joined || !socket.connected || !outbox.length) return;
+    sending = true;
+    socket.timeout(5000).emit("signal", outbox.shift(), function () { sending = false; pump(); });
+  }
   function signal(data) {
-    const message = Object.assign({ consultation_id: cid }, data);
-    if (joined && socket.connected) socket.emit("signal", message);
-    else outbox.push(message);
+    outbox.push(Object.assign({ consultation_id: cid }, data));
+    pump();
+  }
+  // A signal of peer connection `conn`: tagged with its id and the peer's, dropped if `conn` is stale.
+  function signalFrom(conn, data) {
+    if (conn !== pc) return;
+    signal(Object.assign({ pc: pcId }, remotePcId ? { to_pc: remotePcId } : {}, data));
   }
   socket.on("disconnect", function () { joined = false; });
 
@@ -68,49 +85,70 @@
 
   async function loadIceServers() {
     const r = await fetch("/api/v1/consultations/" + cid + "/ice-servers", { credentials: "same-origin" });
-    if (r.ok) iceServers = (await r.json()).iceServers;
+    if (!r.ok) return;
+    const config = await r.json();
+    iceServers = config.iceServers;
+    icePolicy = config.iceTransportPolicy || "all";  // "relay": only TURN, the peer never sees our address
   }
 
   function closePc() {
     if (pc) { pc.ontrack = pc.onicecandidate = pc.onnegotiationneeded = pc.onconnectionstatechange = null; pc.close(); }
-    pc = null;
+    pc = pcId = remotePcId = null;
     remoteVideo.srcObject = null;
     clearInterval(statsTimer);
+    clearTimeout(recoveryTimer);
+  }
+
+  // ICE restarts while `conn` is disconnected or failed. The doctor's page makes them: the first
+  // 3 s after the drop (it may heal by itself), then again every few seconds, since one made while
+  // the network (or the TURN server) is still away gathers no candidates and cannot succeed. The
+  // member's page restarts only as a fallback, when no offer has come for a while: when both offer
+  // at once, the member's page rolls its offer back, and Chromium then stops rendering the remote
+  // video although it is still received and decoded.
+  function recover(conn, delay) {
+    clearTimeout(recoveryTimer);
+    recoveryTimer = setTimeout(function () {
+      if (conn !== pc || conn.connectionState === "connected") return;
+      if (!polite || Date.now() - lastOfferAt > 10000) conn.restartIce();
+      recover(conn, polite ? 12000 : Math.min(Math.max(delay, 1000) * 2, 8000));
+    }, delay);
   }
 
   function newPc() {
     closePc();
     earlyCandidates = [];
-    pc = new RTCPeerConnection({ iceServers: iceServers });
+    const conn = pc = new RTCPeerConnection({ iceServers: iceServers, iceTransportPolicy: icePolicy });
+    pcId = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
     if (localStream) {
-      localStream.getTracks().forEach(function (track) { pc.addTrack(track, localStream); });
+      localStream.getTracks().forEach(function (track) { conn.addTrack(track, localStream); });
     } else {
-      pc.addTransceiver("audio", { direction: "recvonly" });
-      pc.addTransceiver("video", { direction: "recvonly" });
+      conn.addTransceiver("audio", { direction: "recvonly" });
+      conn.addTransceiver("video", { direction: "recvonly" });
     }
-    pc.ontrack = function (e) {
+    conn.ontrack = function (e) {
       if (remoteVideo.srcObject !== e.streams[0]) remoteVideo.srcObject = e.streams[0] || new MediaStream([e.track]);
     };
-    pc.onicecandidate = function (e) { signal({ type: "candidate", candidate: e.candidate ? e.candidate.toJSON() : null }); };
-    pc.onnegotiationneeded = async function () {
+    conn.onicecandidate = function (e) {
+      signalFrom(conn, { type: "candidate", candidate: e.candidate ? e.candidate.toJSON() : null });
+    };
+    conn.onnegotiationneeded = async function () {
       // The doctor's page makes the first offer; the member's page offers only to renegotiate
       // (an ICE restart) on an established connection. This avoids glare on every (re)join.
-      if (polite && !pc.remoteDescription) return;
+      if (polite && !conn.remoteDescription) return;
       try {
         makingOffer = true;
-        await pc.setLocalDescription();
-        signal({ type: pc.localDescription.type, sdp: pc.localDescription.sdp });
+        await conn.setLocalDescription();
+        signalFrom(conn, { type: conn.localDescription.type, sdp: conn.localDescription.sdp });
       } catch (err) { console.warn("negotiation failed", err); } finally { makingOffer = false; }
     };
-    pc.onconnectionstatechange = function () {
-      const state = pc.connectionState;
-      clearTimeout(disconnectTimer);
-      if (state === "connected") { setState("connected", t.connected); showHelp(""); }
+    conn.onconnectionstatechange = function () {
+      const state = conn.connectionState;
+      if (state === "connected") { clearTimeout(recoveryTimer); setState("connected", t.connected); showHelp(""); }
       else if (state === "connecting" || state === "new") setState("connecting", t.connecting);
-      else if (state === "disconnected") {
+      else if (state === "disconnected" || state === "failed") {
         setState("reconnecting", t.reconnecting);
-        disconnectTimer = setTimeout(function () { if (pc && pc.connectionState !== "connected") pc.restartIce(); }, 3000);
-      } else if (state === "failed") { setState("reconnecting", t.reconnecting); pc.restartIce(); }
+        recover(conn, polite ? 12000 : state === "failed" ? 0 : 3000);
+      }
     };
     statsTimer = setInterval(updateQuality, 2000);
     setState("connecting", t.connecting);
@@ -118,25 +156,34 @@
 
   async function onSignal(s) {
     if (s.consultation_id !== cid || hungUp) return;
-    if (s.type === "restart") { if (roomOpen) newPc(); return; }
     if (s.type === "bye") { closePc(); setState("peer-left", t.peer_hung_up); return; }
-    if (!pc) newPc();
+    // Before enter() is done (media, ICE servers) nothing is negotiated: it sends `restart` itself.
+    if (!ready) return;
+    if (s.type === "restart") { if (roomOpen) newPc(); return; }
+    if (s.to_pc && s.to_pc !== pcId) return;  // meant for a peer connection this page has replaced
+    // an offer from a new peer connection of the other side (its `restart` went missing): start afresh too
+    if (!pc || (s.type === "offer" && s.pc && remotePcId && s.pc !== remotePcId)) newPc();
+    const conn = pc;
     if (s.type === "offer" || s.type === "answer") {
-      const collision = s.type === "offer" && (makingOffer || pc.signalingState !== "stable");
+      if (s.type === "offer") lastOfferAt = Date.now();
+      const collision = s.type === "offer" && (makingOffer || conn.signalingState !== "stable");
       ignoreOffer = !polite && collision;
       if (ignoreOffer) return;
-      await pc.setRemoteDescription({ type: s.type, sdp: s.sdp });
+      await conn.setRemoteDescription({ type: s.type, sdp: s.sdp });
+      remotePcId = s.pc || null;
       // candidates that came before the description (e.g. from an offer rolled back on collision)
-      for (const candidate of earlyCandidates.splice(0)) {
-        try { await pc.addIceCandidate(candidate); } catch (err) { /* belongs to a replaced description */ }
+      for (const early of earlyCandidates.splice(0)) {
+        if (early.pc && early.pc !== remotePcId) continue;
+        try { await conn.addIceCandidate(early.candidate || undefined); } catch (err) { /* a replaced description's */ }
       }
       if (s.type === "offer") {
-        await pc.setLocalDescription();
-        signal({ type: "answer", sdp: pc.localDescription.sdp });
+        await conn.setLocalDescription();
+        signalFrom(conn, { type: "answer", sdp: conn.localDescription.sdp });
       }
     } else if (s.type === "candidate") {
-      if (!pc.remoteDescription) { earlyCandidates.push(s.candidate || undefined); return; }
-      try { await pc.addIceCandidate(s.candidate || undefined); } catch (err) { if (!ignoreOffer) console.warn(err); }
+      if (s.pc && remotePcId && s.pc !== remotePcId) return;  // from a peer connection the other side replaced
+      if (!conn.remoteDescription) { earlyCandidates.push(s); return; }
+      try { await conn.addIceCandidate(s.candidate || undefined); } catch (err) { if (!ignoreOffer) console.warn(err); }
     }
   }
 
@@ -159,12 +206,14 @@
 
   async function enter() {
     hungUp = false;
+    ready = false;
     buttons.rejoin.hidden = true;
     buttons.hangup.hidden = false;
     if (!mediaTried) await getMedia();
     await loadIceServers();
     setState("waiting", t.waiting);
     queue = queue.then(function () {
+      ready = true;
       if (peerPresent) { signal({ type: "restart" }); newPc(); }
     });
   }
@@ -174,8 +223,8 @@
     roomOpen = ack.room_open;
     joined = true;
     const restarting = roomOpen && !hungUp && (!pc || pc.connectionState !== "connected");
-    const held = outbox.splice(0);  // a full restart below makes held signals stale: drop them
-    if (!restarting) held.forEach(function (message) { socket.emit("signal", message); });
+    if (restarting) outbox = [];  // the full restart below makes held signals stale
+    pump();
     const opens = new Date(new Date(ack.consultation.start).getTime() - Number(root.dataset.earlyMinutes) * 60000);
     if (!roomOpen) {
       setState("closed", ack.consultation.status === "cancelled" ? t.cancelled

@@ -18,11 +18,14 @@ from telemed.web import database, now
 @socketio.on("signal")
 @event_handler
 def on_signal(actor, data):
-    """``{consultation_id, type: offer|answer|candidate|bye|restart, sdp?, candidate?}``.
+    """``{consultation_id, type: offer|answer|candidate|bye|restart, sdp?, candidate?, pc?, to_pc?}``.
 
     Validated, never stored, and relayed only to the other participant's connections in the room
     (as ``signal`` with ``from``). Refused with ``room_closed`` outside the room window and
-    ``consultation_cancelled`` for a cancelled consultation. Ack: ``{delivered: n}``.
+    ``consultation_cancelled`` for a cancelled consultation. Ack: ``{delivered: n}``, sent after
+    the relay. A connection's events are handled in order (``async_handlers=False``); the pages
+    still send each signal after the previous one's ack, which keeps the order across a reconnect
+    and across server processes.
     """
     cid = positive_int(data, "consultation_id")
     payload = video.clean_signal(data)

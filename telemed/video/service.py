@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -17,6 +18,7 @@ from telemed.video.models import RoomPresence
 SIGNAL_TYPES = ("offer", "answer", "candidate", "bye", "restart")
 SDP_MAX = 20_000
 CANDIDATE_MAX = 1_000
+PC_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def room_state(c: Consultation, now: datetime, early_minutes: int) -> bool:
@@ -82,6 +84,14 @@ def clean_signal(data: dict) -> dict:
         out["candidate"] = _clean_candidate(data.get("candidate"))
     elif kind == "restart" and data.get("sdp") is not None:
         raise errors.ValidationFailed("'restart' carries no SDP.", details={"field": "sdp"})
+    for field in ("pc", "to_pc"):  # optional peer-connection ids, so a client can tell stale signals
+        value = data.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not PC_ID_RE.match(value):
+            raise errors.ValidationFailed(f"'{field}' must be 1-64 letters, digits, '-' or '_'.",
+                                          details={"field": field})
+        out[field] = value
     return out
 
 

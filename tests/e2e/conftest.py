@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from telemed.video.runtime import shutdown_media
-from tests.support.factories import PASSWORD
+from tests.support.factories import PASSWORD, make_consultation
 from tests.support.live import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -25,6 +26,9 @@ CHROMIUM_ARGS = [
     "--disable-gpu",
     "--disable-background-networking",
 ]
+CONNECTED = "document.querySelector('#room').dataset.callState === 'connected'"
+REMOTE_PLAYING = ("(() => { const v = document.querySelector('video.remote');"
+                  " return v.videoWidth > 0 && !v.paused && v.readyState >= 2; })()")
 
 
 def launch(playwright, args=CHROMIUM_ARGS):
@@ -95,3 +99,20 @@ def logged_in_page(browser, live) -> Iterator[Callable[..., object]]:
     for context in contexts:
         context.close()
     assert page_errors == []
+
+
+@pytest.fixture
+def call(factory):
+    """A consultation of member ``anna`` with doctor ``drt`` starting in 5 minutes (the room is open)."""
+    contract = factory.contract()
+    member, patient = factory.member("anna", contract=contract)
+    doctor = factory.doctor("therapist", username="drt", name="Соколова Марина")
+    factory.member("boris", contract=contract)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+    return make_consultation(factory, member, patient, doctor, contract, start=start)
+
+
+def wait_connected(page, timeout=30_000):
+    """Wait until the room shows a connected call with the remote video playing."""
+    page.wait_for_function(CONNECTED, timeout=timeout)
+    page.wait_for_function(REMOTE_PLAYING, timeout=timeout)

@@ -81,6 +81,8 @@ def test_signaling_needs_a_join_first(connect, call):
     {"type": "candidate", "candidate": {**CANDIDATE, "sdpMLineIndex": "0"}},
     {"type": "candidate", "candidate": {**CANDIDATE, "candidate": "x" * 2000}},
     {"type": "restart", "sdp": OFFER},
+    {"type": "offer", "sdp": OFFER, "pc": "has space"}, {"type": "offer", "sdp": OFFER, "pc": "x" * 65},
+    {"type": "candidate", "candidate": None, "to_pc": 5}, {"type": "bye", "to_pc": ""},
 ])
 def test_malformed_signals_are_refused_and_relayed_to_nobody(connect, call, data):
     anna, doctor = connect("anna"), connect("drt")
@@ -99,6 +101,16 @@ def test_bye_restart_and_end_of_candidates_pass(connect, call):
     for data in ({"type": "restart"}, {"type": "candidate", "candidate": None}, {"type": "bye"}):
         assert anna.call("signal", {"consultation_id": call.id, **data})["ok"]
     assert [s["type"] for s in doctor.wait_for("signal", 3)] == ["restart", "candidate", "bye"]
+
+
+def test_peer_connection_ids_are_relayed(connect, call):
+    anna, doctor = connect("anna"), connect("drt")
+    anna.call("join", {"consultation_id": call.id})
+    doctor.call("join", {"consultation_id": call.id})
+    assert anna.call("signal", {"consultation_id": call.id, "type": "answer", "sdp": OFFER, "pc": "m-1",
+                                "to_pc": "d_2"})["ok"]
+    got = doctor.wait_for("signal")[0]
+    assert (got["type"], got["pc"], got["to_pc"]) == ("answer", "m-1", "d_2")
 
 
 def test_room_window(app, db, factory, connect, world):
@@ -142,3 +154,13 @@ def test_ice_servers_with_time_limited_turn_credentials(app, world):
     assert ApiClient(app).get(f"/api/v1/consultations/{cid}/ice-servers").status_code == 401
     app.config["TURN_SECRET"] = None
     assert ApiClient(app, "drt").get(f"/api/v1/consultations/{cid}/ice-servers").json["iceServers"] == [stun]
+
+
+def test_ice_servers_carry_the_transport_policy(app, world):
+    cid = world["consultation"].id
+    body = ApiClient(app, "anna").get(f"/api/v1/consultations/{cid}/ice-servers").json
+    assert set(body) == {"iceServers", "ttl", "iceTransportPolicy"} and body["iceTransportPolicy"] == "all"
+    app.config.update(TURN_URLS="turn:127.0.0.1:3478?transport=udp", TURN_SECRET="s3cret",
+                      ICE_TRANSPORT_POLICY="relay")  # members' addresses stay hidden from doctors
+    body = ApiClient(app, "drt").get(f"/api/v1/consultations/{cid}/ice-servers").json
+    assert body["iceTransportPolicy"] == "relay" and body["iceServers"][0]["urls"] == ["turn:127.0.0.1:3478?transport=udp"]

@@ -1,8 +1,8 @@
 """A call relayed through a real coturn on 127.0.0.1, with the app's short-lived TURN credentials.
 
 coturn (Debian package ``coturn``, binary ``turnserver``) is started by the tests with a temporary
-config: ``use-auth-secret`` + ``static-auth-secret`` (the TURN REST scheme the app signs with),
-UDP only, loopback peers allowed (both relay addresses are on 127.0.0.1). The peers use aiortc's
+config (:mod:`tests.support.turn`): ``use-auth-secret`` + ``static-auth-secret`` (the TURN REST
+scheme the app signs with), UDP only, loopback peers allowed. The peers use aiortc's
 ``RTCIceTransportPolicy.RELAY`` (aioice ``TransportPolicy.RELAY``: only TURN candidates are
 gathered) and drop any non-relay remote candidate, and the tests check that the nominated ICE
 pair is relay/relay on both sides and that coturn logged the allocations. Wrong or expired
@@ -14,20 +14,12 @@ Skipped when ``turnserver`` is not installed, unless ``TELEMED_REQUIRE_TURN=1`` 
 from __future__ import annotations
 
 import logging
-import os
 import re
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from aioice import stun
 from aiortc import RTCConfiguration, RTCIceTransportPolicy, RTCPeerConnection
 
 from telemed.video.aioloop import AsyncioThread
@@ -43,122 +35,22 @@ from tests.support.rtc_peer import (
     logged_warnings,
     sdp_candidates,
 )
+from tests.support.turn import Coturn, start_coturn
 
 FRAMES = 10
-REALM = "telemed.test"
 
 
-# -- coturn ----------------------------------------------------------------------------------------
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Coturn:
-    """``turnserver`` on 127.0.0.1 (UDP), in its own process group, logging to ``workdir/turn.log``."""
-
-    def __init__(self, binary: str, workdir: Path, secret: str) -> None:
-        self.binary, self.workdir, self.secret = binary, workdir, secret
-        self.port = free_udp_port()
-        self.log_path = workdir / "turn.log"
-        self.conf_path = workdir / "turnserver.conf"
-        self.proc: subprocess.Popen | None = None
-        self._out = None
-
-    @property
-    def url(self) -> str:
-        return f"turn:127.0.0.1:{self.port}?transport=udp"
-
-    def config(self) -> str:
-        return "\n".join([
-            "listening-ip=127.0.0.1",
-            "relay-ip=127.0.0.1",
-            f"listening-port={self.port}",
-            "use-auth-secret",
-            f"static-auth-secret={self.secret}",
-            f"realm={REALM}",
-            "no-tls",
-            "no-dtls",
-            "no-tcp",
-            "no-tcp-relay",
-            "no-cli",
-            "no-multicast-peers",
-            "allow-loopback-peers",  # both relay addresses are 127.0.0.1; never in production
-            "verbose",  # logs each ALLOCATE / CHANNEL_BIND and each refused credential
-            f"log-file={self.log_path}",
-            "simple-log",
-            "no-stdout-log",
-            f"pidfile={self.workdir / 'turnserver.pid'}",
-            f"userdb={self.workdir / 'turndb'}",  # not /var/lib/turn
-            "",
-        ])
-
-    def start(self) -> Coturn:
-        self.conf_path.write_text(self.config())
-        self._out = (self.workdir / "turnserver.out").open("wb")
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf_path)], stdin=subprocess.DEVNULL,
-                                     stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 15
-        while not self._answers_stun():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"coturn did not start; log:\n{self.log()[-3000:]}")
-        return self
-
-    def _answers_stun(self) -> bool:
-        request = stun.Message(stun.Method.BINDING, stun.Class.REQUEST)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(0.2)
-            s.sendto(bytes(request), ("127.0.0.1", self.port))
-            try:
-                data, _ = s.recvfrom(2048)
-            except OSError:  # timeout, or ICMP port unreachable while it starts
-                time.sleep(0.1)
-                return False
-        response = stun.parse_message(data)
-        return response.transaction_id == request.transaction_id and response.message_class == stun.Class.RESPONSE
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def allocated(self, username: str) -> bool:
-        return f"user <{username}>: incoming packet ALLOCATE processed, success" in self.log()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        if self._out is not None:
-            self._out.close()
-            self._out = None
+# -- fixtures --------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def coturn(tmp_path_factory) -> Iterator[Coturn]:
-    binary = shutil.which("turnserver")
-    if binary is None:
-        if os.environ.get("TELEMED_REQUIRE_TURN") == "1":
-            pytest.fail("coturn is required (TELEMED_REQUIRE_TURN=1) but `turnserver` is not installed")
-        pytest.skip("coturn (`turnserver`) not installed")
-    server = Coturn(binary, tmp_path_factory.mktemp("coturn"), secrets.token_urlsafe(24)).start()
+    server = start_coturn(tmp_path_factory.mktemp("coturn"))
     try:
         yield server
     finally:
         server.stop()
-        assert server.proc.poll() is not None, "coturn still running after the tests"
-
-
-# -- fixtures --------------------------------------------------------------------------------------
+        assert not server.running, "coturn still running after the tests"
 
 
 @pytest.fixture(autouse=True)
