@@ -1,7 +1,7 @@
 """Chat delivery latency and throughput with many consultation rooms active at once.
 
 Usage: ``.venv/bin/python bench/bench_chat.py [--rooms 200] [--fixed-seconds 15] [--sat-seconds 15]
-[--only telemed|bare|bare-default] [--log-dir DIR]`` (about 2 minutes). Not a test: it prints
+[--only telemed|bare|bare-in-order] [--log-dir DIR]`` (about 2 minutes). Not a test: it prints
 figures. Needs ``aiohttp`` (pinned in requirements/test.lock) for the asyncio Socket.IO clients.
 
 The same load runs against three servers, each in its own subprocess on 127.0.0.1:
@@ -9,13 +9,13 @@ The same load runs against three servers, each in its own subprocess on 127.0.0.
 * **telemed**: ``telemed serve`` (Werkzeug threaded server, Flask-SocketIO ``threading`` mode,
   simple-websocket) on SQLite, with one consultation per room, a member and a doctor account each.
   Every ``message`` event is authorized, stored, then broadcast to the room.
-* **bare**: a plain ``socketio.Server(async_mode="threading", async_handlers=False)`` in a
-  ``socketio.WSGIApp`` served by Werkzeug's threaded server (``run_simple(threaded=True)``, the
-  same server ``telemed serve`` uses), with simple-websocket; ``join`` enters the room, ``message``
-  broadcasts to the room and acks. Events are handled as telemed handles them, in order on the
-  connection's thread.
-* **bare-default**: the same with python-socketio's default ``async_handlers=True`` (a thread per
-  event).
+* **bare**: the issue's comparison, python-socketio as it ships: a plain
+  ``socketio.Server(async_mode="threading")`` (default ``async_handlers=True``: a thread per
+  event) in a ``socketio.WSGIApp`` served by Werkzeug's threaded server
+  (``run_simple(threaded=True)``, the same server ``telemed serve`` uses), with simple-websocket;
+  ``join`` enters the room, ``message`` broadcasts to the room and acks.
+* **bare-in-order**: the same with ``async_handlers=False``, the setting telemed uses (a
+  connection's events handled in order on its own thread); a stricter reference.
 
 Clients: 2 per room (member and doctor), ``socketio.AsyncClient`` over WebSocket (aiohttp), all in
 one asyncio loop in this process. The member sends; latency is measured at the doctor's client
@@ -53,10 +53,10 @@ CONNECT_CONCURRENCY = 20  # Werkzeug's listen backlog is 128
 CALL_TIMEOUT = 30.0
 DRAIN_SECONDS = 10.0
 PASSWORD = "secret-pass"  # tests.support.factories.PASSWORD
-# The bare servers: "bare" handles a connection's events in its reader thread, in order, like telemed
-# (``async_handlers=False`` in telemed/__init__.py); "bare-default" is python-socketio as it ships
-# (``async_handlers=True``: a new thread per event).
-BARE_ASYNC_HANDLERS = {"bare": False, "bare-default": True}
+# The bare servers: "bare" is python-socketio as it ships (``async_handlers=True``: a new thread per
+# event); "bare-in-order" handles a connection's events in order on its reader thread, as telemed
+# does (``async_handlers=False`` in telemed/__init__.py).
+BARE_ASYNC_HANDLERS = {"bare": True, "bare-in-order": False}
 SERVE_CODE = "import sys; from telemed.cli import main; sys.exit(main())"  # `telemed serve ...`
 
 
