@@ -101,11 +101,13 @@ def actors_for(session: Session, credentials: Iterable[Credential], *, now: date
     found: dict[Credential, Actor] = {}
     session_ids = [c.value for c in wanted if c.kind == "login_session"]
     if session_ids:
-        for sid, user_id, role, name in session.execute(_SESSIONS_STATEMENT, {"ids": session_ids, "now": now}):
+        rows = session.connection().execute(_SESSIONS_STATEMENT, {"ids": session_ids, "now": now})
+        for sid, user_id, role, name in rows:
             found[Credential("login_session", sid)] = Actor(id=user_id, role=role, name=name)
     by_digest = {_digest(c.value): c for c in wanted if c.kind == "token"}
     if by_digest:
-        for digest, user_id, role, name in session.execute(_TOKENS_STATEMENT, {"ids": list(by_digest), "now": now}):
+        rows = session.connection().execute(_TOKENS_STATEMENT, {"ids": list(by_digest), "now": now})
+        for digest, user_id, role, name in rows:
             found[by_digest[digest]] = Actor(id=user_id, role=role, name=name)
     return found
 

@@ -133,7 +133,7 @@ def message_writer() -> MessageWriter:
 
 
 def make_message_writer(app) -> MessageWriter:
-    """One per app; its thread starts with the first message."""
+    """One per app."""
     return MessageWriter(app.extensions["telemed.db"], broadcast=broadcast_message, clock=now,
                          open_hours=lambda: app.config["CHAT_OPEN_HOURS"])
 

@@ -125,7 +125,7 @@ def store_messages(session: Session, drafts: Sequence[Draft], *, now: datetime,
             results[i] = exc
     if not accepted:
         return results
-    ids = session.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True), [
+    ids = session.connection().scalars(_INSERT_RETURNING_IDS, [
         {"consultation_id": d.consultation_id, "author_id": d.actor.id, "text": body, "created_at": now}
         for _, d, body, _ in accepted]).all()
     for (i, d, body, attachments), message_id in zip(accepted, ids, strict=True):
@@ -139,6 +139,9 @@ def store_messages(session: Session, drafts: Sequence[Draft], *, now: datetime,
         }
     session.flush()
     return results
+
+
+_INSERT_RETURNING_IDS = insert(Message.__table__).returning(Message.__table__.c.id, sort_by_parameter_order=True)
 
 
 def _claim_attachments(session: Session, d: Draft, ids: list[int], claimed: set[int]) -> list[Attachment]:

@@ -1,20 +1,27 @@
-"""Group commit for chat messages: many senders, one writer thread, one transaction per batch.
+"""Group commit for chat messages: many senders, one transaction per batch.
 
 Socket handlers hand each message to the app's ``MessageWriter`` and wait for its outcome. The
-writer takes every message waiting (at most ``max_batch``), re-validates the senders' credentials,
-checks their access and stores the batch in one transaction (``chat.service.store_messages``).
-Only after the commit does it broadcast each stored message to its room, in id order, and answer
-the senders. Under load N transactions become one; a lone message goes through at once.
+messages waiting are stored together (at most ``max_batch``): the senders' credentials are
+re-validated, their access checked and the batch inserted in one transaction
+(``chat.service.store_messages``). Only after the commit is each stored message broadcast to its
+room, in id order, and its sender answered. Under load N transactions become one; a lone message
+goes through at once.
+
+The batches are run by the senders' own threads ("flat combining"): the first sender to find no
+batch running leads, stores what is waiting, and when its own message is answered hands the lead
+to the sender of the oldest message still waiting. No thread is woken just to write, and none is
+left behind when the app stops.
 
 If a batch's transaction fails, its messages are retried one by one, so one bad message cannot
 sink the others; a message that still fails is answered with an error, and nothing of it was
-stored or sent. The thread starts on demand and ends after ``idle_seconds`` without work.
+stored or sent.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -29,7 +36,7 @@ from telemed.db import Database
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Outgoing:
     """One message to store: who sends it (a credential to re-validate, or an actor already
     authenticated by the caller), where, and the fields as received."""
@@ -38,54 +45,77 @@ class Outgoing:
     consultation_id: int
     text: object
     attachment_ids: object = None
-    outcome: Future = field(default_factory=Future, compare=False)
+    outcome: Future = field(default_factory=Future)
+    turn: threading.Event = field(default_factory=threading.Event)  # answered, or handed the lead
+    leads: bool = False
 
 
 class MessageWriter:
-    """Stores chat messages in batches on one thread; see the module docstring."""
+    """Stores chat messages in batches run by the senders' threads; see the module docstring."""
 
     def __init__(self, db: Database, *, broadcast: Callable[[dict], None], clock: Callable[[], datetime],
-                 open_hours: Callable[[], int], max_batch: int = 500, idle_seconds: float = 5.0):
+                 open_hours: Callable[[], int], max_batch: int = 500):
         self.db, self.broadcast, self.clock, self.open_hours = db, broadcast, clock, open_hours
-        self.max_batch, self.idle_seconds = max_batch, idle_seconds
+        self.max_batch = max_batch
         self._pending: list[Outgoing] = []
-        self._wake = threading.Condition()
-        self._running = False
-
-    def submit(self, item: Outgoing) -> Future:
-        """Queue a message; the future gives its wire payload or the ``DomainError`` refusing it."""
-        with self._wake:
-            self._pending.append(item)
-            if not self._running:
-                self._running = True
-                threading.Thread(target=self._run, name="chat-writer", daemon=True).start()
-            self._wake.notify()
-        return item.outcome
+        self._lock = threading.Lock()
+        self._leading = False
 
     def send(self, item: Outgoing, timeout: float = 30.0) -> dict:
-        """Submit and wait: the stored message's payload, or raise its refusal."""
-        result = self.submit(item).result(timeout)
+        """Store one message and wait: its wire payload, or raise its refusal.
+
+        Raises ``InternalError`` if the message was still waiting after ``timeout`` seconds (then
+        it is withdrawn, never stored).
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._pending.append(item)
+            if not self._leading:
+                self._leading = item.leads = True
+        while not item.outcome.done():
+            if item.leads:
+                self._lead(item)
+                continue
+            if not item.turn.wait(max(0.0, deadline - time.monotonic())):
+                with self._lock:
+                    if item in self._pending and not item.leads:
+                        self._pending.remove(item)
+                        raise errors.InternalError("The message could not be stored in time; please resend it.")
+                deadline = time.monotonic() + timeout  # in a batch being stored now: its answer comes
+        result = item.outcome.result()
         if isinstance(result, errors.DomainError):
             raise result
         return result
 
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                if not self._pending:
-                    self._wake.wait(self.idle_seconds)
-                if not self._pending:
-                    self._running = False
-                    return
-                batch = self._pending[:self.max_batch]
-                del self._pending[:self.max_batch]
-            try:
-                self._process(batch)
-            except BaseException as exc:  # never leave a sender waiting
-                log.exception("chat writer batch failed")
-                for item in batch:
-                    if not item.outcome.done():
-                        item.outcome.set_exception(exc)
+    def _lead(self, me: Outgoing) -> None:
+        """Run batches until ``me`` is answered, then hand the lead on (or give it up)."""
+        try:
+            while not me.outcome.done():
+                with self._lock:
+                    batch = self._pending[:self.max_batch]
+                    del self._pending[:self.max_batch]
+                self._run(batch)
+        finally:
+            with self._lock:
+                me.leads = False
+                if self._pending:
+                    successor = self._pending[0]
+                    successor.leads = True
+                    successor.turn.set()
+                else:
+                    self._leading = False
+
+    def _run(self, batch: list[Outgoing]) -> None:
+        try:
+            self._process(batch)
+        except BaseException as exc:  # never leave a sender waiting
+            log.exception("chat message batch failed")
+            for item in batch:
+                if not item.outcome.done():
+                    item.outcome.set_exception(exc)
+                    item.turn.set()
+            if not isinstance(exc, Exception):
+                raise
 
     def _process(self, batch: list[Outgoing]) -> None:
         try:
@@ -105,6 +135,7 @@ class MessageWriter:
                     log.exception("broadcasting chat message %s failed", result.get("id"))
         for item, result in zip(batch, results, strict=True):
             item.outcome.set_result(result)
+            item.turn.set()
 
     def _store_alone(self, item: Outgoing) -> dict | errors.DomainError:
         try:

@@ -107,7 +107,7 @@ def states_for_many(session: Session, asks: Iterable[tuple[int, int]]) -> dict[t
         return {}
     found = {}
     users = sorted({uid for uid, _ in asks})
-    for row in session.execute(_parties_statement(), {"ids": ids, "users": users}):
+    for row in session.connection().execute(_parties_statement(), {"ids": ids, "users": users}):
         if (row.user_id, row.id) in asks:
             found[(row.user_id, row.id)] = row
     return found

@@ -59,7 +59,7 @@ def sent():
 
 @pytest.fixture
 def writer(db, sent):
-    return MessageWriter(db, broadcast=sent.append, clock=now, open_hours=lambda: 72, idle_seconds=0.2)
+    return MessageWriter(db, broadcast=sent.append, clock=now, open_hours=lambda: 72)
 
 
 def test_states_for_many_applies_the_rule_of_get_for(db, world):
@@ -174,12 +174,28 @@ def test_a_failing_batch_is_retried_one_by_one(db, world, writer, sent, monkeypa
         assert [m.text for m in s.query(Message).order_by(Message.id)] == ["before", "after"]
 
 
-def test_the_writer_thread_ends_when_idle_and_starts_again(db, world, writer):
-    anna = token(db, world["anna"])
-    writer.send(Outgoing(anna, world["c_anna"].id, "one"))
-    assert any(t.name == "chat-writer" for t in threading.enumerate())
-    deadline = datetime.now() + timedelta(seconds=5)
-    while writer._running and datetime.now() < deadline:
-        threading.Event().wait(0.05)
-    assert not writer._running
-    assert writer.send(Outgoing(anna, world["c_anna"].id, "two"))["text"] == "two"
+def test_a_message_still_waiting_at_its_timeout_is_withdrawn(db, world, writer, sent, monkeypatch):
+    """Senders run the batches themselves; one stuck behind a slow batch gives up and is never stored."""
+    anna, doctor = token(db, world["anna"]), token(db, world["doctor"])
+    real, started, release = writer._process, threading.Event(), threading.Event()
+
+    def slow_process(batch):
+        started.set()
+        release.wait(10)
+        real(batch)
+
+    monkeypatch.setattr(writer, "_process", slow_process)
+    first: list = []
+    leader = threading.Thread(target=lambda: first.append(writer.send(Outgoing(anna, world["c_anna"].id, "first"))))
+    leader.start()
+    assert started.wait(5)
+    with pytest.raises(errors.DomainError) as refused:
+        writer.send(Outgoing(doctor, world["c_anna"].id, "too late"), timeout=0.3)
+    assert refused.value.code == "internal_error"
+    release.set()
+    leader.join(10)
+    assert first[0]["text"] == "first" and [p["text"] for p in sent] == ["first"]
+    assert writer.send(Outgoing(doctor, world["c_anna"].id, "again"))["text"] == "again"  # the lead was given up
+    with db.session() as s:
+        assert [m.text for m in s.query(Message).order_by(Message.id)] == ["first", "again"]
+    assert not any(t.name == "chat-writer" for t in threading.enumerate())
