@@ -69,17 +69,16 @@ def positive_int(data: dict, name: str, *, required: bool = True) -> int | None:
     return value
 
 
-def event_handler(fn, identify=socket_actor):
+def event_handler(fn):
     """Wrap a Socket.IO handler ``fn(actor, data) -> dict | None`` into the ack contract.
 
     The ack is ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``; a refused
-    event reaches nobody. ``identify`` gives the handler's first argument (default: the actor,
-    re-validated now).
+    event reaches nobody. The actor is re-validated for every event.
     """
 
     @functools.wraps(fn)
     def wrapper(data=None, *_extra):
-        return acked(fn.__name__, lambda: fn(identify(), event_data(data)))
+        return acked(fn.__name__, lambda: fn(socket_actor(), event_data(data)))
 
     return wrapper
 

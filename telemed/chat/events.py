@@ -32,7 +32,7 @@ def _open_hours() -> int:
 
 
 def broadcast_message(payload: dict) -> None:
-    """Send a stored message to everyone in its consultation's room (also used by the REST twin)."""
+    """Send a stored message to everyone in its consultation's room (the ``MessageWriter``'s broadcast)."""
     socketio.emit("message", payload, to=room(payload["consultation_id"]))
 
 
@@ -114,17 +114,18 @@ def register_message_handler(app) -> None:
     server, writer = socketio.server, app.extensions["telemed.chat_writer"]
 
     def on_message(sid, data=None, *_extra):
-        def send():
-            data_ = event_data(data)
-            credential = (server.get_environ(sid) or {}).get(CREDENTIAL_KEY)
-            if credential is None:
-                raise errors.NotAuthenticated()
-            cid = positive_int(data_, "consultation_id")
-            return {"id": writer.send(Outgoing(credential, cid, data_.get("text"), data_.get("attachment_ids")))["id"]}
-
-        return acked("message", send)
+        credential = (server.get_environ(sid) or {}).get(CREDENTIAL_KEY)
+        return acked("message", lambda: _send_message(writer, credential, data))
 
     server.on("message", on_message)
+
+
+def _send_message(writer: MessageWriter, credential, data) -> dict:
+    data = event_data(data)
+    if credential is None:
+        raise errors.NotAuthenticated()
+    cid = positive_int(data, "consultation_id")
+    return {"id": writer.send(Outgoing(credential, cid, data.get("text"), data.get("attachment_ids")))["id"]}
 
 
 def message_writer() -> MessageWriter:
