@@ -35,10 +35,7 @@ import contextlib
 import logging
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +45,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.servers import ServerProcess, free_port, telemed_serve_argv
 
 CONNECT_CONCURRENCY = 20  # Werkzeug's listen backlog is 128
 CALL_TIMEOUT = 30.0
@@ -57,7 +55,6 @@ PASSWORD = "secret-pass"  # tests.support.factories.PASSWORD
 # event); "bare-in-order" handles a connection's events in order on its reader thread, as telemed
 # does (``async_handlers=False`` in telemed/__init__.py).
 BARE_ASYNC_HANDLERS = {"bare": True, "bare-in-order": False}
-SERVE_CODE = "import sys; from telemed.cli import main; sys.exit(main())"  # `telemed serve ...`
 
 
 # -- the bare python-socketio server (run in its own subprocess) --------------------------------
@@ -93,64 +90,6 @@ def serve_bare(port: int, async_handlers: bool) -> None:
 
 
 # -- subprocess helpers --------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServerProcess:
-    """A server subprocess in its own process group; always killed by ``stop``."""
-
-    def __init__(self, name: str, argv: list[str], env: dict, log_path: Path, ready_url: str):
-        self.name, self.ready_url, self.log_path = name, ready_url, log_path
-        self._log = log_path.open("wb")
-        self.proc = subprocess.Popen(argv, env=env, cwd=str(REPO), stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        import requests
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                if requests.get(self.ready_url, timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not start; log:\n{self.log_tail()}")
-
-    def log_tail(self, n: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(5)
-        self._log.close()
 
 
 class CpuMeter:
@@ -474,9 +413,8 @@ def main() -> None:
                       f"{time.monotonic() - t0:.1f} s", flush=True)
                 port = free_port()
                 base = f"http://127.0.0.1:{port}"
-                server = ServerProcess("telemed", [sys.executable, "-c", SERVE_CODE, "serve", "--host", "127.0.0.1",
-                                                       "--port", str(port)],
-                                       env, logs / "telemed.log", f"{base}/healthz")
+                server = ServerProcess("telemed", telemed_serve_argv(port), env, logs / "telemed.log",
+                                       f"{base}/healthz")
                 servers.append(server)
                 server.wait_ready()
                 tokens = login_all(base, [u for _, m, d in rooms for u in (m, d)])

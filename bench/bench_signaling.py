@@ -25,10 +25,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,19 +36,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import psutil
-import requests
 
+from bench.servers import ServerProcess, free_port, telemed_serve_argv
 from telemed.video.aioloop import AsyncioThread
 from tests.support.rtc_peer import RtcPeer
 
 CLIENT_CPU, SERVER_CPU = 0, 1
 SIZE, FPS = (64, 64), 5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -90,18 +81,12 @@ def build_calls(env: dict, n: int) -> list[tuple[int, str, str]]:
     return calls
 
 
-class Server:
-    """``telemed serve`` in its own process group, pinned to one core; always killed by ``stop``."""
+class Server(ServerProcess):
+    """``telemed serve``, pinned to one core (``cpu``) unless ``cpu`` is None."""
 
     def __init__(self, env: dict, port: int, log_path: Path, cpu: int | None) -> None:
-        exe = Path(sys.executable).parent / "telemed"
-        entry = "import sys; from telemed.cli import main; sys.exit(main())"
-        argv = [str(exe)] if exe.exists() else [sys.executable, "-c", entry]
-        argv += ["serve", "--host", "127.0.0.1", "--port", str(port)]
-        self.url, self.log_path = f"http://127.0.0.1:{port}", log_path
-        self._log = log_path.open("wb")
-        self.proc = subprocess.Popen(argv, env=env, cwd=str(REPO), stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.url = f"http://127.0.0.1:{port}"
+        super().__init__("telemed serve", telemed_serve_argv(port), env, log_path, f"{self.url}/healthz")
         self.cpu = cpu
         if cpu is not None:
             os.sched_setaffinity(self.proc.pid, {cpu})  # new threads inherit it from their creator
@@ -112,33 +97,6 @@ class Server:
         if self.cpu is not None:
             for thread in self.ps.threads():
                 os.sched_setaffinity(thread.id, {self.cpu})
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"telemed serve did not start:\n{self.log_path.read_text(errors='replace')[-3000:]}")
-
-    def cpu_seconds(self) -> float:
-        t = self.ps.cpu_times()
-        return t.user + t.system
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-            except ProcessLookupError:
-                pass
-        self._log.close()
 
 
 class Call:

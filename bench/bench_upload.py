@@ -20,15 +20,11 @@ never holds the file in memory. MB/s here means MiB/s.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import http.client
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.servers import ServerProcess, free_port, telemed_serve_argv
 
 # Fake credentials for the local moto endpoint only; set before boto3 reads the environment.
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
@@ -50,71 +47,6 @@ os.environ.update(FAKE_AWS)
 MiB = 1024 * 1024
 PASSWORD = "secret-pass"  # tests.support.factories.PASSWORD
 REQUEST_TIMEOUT = 120
-SERVE_CODE = "import sys; from telemed.cli import main; sys.exit(main())"  # `telemed serve ...`
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServerProcess:
-    """A server subprocess in its own process group; always killed by ``stop``."""
-
-    def __init__(self, name: str, argv: list[str], env: dict, log_path: Path):
-        self.name, self.log_path = name, log_path
-        self._log = log_path.open("wb")
-        self.proc = subprocess.Popen(argv, env=env, cwd=str(REPO), stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def wait_ready(self, check, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            with contextlib.suppress(Exception):  # not up yet
-                if check():
-                    return
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not start; log:\n{self.log_tail()}")
-
-    def log_tail(self, n: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
-
-    def status_kb(self, field: str) -> int:
-        """``VmHWM`` / ``VmRSS`` of the process, in KiB."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-        raise KeyError(field)
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(5)
-        self._log.close()
 
 
 def make_pdf(path: Path, size: int) -> str:
@@ -164,9 +96,7 @@ def build_world(env: dict) -> int:
 
 def start_telemed(env: dict, log: Path) -> tuple[ServerProcess, int]:
     port = free_port()
-    server = ServerProcess("telemed", [sys.executable, "-c", SERVE_CODE, "serve", "--host", "127.0.0.1",
-                                           "--port", str(port)],
-                           env, log)
+    server = ServerProcess("telemed", telemed_serve_argv(port), env, log)
 
     def healthy() -> bool:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
