@@ -17,20 +17,21 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, date, datetime, time as dtime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 from sqlalchemy import event, insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from telemed import create_app  # noqa: E402
-from telemed.auth import service as auth_service  # noqa: E402
-from telemed.catalog.models import Doctor  # noqa: E402
-from telemed.catalog.specialties import CODES  # noqa: E402
-from telemed.cli import init_database  # noqa: E402
-from telemed.members.models import Contract, Patient, Policy  # noqa: E402
-from telemed.scheduling.models import Slot  # noqa: E402
+from telemed import create_app
+from telemed.auth import service as auth_service
+from telemed.catalog.models import Doctor
+from telemed.catalog.specialties import CODES
+from telemed.cli import init_database
+from telemed.members.models import Contract, Patient, Policy
+from telemed.scheduling.models import Slot
 
 DAYS = 14
 
@@ -39,9 +40,16 @@ def build_catalog(app, n_doctors: int) -> list[int]:
     db = app.extensions["telemed.db"]
     today = datetime.now(UTC).date()
     with db.transaction() as s:
-        doctors = [Doctor(full_name=f"Doctor {i:04d}", specialty_code=CODES[i % len(CODES)],
-                          career_start=date(1990 + i % 30, 1 + i % 12, 1), education="University", degree=None)
-                   for i in range(n_doctors)]
+        doctors = [
+            Doctor(
+                full_name=f"Doctor {i:04d}",
+                specialty_code=CODES[i % len(CODES)],
+                career_start=date(1990 + i % 30, 1 + i % 12, 1),
+                education="University",
+                degree=None,
+            )
+            for i in range(n_doctors)
+        ]
         s.add_all(doctors)
         s.flush()
         rows = []
@@ -52,30 +60,52 @@ def build_catalog(app, n_doctors: int) -> list[int]:
                 for h in hours:
                     for m in (0, 30):
                         start = base + timedelta(hours=h, minutes=m)
-                        rows.append({"doctor_id": d.id, "starts_at": start, "ends_at": start + timedelta(minutes=30)})
+                        rows.append(
+                            {"doctor_id": d.id, "starts_at": start, "ends_at": start + timedelta(minutes=30)}
+                        )
         for i in range(0, len(rows), 20000):
-            s.execute(insert(Slot), rows[i:i + 20000])
+            s.execute(insert(Slot), rows[i : i + 20000])
         return [d.id for d in doctors]
 
 
 def make_members(app, n: int) -> list[str]:
-    db, passwords, version = app.extensions["telemed.db"], app.extensions["telemed.passwords"], app.config[
-        "CONSENT_VERSION"]
+    db, passwords, version = (
+        app.extensions["telemed.db"],
+        app.extensions["telemed.passwords"],
+        app.config["CONSENT_VERSION"],
+    )
     tokens = []
     with db.transaction() as s:
-        contract = Contract(number="BENCH", client="Bench", starts_on=date(2000, 1, 1), ends_on=date(2100, 1, 1),
-                            telemedicine=True, covered_specialties=list(CODES), psychologist_limit=3)
+        contract = Contract(
+            number="BENCH",
+            client="Bench",
+            starts_on=date(2000, 1, 1),
+            ends_on=date(2100, 1, 1),
+            telemedicine=True,
+            covered_specialties=list(CODES),
+            psychologist_limit=3,
+        )
         s.add(contract)
         s.flush()
         for i in range(n):
-            u = auth_service.create_user(s, passwords, username=f"bench{i}", password="x", role="member",
-                                         full_name=f"Member {i}")
-            auth_service.accept_consent(s, u.id, version=version, current_version=version, now=datetime.now(UTC))
+            u = auth_service.create_user(
+                s, passwords, username=f"bench{i}", password="x", role="member", full_name=f"Member {i}"
+            )
+            auth_service.accept_consent(
+                s, u.id, version=version, current_version=version, now=datetime.now(UTC)
+            )
             p = Patient(full_name=u.full_name, birth_date=date(1980, 1, 1), user_id=u.id)
             s.add(p)
             s.flush()
-            s.add(Policy(number=f"BP{i}", patient_id=p.id, contract_id=contract.id, valid_from=date(2000, 1, 1),
-                         valid_to=date(2100, 1, 1)))
+            s.add(
+                Policy(
+                    number=f"BP{i}",
+                    patient_id=p.id,
+                    contract_id=contract.id,
+                    valid_from=date(2000, 1, 1),
+                    valid_to=date(2100, 1, 1),
+                )
+            )
             tokens.append(auth_service.issue_token(s, u, now=datetime.now(UTC), ttl=timedelta(days=1)))
     return tokens
 
@@ -105,8 +135,14 @@ def timed(client, url, headers, n) -> list[float]:
 
 
 def run(db_url: str, instance: Path, n_doctors: int, n_requests: int, label: str) -> None:
-    app = create_app({"DATABASE_URL": db_url, "INSTANCE_DIR": str(instance), "PASSWORD_HASH": "argon2-fast",
-                      "SECRET_KEY": "bench"})
+    app = create_app(
+        {
+            "DATABASE_URL": db_url,
+            "INSTANCE_DIR": str(instance),
+            "PASSWORD_HASH": "argon2-fast",
+            "SECRET_KEY": "bench",
+        }
+    )
     init_database(app)
     engine = app.extensions["telemed.db"].engine
     doctor_ids = build_catalog(app, n_doctors)
@@ -120,37 +156,54 @@ def run(db_url: str, instance: Path, n_doctors: int, n_requests: int, label: str
         client.get(url, headers=headers)
         return counter.count - before
 
-    spec = lambda i: f"/api/v1/doctors?specialty={CODES[i % len(CODES)]}"  # noqa: E731
-    slots = lambda i: f"/api/v1/doctors/{doctor_ids[(i * 7) % len(doctor_ids)]}/slots"  # noqa: E731
+    def spec(i):
+        return f"/api/v1/doctors?specialty={CODES[i % len(CODES)]}"
+
+    def slots(i):
+        return f"/api/v1/doctors/{doctor_ids[(i * 7) % len(doctor_ids)]}/slots"
+
     timed(client, spec, headers, 20)  # warm up
     doctors_ms = timed(client, spec, headers, n_requests)
     slots_ms = timed(client, slots, headers, n_requests)
     q_doctors, q_slots = per_request(spec(0)), per_request(slots(0))
     print(f"[{label}] {n_doctors} doctors, {DAYS} days of slots")
-    print(f"  GET /doctors?specialty=  p50 {statistics.median(doctors_ms):6.1f} ms   p95 {pct(doctors_ms, 95):6.1f} ms"
-          f"   SQL statements/request: {q_doctors}")
-    print(f"  GET /doctors/{{id}}/slots p50 {statistics.median(slots_ms):6.1f} ms   p95 {pct(slots_ms, 95):6.1f} ms"
-          f"   SQL statements/request: {q_slots}")
+    print(
+        f"  GET /doctors?specialty=  p50 {statistics.median(doctors_ms):6.1f} ms   p95 {pct(doctors_ms, 95):6.1f} ms"
+        f"   SQL statements/request: {q_doctors}"
+    )
+    print(
+        f"  GET /doctors/{{id}}/slots p50 {statistics.median(slots_ms):6.1f} ms   p95 {pct(slots_ms, 95):6.1f} ms"
+        f"   SQL statements/request: {q_slots}"
+    )
 
     free = {}
     for doctor_id in doctor_ids[:40]:
-        free[doctor_id] = [s["id"] for s in client.get(f"/api/v1/doctors/{doctor_id}/slots", headers=headers).json]
+        free[doctor_id] = [
+            s["id"] for s in client.get(f"/api/v1/doctors/{doctor_id}/slots", headers=headers).json
+        ]
     # adults only: skip pediatrician doctors (their slots would be refused for adult members)
-    slot_ids = [sid for did, ids in free.items() if CODES[(did - doctor_ids[0]) % len(CODES)] not in (
-        "pediatrician", "psychologist") for sid in ids]
+    slot_ids = [
+        sid
+        for did, ids in free.items()
+        if CODES[(did - doctor_ids[0]) % len(CODES)] not in ("pediatrician", "psychologist")
+        for sid in ids
+    ]
     for threads in (1, 4):
         batch = [slot_ids.pop() for _ in range(200)]
         lock, done = threading.Lock(), []
 
-        def worker(k):
+        def worker(k, batch=batch, lock=lock, done=done):
             c = app.test_client()
             while True:
                 with lock:
                     if not batch:
                         return
                     sid = batch.pop()
-                r = c.post("/api/v1/consultations", json={"slot_id": sid},
-                           headers={"Authorization": f"Bearer {tokens[k]}"})
+                r = c.post(
+                    "/api/v1/consultations",
+                    json={"slot_id": sid},
+                    headers={"Authorization": f"Bearer {tokens[k]}"},
+                )
                 assert r.status_code == 201, r.get_data(as_text=True)
                 done.append(1)
 
@@ -167,8 +220,14 @@ def run(db_url: str, instance: Path, n_doctors: int, n_requests: int, label: str
 
 def statements_do_not_grow(tmp: Path) -> None:
     for n in (50, 500):
-        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/q{n}.sqlite3", "INSTANCE_DIR": str(tmp / f"i{n}"),
-                          "PASSWORD_HASH": "argon2-fast", "SECRET_KEY": "bench"})
+        app = create_app(
+            {
+                "DATABASE_URL": f"sqlite:///{tmp}/q{n}.sqlite3",
+                "INSTANCE_DIR": str(tmp / f"i{n}"),
+                "PASSWORD_HASH": "argon2-fast",
+                "SECRET_KEY": "bench",
+            }
+        )
         init_database(app)
         ids = build_catalog(app, n)
         token = make_members(app, 1)[0]
@@ -198,7 +257,13 @@ def main() -> None:
             server = PostgresServer(find_bindir())
             server.start()
             try:
-                run(server.create_database("bench"), tmp / "inst-pg", args.doctors, args.requests, "postgresql")
+                run(
+                    server.create_database("bench"),
+                    tmp / "inst-pg",
+                    args.doctors,
+                    args.requests,
+                    "postgresql",
+                )
             finally:
                 server.stop()
 

@@ -65,7 +65,9 @@ def serve_bare(port: int, async_handlers: bool) -> None:
     from werkzeug.serving import run_simple
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    sio = socketio.Server(async_mode="threading", async_handlers=async_handlers, max_http_buffer_size=256 * 1024)
+    sio = socketio.Server(
+        async_mode="threading", async_handlers=async_handlers, max_http_buffer_size=256 * 1024
+    )
     counter = iter(range(1, 2**62))
 
     @sio.event
@@ -80,8 +82,11 @@ def serve_bare(port: int, async_handlers: bool) -> None:
     @sio.on("message")
     def message(sid, data):
         mid = next(counter)
-        sio.emit("message", {"id": mid, "consultation_id": data["consultation_id"], "text": data["text"]},
-                 to=f"consultation:{data['consultation_id']}")
+        sio.emit(
+            "message",
+            {"id": mid, "consultation_id": data["consultation_id"], "text": data["text"]},
+            to=f"consultation:{data['consultation_id']}",
+        )
         return {"ok": True, "id": mid}
 
     app = socketio.WSGIApp(sio)
@@ -120,9 +125,14 @@ class CpuMeter:
 
 def telemed_env(tmp: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")}
-    env.update(TELEMED_INSTANCE_DIR=str(tmp / "instance"), TELEMED_DATABASE_URL=f"sqlite:///{tmp}/chat.sqlite3",
-               TELEMED_SECRET_KEY="bench", TELEMED_PASSWORD_HASH="argon2-fast",
-               TELEMED_STORAGE_URL=(tmp / "storage").as_uri(), TELEMED_LOGIN_RATE_LIMIT="100000 per minute")
+    env.update(
+        TELEMED_INSTANCE_DIR=str(tmp / "instance"),
+        TELEMED_DATABASE_URL=f"sqlite:///{tmp}/chat.sqlite3",
+        TELEMED_SECRET_KEY="bench",
+        TELEMED_PASSWORD_HASH="argon2-fast",
+        TELEMED_STORAGE_URL=(tmp / "storage").as_uri(),
+        TELEMED_LOGIN_RATE_LIMIT="100000 per minute",
+    )
     return env
 
 
@@ -132,9 +142,15 @@ def build_rooms(env: dict, n_rooms: int) -> list[tuple[int, str, str]]:
     from telemed.cli import init_database
     from tests.support.factories import Factory, make_consultation
 
-    app = create_app({"INSTANCE_DIR": env["TELEMED_INSTANCE_DIR"], "DATABASE_URL": env["TELEMED_DATABASE_URL"],
-                      "SECRET_KEY": env["TELEMED_SECRET_KEY"], "PASSWORD_HASH": "argon2-fast",
-                      "STORAGE_URL": env["TELEMED_STORAGE_URL"]})
+    app = create_app(
+        {
+            "INSTANCE_DIR": env["TELEMED_INSTANCE_DIR"],
+            "DATABASE_URL": env["TELEMED_DATABASE_URL"],
+            "SECRET_KEY": env["TELEMED_SECRET_KEY"],
+            "PASSWORD_HASH": "argon2-fast",
+            "STORAGE_URL": env["TELEMED_STORAGE_URL"],
+        }
+    )
     init_database(app)
     f = Factory(app)
     contract = f.contract()
@@ -153,7 +169,9 @@ def login_all(base: str, usernames: list[str]) -> dict[str, str]:
     import requests
 
     def login(name: str) -> tuple[str, str]:
-        r = requests.post(f"{base}/api/v1/auth/token", json={"username": name, "password": PASSWORD}, timeout=30)
+        r = requests.post(
+            f"{base}/api/v1/auth/token", json={"username": name, "password": PASSWORD}, timeout=30
+        )
         r.raise_for_status()
         return name, r.json()["token"]
 
@@ -236,8 +254,12 @@ class Load:
             if not ack.get("ok"):
                 raise RuntimeError(f"join refused: {ack}")
 
-        await asyncio.gather(*(join(c, cid) for c, (cid, _, _) in zip(self.members + self.doctors,
-                                                                       self.rooms + self.rooms)))
+        await asyncio.gather(
+            *(
+                join(c, cid)
+                for c, (cid, _, _) in zip(self.members + self.doctors, self.rooms + self.rooms, strict=True)
+            )
+        )
         return time.perf_counter() - t0
 
     def _begin(self, phase: str, seconds: float) -> PhaseResult:
@@ -281,13 +303,19 @@ class Load:
                     await asyncio.sleep(delay)
                 seq += 1
                 r.sent += 1
-                await sio.emit("message", {"consultation_id": cid,
-                                           "text": f"fixed|{k}|{seq}|{time.perf_counter_ns()}"},
-                               callback=lambda ack=None: self._ack(r, ack))
+                await sio.emit(
+                    "message",
+                    {"consultation_id": cid, "text": f"fixed|{k}|{seq}|{time.perf_counter_ns()}"},
+                    callback=lambda ack=None: self._ack(r, ack),
+                )
                 t += period_ns
 
-        await asyncio.gather(*(room(k, sio, cid) for k, (sio, (cid, _, _)) in enumerate(zip(self.members,
-                                                                                             self.rooms))))
+        await asyncio.gather(
+            *(
+                room(k, sio, cid)
+                for k, (sio, (cid, _, _)) in enumerate(zip(self.members, self.rooms, strict=True))
+            )
+        )
         await asyncio.sleep(max(0.0, (self.window_end - time.perf_counter_ns()) / 1e9))
         self._end_window(r)
         await self._drain(r)
@@ -307,16 +335,20 @@ class Load:
                 seq += 1
                 r.sent += 1
                 try:
-                    ack = await sio.call("message", {"consultation_id": cid,
-                                                     "text": f"sat|{k}|{seq}|{time.perf_counter_ns()}"},
-                                         timeout=CALL_TIMEOUT)
+                    ack = await sio.call(
+                        "message",
+                        {"consultation_id": cid, "text": f"sat|{k}|{seq}|{time.perf_counter_ns()}"},
+                        timeout=CALL_TIMEOUT,
+                    )
                 except socketio.exceptions.TimeoutError:
                     r.timeouts += 1
                     continue
                 self._ack(r, ack)
 
-        tasks = [asyncio.ensure_future(room(k, sio, cid))
-                 for k, (sio, (cid, _, _)) in enumerate(zip(self.members, self.rooms))]
+        tasks = [
+            asyncio.ensure_future(room(k, sio, cid))
+            for k, (sio, (cid, _, _)) in enumerate(zip(self.members, self.rooms, strict=True))
+        ]
         await asyncio.sleep(seconds)
         self._end_window(r)
         await asyncio.wait(tasks, timeout=CALL_TIMEOUT + 5)
@@ -330,8 +362,9 @@ class Load:
             with contextlib.suppress(Exception):  # the server is killed right after anyway
                 await asyncio.wait_for(sio.disconnect(), 3)
 
-        await asyncio.wait_for(asyncio.gather(*(one(s) for s in self.members + self.doctors),
-                                              return_exceptions=True), 15)
+        await asyncio.wait_for(
+            asyncio.gather(*(one(s) for s in self.members + self.doctors), return_exceptions=True), 15
+        )
 
 
 async def run_load(url: str, rooms, server_pid: int, args) -> dict:
@@ -350,11 +383,17 @@ async def run_load(url: str, rooms, server_pid: int, args) -> dict:
 
 def run_against(name: str, server: ServerProcess, url: str, rooms, args) -> dict:
     server.wait_ready()
-    print(f"[{name}] server pid {server.pid} on {url}; {len(rooms)} rooms, {2 * len(rooms)} clients", flush=True)
+    print(
+        f"[{name}] server pid {server.pid} on {url}; {len(rooms)} rooms, {2 * len(rooms)} clients", flush=True
+    )
     t0 = time.monotonic()
     try:
-        out = asyncio.run(asyncio.wait_for(run_load(url, rooms, server.pid, args),
-                                           120 + args.fixed_seconds + args.sat_seconds + 3 * CALL_TIMEOUT))
+        out = asyncio.run(
+            asyncio.wait_for(
+                run_load(url, rooms, server.pid, args),
+                120 + args.fixed_seconds + args.sat_seconds + 3 * CALL_TIMEOUT,
+            )
+        )
     except BaseException:
         print(f"[{name}] failed; server log tail:\n{server.log_tail()}", flush=True)
         raise
@@ -369,13 +408,19 @@ def report(name: str, out: dict) -> None:
         r: PhaseResult = out[phase]
         lat = r.latencies_ms
         label = "fixed load " if phase == "fixed" else "saturation "
-        print(f"[{name}] {label}: sent {r.sent}, acked {r.acked}, refused {r.ack_errors}, timeouts {r.timeouts}, "
-              f"delivered {r.delivered_total} ({r.delivered_in_window} within the {r.seconds:.0f} s window)")
-        print(f"[{name}] {label}: delivered {r.delivered_in_window / r.seconds:7.1f} msg/s, acked "
-              f"{r.acked_in_window / r.seconds:7.1f} msg/s; latency p50 {statistics.median(lat) if lat else float('nan'):8.1f} ms"
-              f"  p99 {pct(lat, 99):8.1f} ms  max {max(lat) if lat else float('nan'):8.1f} ms")
-        print(f"[{name}] {label}: server CPU {r.server_cpu:5.1f}%  client CPU {r.client_cpu:5.1f}%  "
-              f"server threads {r.server_threads}")
+        print(
+            f"[{name}] {label}: sent {r.sent}, acked {r.acked}, refused {r.ack_errors}, timeouts {r.timeouts}, "
+            f"delivered {r.delivered_total} ({r.delivered_in_window} within the {r.seconds:.0f} s window)"
+        )
+        print(
+            f"[{name}] {label}: delivered {r.delivered_in_window / r.seconds:7.1f} msg/s, acked "
+            f"{r.acked_in_window / r.seconds:7.1f} msg/s; latency p50 {statistics.median(lat) if lat else float('nan'):8.1f} ms"
+            f"  p99 {pct(lat, 99):8.1f} ms  max {max(lat) if lat else float('nan'):8.1f} ms"
+        )
+        print(
+            f"[{name}] {label}: server CPU {r.server_cpu:5.1f}%  client CPU {r.client_cpu:5.1f}%  "
+            f"server threads {r.server_threads}"
+        )
         if r.first_error:
             print(f"[{name}] {label}: first refused ack: {r.first_error}")
 
@@ -384,9 +429,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rooms", type=int, default=200)
     parser.add_argument("--fixed-seconds", type=float, default=15)
-    parser.add_argument("--rate", type=float, default=1.0, help="messages per second per room in the fixed phase")
+    parser.add_argument(
+        "--rate", type=float, default=1.0, help="messages per second per room in the fixed phase"
+    )
     parser.add_argument("--sat-seconds", type=float, default=15)
-    parser.add_argument("--only", choices=("telemed", *BARE_ASYNC_HANDLERS), help="run against one server only")
+    parser.add_argument(
+        "--only", choices=("telemed", *BARE_ASYNC_HANDLERS), help="run against one server only"
+    )
     parser.add_argument("--log-dir", type=Path, help="keep the server logs here (default: a temporary dir)")
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--async-handlers", action="store_true", help=argparse.SUPPRESS)
@@ -409,12 +458,16 @@ def main() -> None:
                 env = telemed_env(tmp)
                 t0 = time.monotonic()
                 rooms = build_rooms(env, args.rooms)
-                print(f"[telemed] {args.rooms} consultations with a member and a doctor each written in "
-                      f"{time.monotonic() - t0:.1f} s", flush=True)
+                print(
+                    f"[telemed] {args.rooms} consultations with a member and a doctor each written in "
+                    f"{time.monotonic() - t0:.1f} s",
+                    flush=True,
+                )
                 port = free_port()
                 base = f"http://127.0.0.1:{port}"
-                server = ServerProcess("telemed", telemed_serve_argv(port), env, logs / "telemed.log",
-                                       f"{base}/healthz")
+                server = ServerProcess(
+                    "telemed", telemed_serve_argv(port), env, logs / "telemed.log", f"{base}/healthz"
+                )
                 servers.append(server)
                 server.wait_ready()
                 tokens = login_all(base, [u for _, m, d in rooms for u in (m, d)])
@@ -427,9 +480,13 @@ def main() -> None:
                 port = free_port()
                 base = f"http://127.0.0.1:{port}"
                 argv = [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port)]
-                server = ServerProcess(name, argv + (["--async-handlers"] if async_handlers else []),
-                                       dict(os.environ), logs / f"{name}.log",
-                                       f"{base}/socket.io/?EIO=4&transport=polling")
+                server = ServerProcess(
+                    name,
+                    argv + (["--async-handlers"] if async_handlers else []),
+                    dict(os.environ),
+                    logs / f"{name}.log",
+                    f"{base}/socket.io/?EIO=4&transport=polling",
+                )
                 servers.append(server)
                 room_tokens = [(k + 1, f"m{k}", f"d{k}") for k in range(args.rooms)]
                 results[name] = run_against(name, server, base, room_tokens, args)
@@ -439,9 +496,11 @@ def main() -> None:
                 s.stop()
 
     print()
-    print(f"== chat benchmark: {args.rooms} rooms, {2 * args.rooms} socketio.AsyncClient (aiohttp WebSocket) "
-          f"clients in one asyncio loop; fixed load {args.rate:g} msg/s/room for {args.fixed_seconds:g} s, "
-          f"saturation {args.sat_seconds:g} s; load average {os.getloadavg()[0]:.2f} ==")
+    print(
+        f"== chat benchmark: {args.rooms} rooms, {2 * args.rooms} socketio.AsyncClient (aiohttp WebSocket) "
+        f"clients in one asyncio loop; fixed load {args.rate:g} msg/s/room for {args.fixed_seconds:g} s, "
+        f"saturation {args.sat_seconds:g} s; load average {os.getloadavg()[0]:.2f} =="
+    )
     header = f"{'':34s}" + "".join(f"{n:>14s}" for n in results)
     print(header)
 
@@ -464,8 +523,10 @@ def main() -> None:
         for name in BARE_ASYNC_HANDLERS:
             if name in results:
                 ratio = throughput(results["telemed"]) / max(1e-9, throughput(results[name]))
-                print(f"throughput ratio telemed/{name}: {ratio:.2f} "
-                      f"(goal >= 0.70: {'met' if ratio >= 0.7 else 'NOT met'})")
+                print(
+                    f"throughput ratio telemed/{name}: {ratio:.2f} "
+                    f"(goal >= 0.70: {'met' if ratio >= 0.7 else 'NOT met'})"
+                )
     print(f"total time {time.monotonic() - started:.0f} s")
 
 

@@ -40,48 +40,308 @@ from sqlalchemy import event, insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from telemed import create_app  # noqa: E402
-from telemed.auth import service as auth_service  # noqa: E402
-from telemed.auth.models import User  # noqa: E402
-from telemed.catalog.models import Doctor  # noqa: E402
-from telemed.chat.models import Attachment  # noqa: E402
-from telemed.cli import init_database  # noqa: E402
-from telemed.members.models import Contract, Patient, Policy, fold  # noqa: E402
-from telemed.records.audit import chain_hash  # noqa: E402
-from telemed.records.audit_models import GENESIS_HASH, AuditEvent  # noqa: E402
-from telemed.records.models import Conclusion, Visit  # noqa: E402
-from telemed.scheduling.models import Consultation  # noqa: E402
+from telemed import create_app
+from telemed.auth import service as auth_service
+from telemed.auth.models import User
+from telemed.catalog.models import Doctor
+from telemed.chat.models import Attachment
+from telemed.cli import init_database
+from telemed.members.models import Contract, Patient, Policy, fold
+from telemed.records.audit import chain_hash
+from telemed.records.audit_models import GENESIS_HASH, AuditEvent
+from telemed.records.models import Conclusion, Visit
+from telemed.scheduling.models import Consultation
 
 CHUNK = 10_000
 SEED = 20261124
 
 # -- Russian names -------------------------------------------------------------------------------
 
-SURNAMES = """Иванов Смирнов Кузнецов Попов Васильев Петров Соколов Михайлов Новиков Фёдоров Морозов Волков
-Алексеев Лебедев Семёнов Егоров Павлов Козлов Степанов Николаев Орлов Андреев Макаров Никитин Захаров
-Зайцев Соловьёв Борисов Яковлев Григорьев Романов Воробьёв Сергеев Кузьмин Фролов Александров Дмитриев
-Королёв Гусев Киселёв Ильин Максимов Поляков Сорокин Виноградов Ковалёв Белов Медведев Антонов Тарасов
-Жуков Баранов Филиппов Комаров Давыдов Беляев Герасимов Богданов Осипов Сидоров Матвеев Титов Марков
-Миронов Крылов Куликов Карпов Власов Мельников Денисов Гаврилов Тихонов Казаков Афанасьев Данилов
-Савельев Тимофеев Фомин Чернов Абрамов Мартынов Ефимов Федотов Щербаков Назаров Калинин Исаев Чернышёв
-Быков Маслов Родионов Коновалов Лазарев Воронин Климов Филатов Пономарёв Голубев Кудрявцев Прохоров
-Наумов Потапов Журавлёв Овчинников Трофимов Леонов Соболев Ермаков Колесников Гончаров Емельянов
-Никифоров Грачёв Котов Гришин Ефремов Архипов Громов Кириллов Малышев Панов Моисеев Румянцев Акимов
-Кондратьев Бирюков Горбунов Анисимов Ерёмин Тихомиров Галкин Лукьянов Михеев Скворцов Юдин Белоусов
-Нестеров Симонов Прокофьев Харитонов Князев Цветков Левин Митрофанов Воронцов Рябов Покровский
-Вишневский Успенский Островский Белинский Шевченко Коваленко Бондаренко Черных Седых""".split()
-MALE_NAMES = """Александр Алексей Андрей Антон Артём Борис Вадим Валерий Василий Виктор Виталий Владимир
-Владислав Вячеслав Геннадий Георгий Григорий Дмитрий Денис Евгений Егор Иван Игорь Илья Кирилл
-Константин Леонид Максим Михаил Никита Николай Олег Павел Пётр Роман Руслан Сергей Станислав Степан
-Тимур Фёдор Юрий Ярослав""".split()
-FEMALE_NAMES = """Александра Алина Алла Анастасия Анна Валентина Валерия Вера Вероника Виктория Галина Дарья
-Диана Екатерина Елена Елизавета Жанна Зоя Инна Ирина Карина Кристина Ксения Лариса Лидия Любовь Людмила
-Маргарита Марина Мария Надежда Наталья Нина Оксана Ольга Полина Светлана София Тамара Татьяна Ульяна
-Юлия Яна""".split()
-PATRONYMICS = """Александрович Алексеевич Андреевич Антонович Борисович Вадимович Валерьевич Васильевич
-Викторович Витальевич Владимирович Вячеславович Геннадьевич Георгиевич Григорьевич Дмитриевич
-Евгеньевич Егорович Иванович Игоревич Ильич Кириллович Константинович Леонидович Максимович Михайлович
-Николаевич Олегович Павлович Петрович Романович Сергеевич Степанович Юрьевич Фёдорович""".split()
+SURNAMES = [
+    "Иванов",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Петров",
+    "Соколов",
+    "Михайлов",
+    "Новиков",
+    "Фёдоров",
+    "Морозов",
+    "Волков",
+    "Алексеев",
+    "Лебедев",
+    "Семёнов",
+    "Егоров",
+    "Павлов",
+    "Козлов",
+    "Степанов",
+    "Николаев",
+    "Орлов",
+    "Андреев",
+    "Макаров",
+    "Никитин",
+    "Захаров",
+    "Зайцев",
+    "Соловьёв",
+    "Борисов",
+    "Яковлев",
+    "Григорьев",
+    "Романов",
+    "Воробьёв",
+    "Сергеев",
+    "Кузьмин",
+    "Фролов",
+    "Александров",
+    "Дмитриев",
+    "Королёв",
+    "Гусев",
+    "Киселёв",
+    "Ильин",
+    "Максимов",
+    "Поляков",
+    "Сорокин",
+    "Виноградов",
+    "Ковалёв",
+    "Белов",
+    "Медведев",
+    "Антонов",
+    "Тарасов",
+    "Жуков",
+    "Баранов",
+    "Филиппов",
+    "Комаров",
+    "Давыдов",
+    "Беляев",
+    "Герасимов",
+    "Богданов",
+    "Осипов",
+    "Сидоров",
+    "Матвеев",
+    "Титов",
+    "Марков",
+    "Миронов",
+    "Крылов",
+    "Куликов",
+    "Карпов",
+    "Власов",
+    "Мельников",
+    "Денисов",
+    "Гаврилов",
+    "Тихонов",
+    "Казаков",
+    "Афанасьев",
+    "Данилов",
+    "Савельев",
+    "Тимофеев",
+    "Фомин",
+    "Чернов",
+    "Абрамов",
+    "Мартынов",
+    "Ефимов",
+    "Федотов",
+    "Щербаков",
+    "Назаров",
+    "Калинин",
+    "Исаев",
+    "Чернышёв",
+    "Быков",
+    "Маслов",
+    "Родионов",
+    "Коновалов",
+    "Лазарев",
+    "Воронин",
+    "Климов",
+    "Филатов",
+    "Пономарёв",
+    "Голубев",
+    "Кудрявцев",
+    "Прохоров",
+    "Наумов",
+    "Потапов",
+    "Журавлёв",
+    "Овчинников",
+    "Трофимов",
+    "Леонов",
+    "Соболев",
+    "Ермаков",
+    "Колесников",
+    "Гончаров",
+    "Емельянов",
+    "Никифоров",
+    "Грачёв",
+    "Котов",
+    "Гришин",
+    "Ефремов",
+    "Архипов",
+    "Громов",
+    "Кириллов",
+    "Малышев",
+    "Панов",
+    "Моисеев",
+    "Румянцев",
+    "Акимов",
+    "Кондратьев",
+    "Бирюков",
+    "Горбунов",
+    "Анисимов",
+    "Ерёмин",
+    "Тихомиров",
+    "Галкин",
+    "Лукьянов",
+    "Михеев",
+    "Скворцов",
+    "Юдин",
+    "Белоусов",
+    "Нестеров",
+    "Симонов",
+    "Прокофьев",
+    "Харитонов",
+    "Князев",
+    "Цветков",
+    "Левин",
+    "Митрофанов",
+    "Воронцов",
+    "Рябов",
+    "Покровский",
+    "Вишневский",
+    "Успенский",
+    "Островский",
+    "Белинский",
+    "Шевченко",
+    "Коваленко",
+    "Бондаренко",
+    "Черных",
+    "Седых",
+]
+MALE_NAMES = [
+    "Александр",
+    "Алексей",
+    "Андрей",
+    "Антон",
+    "Артём",
+    "Борис",
+    "Вадим",
+    "Валерий",
+    "Василий",
+    "Виктор",
+    "Виталий",
+    "Владимир",
+    "Владислав",
+    "Вячеслав",
+    "Геннадий",
+    "Георгий",
+    "Григорий",
+    "Дмитрий",
+    "Денис",
+    "Евгений",
+    "Егор",
+    "Иван",
+    "Игорь",
+    "Илья",
+    "Кирилл",
+    "Константин",
+    "Леонид",
+    "Максим",
+    "Михаил",
+    "Никита",
+    "Николай",
+    "Олег",
+    "Павел",
+    "Пётр",
+    "Роман",
+    "Руслан",
+    "Сергей",
+    "Станислав",
+    "Степан",
+    "Тимур",
+    "Фёдор",
+    "Юрий",
+    "Ярослав",
+]
+FEMALE_NAMES = [
+    "Александра",
+    "Алина",
+    "Алла",
+    "Анастасия",
+    "Анна",
+    "Валентина",
+    "Валерия",
+    "Вера",
+    "Вероника",
+    "Виктория",
+    "Галина",
+    "Дарья",
+    "Диана",
+    "Екатерина",
+    "Елена",
+    "Елизавета",
+    "Жанна",
+    "Зоя",
+    "Инна",
+    "Ирина",
+    "Карина",
+    "Кристина",
+    "Ксения",
+    "Лариса",
+    "Лидия",
+    "Любовь",
+    "Людмила",
+    "Маргарита",
+    "Марина",
+    "Мария",
+    "Надежда",
+    "Наталья",
+    "Нина",
+    "Оксана",
+    "Ольга",
+    "Полина",
+    "Светлана",
+    "София",
+    "Тамара",
+    "Татьяна",
+    "Ульяна",
+    "Юлия",
+    "Яна",
+]
+PATRONYMICS = [
+    "Александрович",
+    "Алексеевич",
+    "Андреевич",
+    "Антонович",
+    "Борисович",
+    "Вадимович",
+    "Валерьевич",
+    "Васильевич",
+    "Викторович",
+    "Витальевич",
+    "Владимирович",
+    "Вячеславович",
+    "Геннадьевич",
+    "Георгиевич",
+    "Григорьевич",
+    "Дмитриевич",
+    "Евгеньевич",
+    "Егорович",
+    "Иванович",
+    "Игоревич",
+    "Ильич",
+    "Кириллович",
+    "Константинович",
+    "Леонидович",
+    "Максимович",
+    "Михайлович",
+    "Николаевич",
+    "Олегович",
+    "Павлович",
+    "Петрович",
+    "Романович",
+    "Сергеевич",
+    "Степанович",
+    "Юрьевич",
+    "Фёдорович",
+]
 
 
 def female_surname(s: str) -> str:
@@ -99,7 +359,10 @@ def female_patronymic(p: str) -> str:
 def person(rng: random.Random) -> tuple[str, str]:
     surname, patronymic = rng.choice(SURNAMES), rng.choice(PATRONYMICS)
     if rng.random() < 0.54:
-        return f"{female_surname(surname)} {rng.choice(FEMALE_NAMES)} {female_patronymic(patronymic)}", "female"
+        return (
+            f"{female_surname(surname)} {rng.choice(FEMALE_NAMES)} {female_patronymic(patronymic)}",
+            "female",
+        )
     return f"{surname} {rng.choice(MALE_NAMES)} {patronymic}", "male"
 
 
@@ -110,33 +373,66 @@ def policy_number(i: int) -> str:
 
 # -- medical content -----------------------------------------------------------------------------
 
-DIAGNOSES = [("J06.9", "Острая инфекция верхних дыхательных путей", "therapist"),
-             ("I10", "Эссенциальная гипертензия", "cardiologist"),
-             ("I25.1", "Атеросклеротическая болезнь сердца", "cardiologist"),
-             ("E11.9", "Сахарный диабет 2 типа без осложнений", "endocrinologist"),
-             ("E03.9", "Гипотиреоз неуточнённый", "endocrinologist"),
-             ("K29.7", "Гастрит неуточнённый", "gastroenterologist"),
-             ("M54.5", "Боль внизу спины", "neurologist"),
-             ("G43.9", "Мигрень неуточнённая", "neurologist"),
-             ("J30.4", "Аллергический ринит неуточнённый", "allergist"),
-             ("L20.9", "Атопический дерматит неуточнённый", "dermatologist"),
-             ("H66.9", "Средний отит неуточнённый", "ent"),
-             ("N30.0", "Острый цистит", "urologist"),
-             ("M17.1", "Первичный гонартроз", "orthopedist"),
-             ("N95.1", "Менопауза и климактерическое состояние", "gynecologist"),
-             ("F41.1", "Генерализованное тревожное расстройство", "psychologist")]
-COMPLAINTS = ["Головная боль, слабость", "Повышение давления до 160/100", "Кашель, температура 37,8",
-              "Боль в пояснице при наклоне", "Зуд и сухость кожи", "Заложенность носа, чихание",
-              "Изжога после еды", "Жажда, сухость во рту", "Боль в колене при ходьбе",
-              "Тревога, нарушение сна", "Учащённое мочеиспускание", "Боль в ухе"]
-RECOMMENDATIONS = ["Контроль давления утром и вечером", "Общий анализ крови", "Обильное питьё",
-                   "Лечебная физкультура", "Диета, дробное питание", "Повторная консультация через 2 недели",
-                   "УЗИ щитовидной железы", "ЭКГ, суточное мониторирование"]
-CLINICS = ["Клиника на Пятницкой", "Медцентр «Здоровье»", "Поликлиника № 12", "Клиника семейной медицины",
-           "Диагностический центр на Лесной"]
-DOCUMENTS = ["Общий анализ крови", "Биохимия крови", "УЗИ брюшной полости", "ЭКГ", "Рентген грудной клетки",
-             "МРТ поясничного отдела", "Выписка из стационара", "Анализ мочи", "Гликированный гемоглобин",
-             "Заключение офтальмолога"]
+DIAGNOSES = [
+    ("J06.9", "Острая инфекция верхних дыхательных путей", "therapist"),
+    ("I10", "Эссенциальная гипертензия", "cardiologist"),
+    ("I25.1", "Атеросклеротическая болезнь сердца", "cardiologist"),
+    ("E11.9", "Сахарный диабет 2 типа без осложнений", "endocrinologist"),
+    ("E03.9", "Гипотиреоз неуточнённый", "endocrinologist"),
+    ("K29.7", "Гастрит неуточнённый", "gastroenterologist"),
+    ("M54.5", "Боль внизу спины", "neurologist"),
+    ("G43.9", "Мигрень неуточнённая", "neurologist"),
+    ("J30.4", "Аллергический ринит неуточнённый", "allergist"),
+    ("L20.9", "Атопический дерматит неуточнённый", "dermatologist"),
+    ("H66.9", "Средний отит неуточнённый", "ent"),
+    ("N30.0", "Острый цистит", "urologist"),
+    ("M17.1", "Первичный гонартроз", "orthopedist"),
+    ("N95.1", "Менопауза и климактерическое состояние", "gynecologist"),
+    ("F41.1", "Генерализованное тревожное расстройство", "psychologist"),
+]
+COMPLAINTS = [
+    "Головная боль, слабость",
+    "Повышение давления до 160/100",
+    "Кашель, температура 37,8",
+    "Боль в пояснице при наклоне",
+    "Зуд и сухость кожи",
+    "Заложенность носа, чихание",
+    "Изжога после еды",
+    "Жажда, сухость во рту",
+    "Боль в колене при ходьбе",
+    "Тревога, нарушение сна",
+    "Учащённое мочеиспускание",
+    "Боль в ухе",
+]
+RECOMMENDATIONS = [
+    "Контроль давления утром и вечером",
+    "Общий анализ крови",
+    "Обильное питьё",
+    "Лечебная физкультура",
+    "Диета, дробное питание",
+    "Повторная консультация через 2 недели",
+    "УЗИ щитовидной железы",
+    "ЭКГ, суточное мониторирование",
+]
+CLINICS = [
+    "Клиника на Пятницкой",
+    "Медцентр «Здоровье»",
+    "Поликлиника № 12",
+    "Клиника семейной медицины",
+    "Диагностический центр на Лесной",
+]
+DOCUMENTS = [
+    "Общий анализ крови",
+    "Биохимия крови",
+    "УЗИ брюшной полости",
+    "ЭКГ",
+    "Рентген грудной клетки",
+    "МРТ поясничного отдела",
+    "Выписка из стационара",
+    "Анализ мочи",
+    "Гликированный гемоглобин",
+    "Заключение офтальмолога",
+]
 SPECIALTIES = sorted({d[2] for d in DIAGNOSES})
 TEXT_WORD = "гипертензия"  # in the I10 conclusions and visits (~1 entry in 15)
 
@@ -145,7 +441,7 @@ TEXT_WORD = "гипертензия"  # in the I10 conclusions and visits (~1 en
 
 def chunked(s, model_or_table, rows: list[dict]) -> None:
     for i in range(0, len(rows), CHUNK):
-        s.execute(insert(model_or_table), rows[i:i + CHUNK])
+        s.execute(insert(model_or_table), rows[i : i + CHUNK])
 
 
 def fix_sequences(db, tables: list[str]) -> None:
@@ -153,8 +449,12 @@ def fix_sequences(db, tables: list[str]) -> None:
         return
     with db.transaction() as s:
         for t in tables:
-            s.execute(text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "
-                           f"(SELECT COALESCE(MAX(id), 1) FROM {t}))"))
+            s.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "
+                    f"(SELECT COALESCE(MAX(id), 1) FROM {t}))"
+                )
+            )
 
 
 class World:
@@ -176,14 +476,27 @@ def build(app, n_patients: int, rng: random.Random) -> World:
     now = datetime.now(UTC).replace(microsecond=0)
     w = World()
     with db.transaction() as s:
-        contract = Contract(number="BENCH-ECARD", client="Bench", starts_on=date(2000, 1, 1),
-                            ends_on=date(2100, 1, 1), telemedicine=True, covered_specialties=SPECIALTIES,
-                            psychologist_limit=3)
+        contract = Contract(
+            number="BENCH-ECARD",
+            client="Bench",
+            starts_on=date(2000, 1, 1),
+            ends_on=date(2100, 1, 1),
+            telemedicine=True,
+            covered_specialties=SPECIALTIES,
+            psychologist_limit=3,
+        )
         s.add(contract)
-        staff = auth_service.create_user(s, passwords, username="records", password="x", role="records",
-                                         full_name="Регистратор Анна")
-        member = auth_service.create_user(s, passwords, username="member", password="x", role="member",
-                                          full_name="Кузнецова Ольга Сергеевна")
+        staff = auth_service.create_user(
+            s, passwords, username="records", password="x", role="records", full_name="Регистратор Анна"
+        )
+        member = auth_service.create_user(
+            s,
+            passwords,
+            username="member",
+            password="x",
+            role="member",
+            full_name="Кузнецова Ольга Сергеевна",
+        )
         s.flush()
         auth_service.accept_consent(s, member.id, version=version, current_version=version, now=now)
         doctor_users, doctors = [], []
@@ -192,8 +505,14 @@ def build(app, n_patients: int, rng: random.Random) -> World:
             u = User(username=f"doctor{i}", password_hash=staff.password_hash, role="doctor", full_name=name)
             s.add(u)
             s.flush()
-            d = Doctor(user_id=u.id, full_name=name, specialty_code=code, career_start=date(2000 + i, 9, 1),
-                       education="Университет", degree=None)
+            d = Doctor(
+                user_id=u.id,
+                full_name=name,
+                specialty_code=code,
+                career_start=date(2000 + i, 9, 1),
+                education="Университет",
+                degree=None,
+            )
             s.add(d)
             s.flush()
             doctor_users.append(u)
@@ -201,7 +520,7 @@ def build(app, n_patients: int, rng: random.Random) -> World:
         w.staff_token = auth_service.issue_token(s, staff, now=now, ttl=timedelta(days=1))
         w.patient_token = auth_service.issue_token(s, member, now=now, ttl=timedelta(days=1))
         contract_id, member_id, staff_id = contract.id, member.id, staff.id
-        doctor_ids = [(d.id, u.id, d.specialty_code) for d, u in zip(doctors, doctor_users)]
+        doctor_ids = [(d.id, u.id, d.specialty_code) for d, u in zip(doctors, doctor_users, strict=True)]
 
     # 100,000 patients, one policy each; patient 1 is the member with the big e-card
     t0 = time.perf_counter()
@@ -212,10 +531,27 @@ def build(app, n_patients: int, rng: random.Random) -> World:
         else:
             name, sex = person(rng)
             born = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 84))
-        patients.append({"id": pid, "user_id": member_id if pid == 1 else None, "full_name": name,
-                         "name_search": fold(name), "birth_date": born, "sex": sex, "created_at": now})
-        policies.append({"id": pid, "number": policy_number(pid), "patient_id": pid, "contract_id": contract_id,
-                         "valid_from": date(2025, 1, 1), "valid_to": date(2027, 12, 31)})
+        patients.append(
+            {
+                "id": pid,
+                "user_id": member_id if pid == 1 else None,
+                "full_name": name,
+                "name_search": fold(name),
+                "birth_date": born,
+                "sex": sex,
+                "created_at": now,
+            }
+        )
+        policies.append(
+            {
+                "id": pid,
+                "number": policy_number(pid),
+                "patient_id": pid,
+                "contract_id": contract_id,
+                "valid_from": date(2025, 1, 1),
+                "valid_to": date(2027, 12, 31),
+            }
+        )
     with db.transaction() as s:
         chunked(s, Patient, patients)
         chunked(s, Policy, policies)
@@ -234,43 +570,90 @@ def build(app, n_patients: int, rng: random.Random) -> World:
         doctor_id, doctor_user, _ = next(d for d in doctor_ids if d[2] == spec)
         starts = moment().replace(minute=rng.choice((0, 30)), second=0)
         cid = len(consultations) + 1
-        consultations.append({"id": cid, "patient_id": patient_id, "booked_by_id": member_id,
-                              "doctor_id": doctor_id, "slot_id": None, "contract_id": contract_id,
-                              "specialty_code": spec, "mode": "planned", "status": "completed", "reason": "",
-                              "starts_at": starts, "ends_at": starts + timedelta(minutes=30), "created_at": starts,
-                              "cancelled_at": None, "cancelled_by_id": None})
+        consultations.append(
+            {
+                "id": cid,
+                "patient_id": patient_id,
+                "booked_by_id": member_id,
+                "doctor_id": doctor_id,
+                "slot_id": None,
+                "contract_id": contract_id,
+                "specialty_code": spec,
+                "mode": "planned",
+                "status": "completed",
+                "reason": "",
+                "starts_at": starts,
+                "ends_at": starts + timedelta(minutes=30),
+                "created_at": starts,
+                "cancelled_at": None,
+                "cancelled_by_id": None,
+            }
+        )
         complaints, rec = rng.choice(COMPLAINTS), rng.choice(RECOMMENDATIONS)
         content = f"{dx_code}|{dx_text}|{complaints}|{rec}|{cid}"
         signed = starts + timedelta(minutes=40)
-        conclusions.append({"id": cid, "consultation_id": cid, "patient_id": patient_id, "complaints": complaints,
-                            "anamnesis": "Со слов пациента", "objective": "Состояние удовлетворительное",
-                            "diagnosis_icd10": dx_code, "diagnosis_text": dx_text, "recommendations": rec,
-                            "referrals": [rec], "follow_up": "По необходимости",
-                            "search_text": fold(" ".join([dx_text, complaints, rec, rec])), "updated_at": signed,
-                            "signed_at": signed, "signed_by_id": doctor_user,
-                            "content_sha256": hashlib.sha256(content.encode()).hexdigest()})
+        conclusions.append(
+            {
+                "id": cid,
+                "consultation_id": cid,
+                "patient_id": patient_id,
+                "complaints": complaints,
+                "anamnesis": "Со слов пациента",
+                "objective": "Состояние удовлетворительное",
+                "diagnosis_icd10": dx_code,
+                "diagnosis_text": dx_text,
+                "recommendations": rec,
+                "referrals": [rec],
+                "follow_up": "По необходимости",
+                "search_text": fold(" ".join([dx_text, complaints, rec, rec])),
+                "updated_at": signed,
+                "signed_at": signed,
+                "signed_by_id": doctor_user,
+                "content_sha256": hashlib.sha256(content.encode()).hexdigest(),
+            }
+        )
         return cid, doctor_user, starts
 
     def add_visit(patient_id: int) -> None:
         dx_code, dx_text, spec = rng.choice(DIAGNOSES)
         clinic, doctor_name, notes = rng.choice(CLINICS), person(rng)[0], rng.choice(COMPLAINTS)
         at = moment()
-        visits.append({"id": len(visits) + 1, "patient_id": patient_id, "visited_at": at, "clinic": clinic,
-                       "doctor_name": doctor_name, "specialty_code": spec, "diagnosis_icd10": dx_code,
-                       "diagnosis_text": dx_text, "notes": notes,
-                       "search_text": fold(" ".join([dx_text, clinic, doctor_name, notes])),
-                       "created_by_id": staff_id, "created_at": at})
+        visits.append(
+            {
+                "id": len(visits) + 1,
+                "patient_id": patient_id,
+                "visited_at": at,
+                "clinic": clinic,
+                "doctor_name": doctor_name,
+                "specialty_code": spec,
+                "diagnosis_icd10": dx_code,
+                "diagnosis_text": dx_text,
+                "notes": notes,
+                "search_text": fold(" ".join([dx_text, clinic, doctor_name, notes])),
+                "created_by_id": staff_id,
+                "created_at": at,
+            }
+        )
 
     def add_attachment(patient_id: int, consultation: tuple[int, int, datetime]) -> None:
         cid, doctor_user, starts = consultation
         aid = len(attachments) + 1
         at = starts + timedelta(minutes=rng.randrange(1, 60 * 24 * 3))
-        attachments.append({"id": aid, "consultation_id": cid, "patient_id": patient_id,
-                            "uploaded_by_id": rng.choice((member_id, doctor_user)), "message_id": None,
-                            "filename": f"{rng.choice(DOCUMENTS)} {at:%d.%m.%Y}.pdf",
-                            "content_type": "application/pdf", "size": rng.randrange(50_000, 5_000_000),
-                            "sha256": hashlib.sha256(str(aid).encode()).hexdigest(),
-                            "storage_key": f"bench/{aid:08d}", "created_at": at})
+        attachments.append(
+            {
+                "id": aid,
+                "consultation_id": cid,
+                "patient_id": patient_id,
+                "uploaded_by_id": rng.choice((member_id, doctor_user)),
+                "message_id": None,
+                "filename": f"{rng.choice(DOCUMENTS)} {at:%d.%m.%Y}.pdf",
+                "content_type": "application/pdf",
+                "size": rng.randrange(50_000, 5_000_000),
+                "sha256": hashlib.sha256(str(aid).encode()).hexdigest(),
+                "storage_key": f"bench/{aid:08d}",
+                "created_at": at,
+            }
+        )
 
     mine = [add_consultation(1) for _ in range(700)]
     for _ in range(700):
@@ -296,27 +679,40 @@ def build(app, n_patients: int, rng: random.Random) -> World:
     at = now - timedelta(days=30)
     for i in range(1, 50_001):
         at += timedelta(seconds=50)
-        fields = {"id": i, "at": at, "actor_id": staff_id, "actor_role": "records",
-                  "patient_id": rng.randrange(1, n_patients + 1), "object_type": "record", "object_id": None,
-                  "action": "read", "outcome": "allowed", "client_addr": "127.0.0.1"}
+        fields = {
+            "id": i,
+            "at": at,
+            "actor_id": staff_id,
+            "actor_role": "records",
+            "patient_id": rng.randrange(1, n_patients + 1),
+            "object_type": "record",
+            "object_id": None,
+            "action": "read",
+            "outcome": "allowed",
+            "client_addr": "127.0.0.1",
+        }
         h = chain_hash(prev, fields)
         events.append({**fields, "prev_hash": prev, "hash": h})
         prev = h
     with db.transaction() as s:
         chunked(s, AuditEvent.__table__, events)
     t_audit = time.perf_counter() - t0
-    fix_sequences(db, ["patients", "policies", "consultations", "conclusions", "visits", "attachments",
-                       "audit_events"])
+    fix_sequences(
+        db, ["patients", "policies", "consultations", "conclusions", "visits", "attachments", "audit_events"]
+    )
     if not db.is_sqlite:  # what autovacuum would have done by now after a bulk load
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
-    print(f"  data: {n_patients} patients+policies {t_patients:.1f}s, e-card rows "
-          f"({len(consultations)} consultations+conclusions, {len(visits)} visits, {len(attachments)} attachments) "
-          f"{t_ecard:.1f}s, 50,000 audit events {t_audit:.1f}s", flush=True)
+    print(
+        f"  data: {n_patients} patients+policies {t_patients:.1f}s, e-card rows "
+        f"({len(consultations)} consultations+conclusions, {len(visits)} visits, {len(attachments)} attachments) "
+        f"{t_ecard:.1f}s, 50,000 audit events {t_audit:.1f}s",
+        flush=True,
+    )
 
     w.patient_id = 1
     sample = [patients[rng.randrange(1, n_patients)] for _ in range(25)]
-    w.surname_prefixes = [p["full_name"].split()[0][:rng.choice((4, 5, 6))] for p in sample[:10]]
+    w.surname_prefixes = [p["full_name"].split()[0][: rng.choice((4, 5, 6))] for p in sample[:10]]
     w.first_names = [p["full_name"].split()[1] for p in sample[10:20]]
     w.birth_dates = [p["birth_date"].strftime("%d.%m.%Y") for p in sample]
     w.policies = [policy_number(p["id"]) for p in sample]
@@ -341,10 +737,18 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def run(db_url: str, instance: Path, n_patients: int, n_requests: int, warmup: int, label: str) -> list[tuple]:
+def run(
+    db_url: str, instance: Path, n_patients: int, n_requests: int, warmup: int, label: str
+) -> list[tuple]:
     print(f"[{label}]", flush=True)
-    app = create_app({"DATABASE_URL": db_url, "INSTANCE_DIR": str(instance), "PASSWORD_HASH": "argon2-fast",
-                      "SECRET_KEY": "bench"})
+    app = create_app(
+        {
+            "DATABASE_URL": db_url,
+            "INSTANCE_DIR": str(instance),
+            "PASSWORD_HASH": "argon2-fast",
+            "SECRET_KEY": "bench",
+        }
+    )
     init_database(app)
     w = build(app, n_patients, random.Random(SEED))
     client = app.test_client()
@@ -386,9 +790,12 @@ def run(db_url: str, instance: Path, n_patients: int, n_requests: int, warmup: i
             assert r.status_code == 200, r.get_data(as_text=True)
         p50, p95 = statistics.median(times), pct(times, 95)
         results.append((label, name, p50, p95))
-        print(f"  {name:34s} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   max {max(times):6.1f} ms   "
-              f"rows {len(first):3d}   SQL statements/request: {statements}"
-              f"{'' if p95 < 100 else '   <-- p95 over 100 ms'}", flush=True)
+        print(
+            f"  {name:34s} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   max {max(times):6.1f} ms   "
+            f"rows {len(first):3d}   SQL statements/request: {statements}"
+            f"{'' if p95 < 100 else '   <-- p95 over 100 ms'}",
+            flush=True,
+        )
     app.extensions["telemed.db"].dispose()
     return results
 
@@ -404,8 +811,14 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        results += run(f"sqlite:///{tmp}/bench.sqlite3", tmp / "inst", args.patients, args.requests, args.warmup,
-                       "sqlite")
+        results += run(
+            f"sqlite:///{tmp}/bench.sqlite3",
+            tmp / "inst",
+            args.patients,
+            args.requests,
+            args.warmup,
+            "sqlite",
+        )
         if args.postgres:
             from tests.support.pg import PostgresServer, find_bindir
 
@@ -415,14 +828,25 @@ def main() -> None:
             server = PostgresServer(bindir)
             server.start()
             try:
-                results += run(server.create_database("bench"), tmp / "inst-pg", args.patients, args.requests,
-                               args.warmup, "postgresql")
+                results += run(
+                    server.create_database("bench"),
+                    tmp / "inst-pg",
+                    args.patients,
+                    args.requests,
+                    args.warmup,
+                    "postgresql",
+                )
             finally:
                 server.stop()
     missed = [r for r in results if r[3] >= 100]
-    print(f"total {time.perf_counter() - started:.0f}s; "
-          + ("every p95 under 100 ms" if not missed else
-             "p95 over 100 ms: " + "; ".join(f"{lb} {n} {p95:.0f} ms" for lb, n, _, p95 in missed)))
+    print(
+        f"total {time.perf_counter() - started:.0f}s; "
+        + (
+            "every p95 under 100 ms"
+            if not missed
+            else "p95 over 100 ms: " + "; ".join(f"{lb} {n} {p95:.0f} ms" for lb, n, _, p95 in missed)
+        )
+    )
 
 
 if __name__ == "__main__":

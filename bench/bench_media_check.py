@@ -232,8 +232,10 @@ def load_step(loop: AsyncioThread, server: Server, clip: list[bytes], n: int) ->
     cpu0, own0, t0 = server.call("stats")[0], sum(os.times()[:2]), time.monotonic()
     time.sleep(WINDOW_S)
     cpu1, own1, t1 = server.call("stats")[0], sum(os.times()[:2]), time.monotonic()
-    ratios = [(c.received - r) / max(c.video.sent - s, 1) for c, s, r in zip(clients, sent0, recv0)]
-    fps = [(c.received - r) / (t1 - t0) for c, r in zip(clients, recv0)]
+    ratios = [
+        (c.received - r) / max(c.video.sent - s, 1) for c, s, r in zip(clients, sent0, recv0, strict=True)
+    ]
+    fps = [(c.received - r) / (t1 - t0) for c, r in zip(clients, recv0, strict=True)]
     for client in clients:
         loop.run(client.close())
     deadline = time.monotonic() + 10

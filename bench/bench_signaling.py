@@ -52,9 +52,14 @@ def percentile(values: list[float], p: float) -> float:
 
 def telemed_env(tmp: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")}
-    env.update(TELEMED_INSTANCE_DIR=str(tmp / "instance"), TELEMED_DATABASE_URL=f"sqlite:///{tmp}/calls.sqlite3",
-               TELEMED_SECRET_KEY="bench", TELEMED_PASSWORD_HASH="argon2-fast",
-               TELEMED_STORAGE_URL=(tmp / "storage").as_uri(), TELEMED_LOGIN_RATE_LIMIT="100000 per minute")
+    env.update(
+        TELEMED_INSTANCE_DIR=str(tmp / "instance"),
+        TELEMED_DATABASE_URL=f"sqlite:///{tmp}/calls.sqlite3",
+        TELEMED_SECRET_KEY="bench",
+        TELEMED_PASSWORD_HASH="argon2-fast",
+        TELEMED_STORAGE_URL=(tmp / "storage").as_uri(),
+        TELEMED_LOGIN_RATE_LIMIT="100000 per minute",
+    )
     return env
 
 
@@ -64,9 +69,15 @@ def build_calls(env: dict, n: int) -> list[tuple[int, str, str]]:
     from telemed.cli import init_database
     from tests.support.factories import Factory, make_consultation
 
-    app = create_app({"INSTANCE_DIR": env["TELEMED_INSTANCE_DIR"], "DATABASE_URL": env["TELEMED_DATABASE_URL"],
-                      "SECRET_KEY": env["TELEMED_SECRET_KEY"], "PASSWORD_HASH": "argon2-fast",
-                      "STORAGE_URL": env["TELEMED_STORAGE_URL"]})
+    app = create_app(
+        {
+            "INSTANCE_DIR": env["TELEMED_INSTANCE_DIR"],
+            "DATABASE_URL": env["TELEMED_DATABASE_URL"],
+            "SECRET_KEY": env["TELEMED_SECRET_KEY"],
+            "PASSWORD_HASH": "argon2-fast",
+            "STORAGE_URL": env["TELEMED_STORAGE_URL"],
+        }
+    )
     init_database(app)
     f = Factory(app)
     contract = f.contract()
@@ -100,7 +111,9 @@ class Server(ServerProcess):
 
 
 class Call:
-    def __init__(self, url: str, cid: int, member: str, doctor: str, loops: tuple[AsyncioThread, AsyncioThread]):
+    def __init__(
+        self, url: str, cid: int, member: str, doctor: str, loops: tuple[AsyncioThread, AsyncioThread]
+    ):
         self.member = RtcPeer(url, member, cid, loops[0], size=SIZE, fps=FPS)
         self.doctor = RtcPeer(url, doctor, cid, loops[1], size=SIZE, fps=FPS)
 
@@ -111,7 +124,9 @@ class Call:
         self.member.join()
         self.doctor.join()
         if not (self.member.wait_connected(timeout) and self.doctor.wait_connected(timeout)):
-            raise RuntimeError(f"call not connected: member {self.member.states}, doctor {self.doctor.states}")
+            raise RuntimeError(
+                f"call not connected: member {self.member.states}, doctor {self.doctor.states}"
+            )
         joined = max(self.member.joined_at, self.doctor.joined_at)
         return max(self.member.connected_at, self.doctor.connected_at) - joined
 
@@ -125,13 +140,15 @@ class Call:
         for peer in (self.member, self.doctor):
             try:
                 peer.close()
-            except Exception as exc:  # noqa: BLE001 - keep closing the others
+            except Exception as exc:
                 print(f"closing {peer.username}: {exc!r}", file=sys.stderr)
 
 
 def summary(label: str, values: list[float]) -> str:
-    return (f"{label}: n={len(values)}, p50 {1000 * statistics.median(values):.0f} ms, "
-            f"p95 {1000 * percentile(values, 95):.0f} ms, max {1000 * max(values):.0f} ms")
+    return (
+        f"{label}: n={len(values)}, p50 {1000 * statistics.median(values):.0f} ms, "
+        f"p95 {1000 * percentile(values, 95):.0f} ms, max {1000 * max(values):.0f} ms"
+    )
 
 
 def main() -> None:
@@ -151,7 +168,9 @@ def main() -> None:
         tmp = Path(tmp_name)
         env = telemed_env(tmp)
         calls_data = build_calls(env, args.setups + args.calls)
-        print(f"{len(calls_data)} consultations with a member and a doctor each, in {time.monotonic() - started:.1f} s")
+        print(
+            f"{len(calls_data)} consultations with a member and a doctor each, in {time.monotonic() - started:.1f} s"
+        )
         server = Server(env, free_port(), tmp / "server.log", SERVER_CPU if pinned else None)
         if pinned:
             os.sched_setaffinity(0, {CLIENT_CPU})
@@ -160,8 +179,11 @@ def main() -> None:
         try:
             server.wait_ready()
             server.pin_threads()
-            print(f"telemed serve pid {server.proc.pid} on {server.url}"
-                  f"{f', pinned to CPU {SERVER_CPU}; peers on CPU {CLIENT_CPU}' if pinned else ''}", flush=True)
+            print(
+                f"telemed serve pid {server.proc.pid} on {server.url}"
+                f"{f', pinned to CPU {SERVER_CPU}; peers on CPU {CLIENT_CPU}' if pinned else ''}",
+                flush=True,
+            )
 
             # idle server
             time.sleep(1)
@@ -183,12 +205,14 @@ def main() -> None:
                     call.close()
             setup_cpu = (server.cpu_seconds() - setup_cpu0) / max(1, len(sequential))
             print(summary("call setup (both joined -> both connected), sequential", sequential), flush=True)
-            print(f"server CPU per call from login to hang-up (2 logins, 2 ice-servers, 2 connects + joins, "
-                  f"offer/answer/candidates, 2 byes + disconnects): {1000 * setup_cpu:.0f} ms")
+            print(
+                f"server CPU per call from login to hang-up (2 logins, 2 ice-servers, 2 connects + joins, "
+                f"offer/answer/candidates, 2 byes + disconnects): {1000 * setup_cpu:.0f} ms"
+            )
 
             # build up concurrent calls and keep them
             building: list[float] = []
-            for cid, member, doctor in calls_data[args.setups:]:
+            for cid, member, doctor in calls_data[args.setups :]:
                 if time.monotonic() - started > args.budget - args.window - 20:
                     print("(time budget: fewer concurrent calls)")
                     break
@@ -199,7 +223,10 @@ def main() -> None:
             print(summary(f"call setup while building up to {n} concurrent calls", building), flush=True)
             everything = sequential + building
             p95 = percentile(everything, 95)
-            print(summary("call setup, all", everything) + f"  (goal p95 < 1 s: {'met' if p95 < 1 else 'NOT met'})")
+            print(
+                summary("call setup, all", everything)
+                + f"  (goal p95 < 1 s: {'met' if p95 < 1 else 'NOT met'})"
+            )
 
             # server CPU with n calls connected and idle on the signaling side
             time.sleep(2)
@@ -211,11 +238,15 @@ def main() -> None:
             client = 100 * (sum(os.times()[:2]) - own0) / elapsed
             fps = (sum(c.frames() for c in held) - frames0) / elapsed / max(1, 2 * n)
             still = sum(c.connected() for c in held)
-            print(f"server CPU over {elapsed:.0f} s: idle (no clients) {idle:.2f}%, with {n} calls connected "
-                  f"{loaded:.2f}% -> {(loaded - idle) / max(n, 1):.3f}% of one core per call "
-                  f"({loaded / max(n, 1):.3f}% without subtracting idle); server threads {server.ps.num_threads()}")
-            print(f"calls still connected at the end: {still}/{n}; media {fps:.1f} fps received per peer "
-                  f"(sent {FPS}); client process CPU {client:.0f}%")
+            print(
+                f"server CPU over {elapsed:.0f} s: idle (no clients) {idle:.2f}%, with {n} calls connected "
+                f"{loaded:.2f}% -> {(loaded - idle) / max(n, 1):.3f}% of one core per call "
+                f"({loaded / max(n, 1):.3f}% without subtracting idle); server threads {server.ps.num_threads()}"
+            )
+            print(
+                f"calls still connected at the end: {still}/{n}; media {fps:.1f} fps received per peer "
+                f"(sent {FPS}); client process CPU {client:.0f}%"
+            )
         finally:
             for call in held:
                 call.close()

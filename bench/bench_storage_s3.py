@@ -22,14 +22,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # Fake credentials for the local moto endpoint only; set before boto3 reads the environment.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
     os.environ.pop(_name, None)
-os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                  AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+os.environ.update(
+    AWS_ACCESS_KEY_ID="bench",
+    AWS_SECRET_ACCESS_KEY="bench",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_EC2_METADATA_DISABLED="true",
+)
 
-from boto3.s3.transfer import TransferConfig  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
+from boto3.s3.transfer import TransferConfig
+from moto.server import ThreadedMotoServer
 
-from telemed.storage import storage_from_url  # noqa: E402
-from telemed.storage_s3 import S3Storage  # noqa: E402
+from telemed.storage import storage_from_url
+from telemed.storage_s3 import S3Storage
 
 MiB = 1024 * 1024
 
@@ -60,8 +64,9 @@ def main() -> None:
     server.start()
     host, port = server.get_host_and_port()
     try:
-        storage = storage_from_url(f"s3://bench-{uuid.uuid4().hex[:8]}/up",
-                                   endpoint_url=f"http://{host}:{port}")
+        storage = storage_from_url(
+            f"s3://bench-{uuid.uuid4().hex[:8]}/up", endpoint_url=f"http://{host}:{port}"
+        )
         assert isinstance(storage, S3Storage)
         storage.ensure_bucket()
         size = args.mb * MiB
@@ -70,13 +75,13 @@ def main() -> None:
             make_file(path, size)
             ours, direct, serial = [], [], []
             for run in range(args.runs):
+
                 def put() -> None:
                     with path.open("rb") as f:
-                        obj = storage.put_stream(f, content_type="application/octet-stream",
-                                                 max_size=size)
+                        obj = storage.put_stream(f, content_type="application/octet-stream", max_size=size)
                     storage.delete(obj.key)
 
-                def upload(config: TransferConfig | None = None) -> None:
+                def upload(config: TransferConfig | None = None, run: int = run) -> None:
                     key = f"direct/{run}"
                     with path.open("rb") as f:
                         storage.client.upload_fileobj(f, storage.bucket, key, Config=config)
@@ -92,8 +97,10 @@ def main() -> None:
         print(f"S3Storage.put_stream (8 MiB parts, sequential, sha256): {ours_mbs:8.1f} MiB/s")
         print(f"boto3 upload_fileobj (default TransferConfig):          {direct_mbs:8.1f} MiB/s")
         print(f"boto3 upload_fileobj (use_threads=False):               {serial_mbs:8.1f} MiB/s")
-        print(f"ratio put_stream / upload_fileobj: {ours_mbs / direct_mbs:.2f}"
-              f" (vs single-threaded upload_fileobj: {ours_mbs / serial_mbs:.2f})")
+        print(
+            f"ratio put_stream / upload_fileobj: {ours_mbs / direct_mbs:.2f}"
+            f" (vs single-threaded upload_fileobj: {ours_mbs / serial_mbs:.2f})"
+        )
     finally:
         server.stop()
 

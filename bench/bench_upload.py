@@ -36,11 +36,22 @@ sys.path.insert(0, str(REPO))
 from bench.servers import ServerProcess, free_port, telemed_serve_argv
 
 # Fake credentials for the local moto endpoint only; set before boto3 reads the environment.
-FAKE_AWS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent/aws-config",
-            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials"}
-for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_REGION", "AWS_ENDPOINT_URL",
-              "AWS_ENDPOINT_URL_S3"):
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+}
+for _name in (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+):
     os.environ.pop(_name, None)
 os.environ.update(FAKE_AWS)
 
@@ -67,9 +78,15 @@ def make_pdf(path: Path, size: int) -> str:
 
 def telemed_env(tmp: Path, storage_url: str, endpoint: str | None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")}
-    env.update(TELEMED_INSTANCE_DIR=str(tmp / "instance"), TELEMED_DATABASE_URL=f"sqlite:///{tmp}/upload.sqlite3",
-               TELEMED_SECRET_KEY="bench", TELEMED_PASSWORD_HASH="argon2-fast", TELEMED_STORAGE_URL=storage_url,
-               TELEMED_MAX_UPLOAD_MB="200", TELEMED_LOGIN_RATE_LIMIT="100000 per minute")
+    env.update(
+        TELEMED_INSTANCE_DIR=str(tmp / "instance"),
+        TELEMED_DATABASE_URL=f"sqlite:///{tmp}/upload.sqlite3",
+        TELEMED_SECRET_KEY="bench",
+        TELEMED_PASSWORD_HASH="argon2-fast",
+        TELEMED_STORAGE_URL=storage_url,
+        TELEMED_MAX_UPLOAD_MB="200",
+        TELEMED_LOGIN_RATE_LIMIT="100000 per minute",
+    )
     if endpoint:
         env["TELEMED_S3_ENDPOINT_URL"] = endpoint
     return env
@@ -81,9 +98,16 @@ def build_world(env: dict) -> int:
     from telemed.cli import init_database
     from tests.support.factories import Factory, make_consultation
 
-    app = create_app({"INSTANCE_DIR": env["TELEMED_INSTANCE_DIR"], "DATABASE_URL": env["TELEMED_DATABASE_URL"],
-                      "SECRET_KEY": "bench", "PASSWORD_HASH": "argon2-fast", "STORAGE_URL": env["TELEMED_STORAGE_URL"],
-                      "S3_ENDPOINT_URL": env.get("TELEMED_S3_ENDPOINT_URL")})
+    app = create_app(
+        {
+            "INSTANCE_DIR": env["TELEMED_INSTANCE_DIR"],
+            "DATABASE_URL": env["TELEMED_DATABASE_URL"],
+            "SECRET_KEY": "bench",
+            "PASSWORD_HASH": "argon2-fast",
+            "STORAGE_URL": env["TELEMED_STORAGE_URL"],
+            "S3_ENDPOINT_URL": env.get("TELEMED_S3_ENDPOINT_URL"),
+        }
+    )
     init_database(app)
     f = Factory(app)
     contract = f.contract()
@@ -113,8 +137,12 @@ def start_telemed(env: dict, log: Path) -> tuple[ServerProcess, int]:
 def login(port: int, username: str) -> str:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("POST", "/api/v1/auth/token", body=json.dumps({"username": username, "password": PASSWORD}),
-                     headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/api/v1/auth/token",
+            body=json.dumps({"username": username, "password": PASSWORD}),
+            headers={"Content-Type": "application/json"},
+        )
         resp = conn.getresponse()
         body = resp.read()
         if resp.status != 200:
@@ -127,8 +155,10 @@ def login(port: int, username: str) -> str:
 def upload(port: int, token: str, cid: int, path: Path, filename: str = "scan.pdf") -> tuple[float, dict]:
     """Stream ``path`` as multipart field ``file``; (seconds, JSON answer). Memory: one 1 MiB block."""
     boundary = f"bench{uuid.uuid4().hex}"
-    pre = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-           f"Content-Type: application/pdf\r\n\r\n").encode()
+    pre = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: application/pdf\r\n\r\n"
+    ).encode()
     post = f"\r\n--{boundary}--\r\n".encode()
     size = path.stat().st_size
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
@@ -173,12 +203,19 @@ def main() -> None:
             # -- moto, in its own process
             moto_port = free_port()
             endpoint = f"http://127.0.0.1:{moto_port}"
-            moto = ServerProcess("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
-                                 dict(os.environ), tmp / "moto.log")
+            moto = ServerProcess(
+                "moto",
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+                dict(os.environ),
+                tmp / "moto.log",
+            )
             servers.append(moto)
-            s3 = boto3.session.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                                                config=Config(signature_version="s3v4",
-                                                              s3={"addressing_style": "path"}))
+            s3 = boto3.session.Session().client(
+                "s3",
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+            )
             moto.wait_ready(lambda: s3.list_buckets() is not None)
             bucket = f"bench-{uuid.uuid4().hex[:8]}"
 
@@ -188,8 +225,11 @@ def main() -> None:
             pdf_sha = make_pdf(pdf, args.mb * MiB)
             big = tmp / "big.pdf"
             big_sha = make_pdf(big, args.local_mb * MiB)
-            print(f"files: {args.mb} MiB and {args.local_mb} MiB starting with %PDF- "
-                  f"(written in {time.monotonic() - t0:.1f} s)", flush=True)
+            print(
+                f"files: {args.mb} MiB and {args.local_mb} MiB starting with %PDF- "
+                f"(written in {time.monotonic() - t0:.1f} s)",
+                flush=True,
+            )
 
             # -- telemed on S3
             env = telemed_env(tmp, f"s3://{bucket}/uploads", endpoint)
@@ -201,8 +241,12 @@ def main() -> None:
             rss_before = app_server.status_kb("VmRSS")
 
             ours, direct, serial = [], [], []
-            cpu: dict[str, list[float]] = {"telemed": [], "moto (telemed)": [], "moto (direct)": [],
-                                           "client (direct)": []}
+            cpu: dict[str, list[float]] = {
+                "telemed": [],
+                "moto (telemed)": [],
+                "moto (direct)": [],
+                "client (direct)": [],
+            }
             hwm_after_first = None
             for run in range(args.runs):
                 c_app, c_moto = app_server.cpu_seconds(), moto.cpu_seconds()
@@ -216,8 +260,10 @@ def main() -> None:
                     s3.delete_object(Bucket=bucket, Key=obj["Key"])  # keep moto's memory the same each run
                 if hwm_after_first is None:
                     hwm_after_first = app_server.status_kb("VmHWM")
-                for label, config, out in (("default", None, direct),
-                                           ("serial", TransferConfig(use_threads=False), serial)):
+                for label, config, out in (
+                    ("default", None, direct),
+                    ("serial", TransferConfig(use_threads=False), serial),
+                ):
                     key = f"direct/{run}-{label}"
                     with pdf.open("rb") as f:
                         c_moto, c_me = moto.cpu_seconds(), time.process_time()
@@ -228,9 +274,12 @@ def main() -> None:
                             cpu["moto (direct)"].append(moto.cpu_seconds() - c_moto)
                             cpu["client (direct)"].append(time.process_time() - c_me)
                     s3.delete_object(Bucket=bucket, Key=key)
-                print(f"run {run + 1}: telemed {args.mb / ours[-1]:6.1f} MiB/s, upload_fileobj "
-                      f"{args.mb / direct[-1]:6.1f} MiB/s, upload_fileobj(use_threads=False) "
-                      f"{args.mb / serial[-1]:6.1f} MiB/s", flush=True)
+                print(
+                    f"run {run + 1}: telemed {args.mb / ours[-1]:6.1f} MiB/s, upload_fileobj "
+                    f"{args.mb / direct[-1]:6.1f} MiB/s, upload_fileobj(use_threads=False) "
+                    f"{args.mb / serial[-1]:6.1f} MiB/s",
+                    flush=True,
+                )
             hwm_after = app_server.status_kb("VmHWM")
             rss_after = app_server.status_kb("VmRSS")
             app_server.stop()
@@ -261,22 +310,33 @@ def main() -> None:
     ratio = ours_mbs / direct_mbs
     increase = (local_after - local_before) / 1024
     print()
-    print(f"== upload benchmark: {args.mb} MiB to moto S3 on 127.0.0.1, median of {args.runs} runs; "
-          f"load average {os.getloadavg()[0]:.2f} ==")
+    print(
+        f"== upload benchmark: {args.mb} MiB to moto S3 on 127.0.0.1, median of {args.runs} runs; "
+        f"load average {os.getloadavg()[0]:.2f} =="
+    )
     print(f"telemed POST /attachments -> S3:            {ours_mbs:7.1f} MiB/s")
     print(f"boto3 upload_fileobj (default config):      {direct_mbs:7.1f} MiB/s")
     print(f"boto3 upload_fileobj (use_threads=False):   {serial_mbs:7.1f} MiB/s")
-    print(f"ratio telemed / upload_fileobj:             {ratio:7.2f}  (goal >= 0.80: {'met' if ratio >= 0.8 else 'NOT met'})"
-          f"   vs single-threaded upload_fileobj: {ours_mbs / serial_mbs:.2f}")
-    print("CPU seconds per upload (median): " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in cpu.items()))
-    print(f"app server peak RSS (VmHWM), S3 backend:    {hwm_before / 1024:7.1f} MiB before, "
-          f"{hwm_after_first / 1024:7.1f} MiB after the first {args.mb} MiB upload, "
-          f"{hwm_after / 1024:7.1f} MiB after {args.runs} (+{(hwm_after - hwm_before) / 1024:.1f} MiB); "
-          f"VmRSS {rss_before / 1024:.1f} -> {rss_after / 1024:.1f} MiB")
-    print(f"app server peak RSS (VmHWM), local backend: {local_before / 1024:7.1f} MiB before, "
-          f"{local_after / 1024:7.1f} MiB after one {args.local_mb} MiB upload "
-          f"({args.local_mb / local_seconds:.1f} MiB/s): +{increase:.1f} MiB "
-          f"(goal < 50 MiB: {'met' if increase < 50 else 'NOT met'})")
+    print(
+        f"ratio telemed / upload_fileobj:             {ratio:7.2f}  (goal >= 0.80: {'met' if ratio >= 0.8 else 'NOT met'})"
+        f"   vs single-threaded upload_fileobj: {ours_mbs / serial_mbs:.2f}"
+    )
+    print(
+        "CPU seconds per upload (median): "
+        + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in cpu.items())
+    )
+    print(
+        f"app server peak RSS (VmHWM), S3 backend:    {hwm_before / 1024:7.1f} MiB before, "
+        f"{hwm_after_first / 1024:7.1f} MiB after the first {args.mb} MiB upload, "
+        f"{hwm_after / 1024:7.1f} MiB after {args.runs} (+{(hwm_after - hwm_before) / 1024:.1f} MiB); "
+        f"VmRSS {rss_before / 1024:.1f} -> {rss_after / 1024:.1f} MiB"
+    )
+    print(
+        f"app server peak RSS (VmHWM), local backend: {local_before / 1024:7.1f} MiB before, "
+        f"{local_after / 1024:7.1f} MiB after one {args.local_mb} MiB upload "
+        f"({args.local_mb / local_seconds:.1f} MiB/s): +{increase:.1f} MiB "
+        f"(goal < 50 MiB: {'met' if increase < 50 else 'NOT met'})"
+    )
     print(f"total time {time.monotonic() - started:.0f} s")
 
 

@@ -39,8 +39,15 @@ class ServerProcess:
     def __init__(self, name: str, argv: list[str], env: dict, log_path: Path, ready_url: str | None = None):
         self.name, self.log_path, self.ready_url = name, log_path, ready_url
         self._log = log_path.open("wb")
-        self.proc = subprocess.Popen(argv, env=env, cwd=str(REPO), stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=str(REPO),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     @property
     def pid(self) -> int:

@@ -30,8 +30,12 @@ def asset_dir(name: str) -> str:
 
 def create_app(config: dict | None = None) -> Flask:
     cfg = load_config(config)
-    app = Flask(__name__, instance_path=str(cfg["INSTANCE_DIR"]), template_folder=asset_dir("templates"),
-                static_folder=asset_dir("static"))
+    app = Flask(
+        __name__,
+        instance_path=str(cfg["INSTANCE_DIR"]),
+        template_folder=asset_dir("templates"),
+        static_folder=asset_dir("static"),
+    )
     app.config.update(cfg)
     app.extensions["telemed.db"] = Database(app.config["DATABASE_URL"])
 
@@ -40,19 +44,20 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["telemed.passwords"] = Passwords(app.config["PASSWORD_HASH"])
     from telemed.storage import storage_from_url
 
-    app.extensions["telemed.storage"] = storage_from_url(app.config["STORAGE_URL"],
-                                                         endpoint_url=app.config["S3_ENDPOINT_URL"])
+    app.extensions["telemed.storage"] = storage_from_url(
+        app.config["STORAGE_URL"], endpoint_url=app.config["S3_ENDPOINT_URL"]
+    )
     _init_extensions(app)
     _register_blueprints(app)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
-    from telemed import auth  # noqa: F401  (registers the login loaders)
-    from telemed.auth import web as _auth_web  # noqa: F401
     from flask_wtf.csrf import CSRFError, validate_csrf
     from wtforms import ValidationError
 
+    from telemed import auth  # noqa: F401  (registers the login loaders)
+    from telemed.auth import web as _auth_web  # noqa: F401
     from telemed.auth.web import bearer_token
     from telemed.error_handlers import register_error_handlers
     from telemed.extensions import babel, csrf, limiter, login_manager, socketio
@@ -63,20 +68,29 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
-                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
     limiter.init_app(app)
     # Socket.IO handlers must be registered before the first init_app so that every app
     # (one per process in production, several in tests) gets them.
-    from telemed.chat import events  # noqa: F401
+    from telemed.chat import events
     from telemed.video import events as _video_events  # noqa: F401
 
     # async_handlers=False: a connection's events run in order on its own reader thread, so chat
     # messages and WebRTC signals are handled in the order the client sent them (and no thread is
     # started per event). The hot ``message`` event bypasses Flask's per-event request context.
-    socketio.init_app(app, async_mode="threading", message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-                      cors_allowed_origins=_allowed_origins(app), max_http_buffer_size=256 * 1024,
-                      async_handlers=False)
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        cors_allowed_origins=_allowed_origins(app),
+        max_http_buffer_size=256 * 1024,
+        async_handlers=False,
+    )
     app.extensions["telemed.chat_writer"] = events.make_message_writer(app)
     events.register_message_handler(app)
     app.teardown_appcontext(close_db_session)
@@ -140,7 +154,7 @@ def _register_blueprints(app: Flask) -> None:
         try:
             with database().engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any failure means unhealthy
+        except Exception:
             log.warning("health check: database unreachable")
             return jsonify({"status": "unavailable", "database": "down"}), 503
         return jsonify({"status": "ok"})

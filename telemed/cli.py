@@ -40,7 +40,9 @@ def init_db_command() -> None:
     """Create or upgrade the database schema (Alembic, to head)."""
     app = _app()
     init_database(app)
-    click.echo(f"database ready: {app.extensions['telemed.db'].engine.url.render_as_string(hide_password=True)}")
+    click.echo(
+        f"database ready: {app.extensions['telemed.db'].engine.url.render_as_string(hide_password=True)}"
+    )
 
 
 @main.command("seed-demo")
@@ -68,8 +70,14 @@ def create_user_command(username: str, role: str, full_name: str, password: str)
     app = _app()
     try:
         with app.extensions["telemed.db"].transaction() as s:
-            user = create_user(s, app.extensions["telemed.passwords"], username=username, password=password,
-                               role=role, full_name=full_name)
+            user = create_user(
+                s,
+                app.extensions["telemed.passwords"],
+                username=username,
+                password=password,
+                role=role,
+                full_name=full_name,
+            )
             user_id = user.id
     except errors.DomainError as exc:
         raise click.ClickException(exc.message) from exc
@@ -101,7 +109,9 @@ def demo_command(host: str, port: int) -> None:
     app = _app()
     init_database(app)
     seed_demo(app)
-    click.echo("demo accounts (password `demo`): member, member2, doctor, pediatrician, psychologist, records, admin")
+    click.echo(
+        "demo accounts (password `demo`): member, member2, doctor, pediatrician, psychologist, records, admin"
+    )
     _serve(app, host, port)
 
 

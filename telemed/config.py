@@ -37,8 +37,14 @@ DEFAULTS: dict[str, object] = {
     "PASSWORD_HASH": "argon2",  # "argon2-fast" only for tests
 }
 
-_INT_KEYS = {"MAX_UPLOAD_MB", "TOKEN_TTL_HOURS", "SESSION_TTL_HOURS", "CHAT_OPEN_HOURS", "ROOM_EARLY_JOIN_MINUTES",
-             "TURN_TTL_SECONDS"}
+_INT_KEYS = {
+    "MAX_UPLOAD_MB",
+    "TOKEN_TTL_HOURS",
+    "SESSION_TTL_HOURS",
+    "CHAT_OPEN_HOURS",
+    "ROOM_EARLY_JOIN_MINUTES",
+    "TURN_TTL_SECONDS",
+}
 ICE_TRANSPORT_POLICIES = ("all", "relay")
 
 
@@ -51,11 +57,14 @@ def _check_ice_transport_policy(cfg: dict[str, object]) -> None:
     raw = cfg["ICE_TRANSPORT_POLICY"]
     policy = str(raw or "").strip().lower()
     if policy not in ICE_TRANSPORT_POLICIES:
-        raise ConfigError(f"TELEMED_ICE_TRANSPORT_POLICY must be one of {', '.join(ICE_TRANSPORT_POLICIES)}, "
-                          f"not {raw!r}")
+        raise ConfigError(
+            f"TELEMED_ICE_TRANSPORT_POLICY must be one of {', '.join(ICE_TRANSPORT_POLICIES)}, not {raw!r}"
+        )
     if policy == "relay" and not (str(cfg["TURN_URLS"] or "").strip() and cfg["TURN_SECRET"]):
-        raise ConfigError("TELEMED_ICE_TRANSPORT_POLICY=relay needs TELEMED_TURN_URLS and TELEMED_TURN_SECRET: "
-                          "without a TURN server no call could connect")
+        raise ConfigError(
+            "TELEMED_ICE_TRANSPORT_POLICY=relay needs TELEMED_TURN_URLS and TELEMED_TURN_SECRET: "
+            "without a TURN server no call could connect"
+        )
     cfg["ICE_TRANSPORT_POLICY"] = policy
 
 

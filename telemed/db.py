@@ -69,8 +69,11 @@ def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and explicit BEGINs."""
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, **_POOL)
-    engine = create_engine(url, **_POOL) if ":memory:" not in url else create_engine(
-        url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    engine = (
+        create_engine(url, **_POOL)
+        if ":memory:" not in url
+        else create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_conn, _record):  # pragma: no cover - trivial

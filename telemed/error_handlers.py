@@ -15,9 +15,18 @@ from telemed.web import wants_json
 
 log = logging.getLogger(__name__)
 
-_HTTP_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "file_too_large", 415: "unsupported_type",
-               422: "validation_error", 429: "rate_limited"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "file_too_large",
+    415: "unsupported_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
 
 
 def error_response(exc: errors.DomainError):
@@ -44,7 +53,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
-        err = errors.NotPermitted("The form expired or the CSRF token is missing. Reload the page and try again.")
+        err = errors.NotPermitted(
+            "The form expired or the CSRF token is missing. Reload the page and try again."
+        )
         err.code = "csrf_failed"
         return error_response(err) if wants_json() else _page_error(err)
 

@@ -41,24 +41,51 @@ InvalidCredentials = _error("InvalidCredentials", "invalid_credentials", 401, "W
 NotPermitted = _error("NotPermitted", "forbidden", 403, "You are not allowed to do this.")
 NotFound = _error("NotFound", "not_found", 404, "Not found.")
 Conflict = _error("Conflict", "conflict", 409, "The request conflicts with the current state.")
-InternalError = _error("InternalError", "internal_error", 500, "Something went wrong on our side. Please try again.")
+InternalError = _error(
+    "InternalError", "internal_error", 500, "Something went wrong on our side. Please try again."
+)
 RateLimited = _error("RateLimited", "rate_limited", 429, "Too many attempts. Please wait and try again.")
 
 # Booking
 SlotTaken = _error("SlotTaken", "slot_taken", 409, "This time slot has just been booked by someone else.")
 SlotUnavailable = _error("SlotUnavailable", "slot_unavailable", 422, "This time slot cannot be booked.")
-LimitReached = _error("LimitReached", "limit_reached", 422, "The contract's limit of consultations with this specialist is used up.")
+LimitReached = _error(
+    "LimitReached",
+    "limit_reached",
+    422,
+    "The contract's limit of consultations with this specialist is used up.",
+)
 AdultOnly = _error("AdultOnly", "adult_only", 422, "This specialist consults adults only (18 or over).")
-NotCovered = _error("NotCovered", "not_covered", 422, "The insurance programme does not cover this service for this patient.")
-PolicyInactive = _error("PolicyInactive", "policy_inactive", 422, "The patient has no insurance policy active on that date.")
-ConsentRequired = _error("ConsentRequired", "consent_required", 422, "Consent to personal-data processing is required first.")
-NotGuardian = _error("NotGuardian", "not_guardian", 422, "You can book only for yourself or a child in your care.")
-NotCancellable = _error("NotCancellable", "not_cancellable", 409, "This consultation can no longer be cancelled.")
+NotCovered = _error(
+    "NotCovered", "not_covered", 422, "The insurance programme does not cover this service for this patient."
+)
+PolicyInactive = _error(
+    "PolicyInactive", "policy_inactive", 422, "The patient has no insurance policy active on that date."
+)
+ConsentRequired = _error(
+    "ConsentRequired", "consent_required", 422, "Consent to personal-data processing is required first."
+)
+NotGuardian = _error(
+    "NotGuardian", "not_guardian", 422, "You can book only for yourself or a child in your care."
+)
+NotCancellable = _error(
+    "NotCancellable", "not_cancellable", 409, "This consultation can no longer be cancelled."
+)
 
 # Storage and uploads
-StorageUnavailable = _error("StorageUnavailable", "storage_unavailable", 503, "File storage is temporarily unavailable. Please try again.")
+StorageUnavailable = _error(
+    "StorageUnavailable",
+    "storage_unavailable",
+    503,
+    "File storage is temporarily unavailable. Please try again.",
+)
 FileTooLarge = _error("FileTooLarge", "file_too_large", 413, "The file is too large.")
-UnsupportedType = _error("UnsupportedType", "unsupported_type", 415, "This file type is not accepted. Use PDF, JPEG, PNG, HEIC, DICOM or plain text.")
+UnsupportedType = _error(
+    "UnsupportedType",
+    "unsupported_type",
+    415,
+    "This file type is not accepted. Use PDF, JPEG, PNG, HEIC, DICOM or plain text.",
+)
 EmptyFile = _error("EmptyFile", "empty_file", 422, "The file is empty.")
 IntegrityFailure = _error("IntegrityFailure", "integrity_error", 500, "The stored file failed its checksum.")
 
@@ -67,10 +94,19 @@ ChatReadOnly = _error("ChatReadOnly", "chat_read_only", 409, "This chat is read-
 
 # Video rooms
 RoomClosed = _error("RoomClosed", "room_closed", 409, "The video room is not open now.")
-ConsultationCancelled = _error("ConsultationCancelled", "consultation_cancelled", 409, "The consultation was cancelled.")
+ConsultationCancelled = _error(
+    "ConsultationCancelled", "consultation_cancelled", 409, "The consultation was cancelled."
+)
 NotJoined = _error("NotJoined", "not_joined", 409, "Join the consultation before signaling.")
 
 # Records
-ConclusionSigned = _error("ConclusionSigned", "conclusion_signed", 409, "The conclusion is signed and can no longer be changed. Add an addendum instead.")
+ConclusionSigned = _error(
+    "ConclusionSigned",
+    "conclusion_signed",
+    409,
+    "The conclusion is signed and can no longer be changed. Add an addendum instead.",
+)
 NotSigned = _error("NotSigned", "not_signed", 409, "The conclusion is not signed yet.")
-InvalidPassword = _error("InvalidPassword", "invalid_password", 403, "The password is wrong; the conclusion was not signed.")
+InvalidPassword = _error(
+    "InvalidPassword", "invalid_password", 403, "The password is wrong; the conclusion was not signed."
+)

@@ -46,8 +46,13 @@ def specialty_name(code: str) -> str:
     return info.name_en if str(get_locale()) == "en" else info.name_ru
 
 
-STATUS_LABELS = {"scheduled": "Scheduled", "in_progress": "In progress", "completed": "Completed",
-                 "cancelled": "Cancelled", "no_show": "Missed"}
+STATUS_LABELS = {
+    "scheduled": "Scheduled",
+    "in_progress": "In progress",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+    "no_show": "Missed",
+}
 
 
 def status_label(status: str) -> str:

@@ -25,40 +25,199 @@ AROUND_THE_CLOCK = {"therapist", "pediatrician"}
 
 # (specialty, full name, career start year, education, degree, demo username or None)
 DOCTORS = [
-    ("therapist", "Соколова Марина Викторовна", 2003, "Первый МГМУ им. И. М. Сеченова, лечебное дело; ординатура по терапии",
-     "кандидат медицинских наук", "doctor"),
-    ("therapist", "Лебедев Артём Игоревич", 2016, "РНИМУ им. Н. И. Пирогова, лечебное дело; ординатура по терапии", None, None),
-    ("pediatrician", "Кузнецова Ольга Петровна", 2000, "РНИМУ им. Н. И. Пирогова, педиатрия; ординатура по педиатрии",
-     "кандидат медицинских наук", "pediatrician"),
-    ("pediatrician", "Морозов Денис Алексеевич", 2014, "СПбГПМУ, педиатрия; ординатура по педиатрии", None, None),
-    ("neurologist", "Волкова Ирина Николаевна", 2005, "МГМСУ им. А. И. Евдокимова; ординатура по неврологии", None, None),
+    (
+        "therapist",
+        "Соколова Марина Викторовна",
+        2003,
+        "Первый МГМУ им. И. М. Сеченова, лечебное дело; ординатура по терапии",
+        "кандидат медицинских наук",
+        "doctor",
+    ),
+    (
+        "therapist",
+        "Лебедев Артём Игоревич",
+        2016,
+        "РНИМУ им. Н. И. Пирогова, лечебное дело; ординатура по терапии",
+        None,
+        None,
+    ),
+    (
+        "pediatrician",
+        "Кузнецова Ольга Петровна",
+        2000,
+        "РНИМУ им. Н. И. Пирогова, педиатрия; ординатура по педиатрии",
+        "кандидат медицинских наук",
+        "pediatrician",
+    ),
+    (
+        "pediatrician",
+        "Морозов Денис Алексеевич",
+        2014,
+        "СПбГПМУ, педиатрия; ординатура по педиатрии",
+        None,
+        None,
+    ),
+    (
+        "neurologist",
+        "Волкова Ирина Николаевна",
+        2005,
+        "МГМСУ им. А. И. Евдокимова; ординатура по неврологии",
+        None,
+        None,
+    ),
     ("neurologist", "Зайцев Павел Сергеевич", 2012, "Казанский ГМУ; ординатура по неврологии", None, None),
-    ("cardiologist", "Новиков Сергей Борисович", 1998, "Первый МГМУ им. И. М. Сеченова; ординатура по кардиологии",
-     "доктор медицинских наук", None),
-    ("cardiologist", "Павлова Екатерина Андреевна", 2013, "РНИМУ им. Н. И. Пирогова; ординатура по кардиологии", None, None),
-    ("endocrinologist", "Фёдорова Наталья Юрьевна", 2006, "НМИЦ эндокринологии; ординатура по эндокринологии",
-     "кандидат медицинских наук", None),
-    ("endocrinologist", "Григорьев Илья Олегович", 2017, "Самарский ГМУ; ординатура по эндокринологии", None, None),
-    ("urologist", "Смирнов Алексей Владимирович", 2004, "МГМСУ им. А. И. Евдокимова; ординатура по урологии", None, None),
-    ("urologist", "Тихонов Роман Евгеньевич", 2015, "ПСПбГМУ им. И. П. Павлова; ординатура по урологии", None, None),
-    ("gynecologist", "Белова Анна Михайловна", 2002, "Первый МГМУ им. И. М. Сеченова; ординатура по акушерству и гинекологии",
-     "кандидат медицинских наук", None),
-    ("gynecologist", "Орлова Дарья Сергеевна", 2016, "РНИМУ им. Н. И. Пирогова; ординатура по акушерству и гинекологии", None, None),
-    ("ent", "Егоров Максим Павлович", 2007, "РНИМУ им. Н. И. Пирогова; ординатура по оториноларингологии", None, None),
-    ("ent", "Киселёва Юлия Андреевна", 2018, "Ярославский ГМУ; ординатура по оториноларингологии", None, None),
-    ("allergist", "Макарова Елена Викторовна", 2008, "ГНЦ Институт иммунологии; ординатура по аллергологии и иммунологии",
-     None, None),
-    ("allergist", "Андреев Кирилл Дмитриевич", 2019, "Первый МГМУ им. И. М. Сеченова; ординатура по аллергологии", None, None),
-    ("gastroenterologist", "Николаев Виктор Петрович", 1999, "МГМСУ им. А. И. Евдокимова; ординатура по гастроэнтерологии",
-     "кандидат медицинских наук", None),
-    ("gastroenterologist", "Алексеева Мария Игоревна", 2015, "РНИМУ им. Н. И. Пирогова; ординатура по гастроэнтерологии", None, None),
-    ("dermatologist", "Степанова Ксения Олеговна", 2009, "ЦНИКВИ; ординатура по дерматовенерологии", None, None),
-    ("dermatologist", "Ковалёв Глеб Николаевич", 2020, "Первый МГМУ им. И. М. Сеченова; ординатура по дерматовенерологии", None, None),
-    ("orthopedist", "Романов Андрей Сергеевич", 2001, "ЦИТО им. Н. Н. Приорова; ординатура по травматологии и ортопедии",
-     "кандидат медицинских наук", None),
-    ("orthopedist", "Васильев Никита Юрьевич", 2014, "ПСПбГМУ им. И. П. Павлова; ординатура по травматологии и ортопедии", None, None),
-    ("psychologist", "Медведева Алина Романовна", 2010, "МГУ им. М. В. Ломоносова, факультет психологии; клиническая психология",
-     "кандидат психологических наук", "psychologist"),
+    (
+        "cardiologist",
+        "Новиков Сергей Борисович",
+        1998,
+        "Первый МГМУ им. И. М. Сеченова; ординатура по кардиологии",
+        "доктор медицинских наук",
+        None,
+    ),
+    (
+        "cardiologist",
+        "Павлова Екатерина Андреевна",
+        2013,
+        "РНИМУ им. Н. И. Пирогова; ординатура по кардиологии",
+        None,
+        None,
+    ),
+    (
+        "endocrinologist",
+        "Фёдорова Наталья Юрьевна",
+        2006,
+        "НМИЦ эндокринологии; ординатура по эндокринологии",
+        "кандидат медицинских наук",
+        None,
+    ),
+    (
+        "endocrinologist",
+        "Григорьев Илья Олегович",
+        2017,
+        "Самарский ГМУ; ординатура по эндокринологии",
+        None,
+        None,
+    ),
+    (
+        "urologist",
+        "Смирнов Алексей Владимирович",
+        2004,
+        "МГМСУ им. А. И. Евдокимова; ординатура по урологии",
+        None,
+        None,
+    ),
+    (
+        "urologist",
+        "Тихонов Роман Евгеньевич",
+        2015,
+        "ПСПбГМУ им. И. П. Павлова; ординатура по урологии",
+        None,
+        None,
+    ),
+    (
+        "gynecologist",
+        "Белова Анна Михайловна",
+        2002,
+        "Первый МГМУ им. И. М. Сеченова; ординатура по акушерству и гинекологии",
+        "кандидат медицинских наук",
+        None,
+    ),
+    (
+        "gynecologist",
+        "Орлова Дарья Сергеевна",
+        2016,
+        "РНИМУ им. Н. И. Пирогова; ординатура по акушерству и гинекологии",
+        None,
+        None,
+    ),
+    (
+        "ent",
+        "Егоров Максим Павлович",
+        2007,
+        "РНИМУ им. Н. И. Пирогова; ординатура по оториноларингологии",
+        None,
+        None,
+    ),
+    (
+        "ent",
+        "Киселёва Юлия Андреевна",
+        2018,
+        "Ярославский ГМУ; ординатура по оториноларингологии",
+        None,
+        None,
+    ),
+    (
+        "allergist",
+        "Макарова Елена Викторовна",
+        2008,
+        "ГНЦ Институт иммунологии; ординатура по аллергологии и иммунологии",
+        None,
+        None,
+    ),
+    (
+        "allergist",
+        "Андреев Кирилл Дмитриевич",
+        2019,
+        "Первый МГМУ им. И. М. Сеченова; ординатура по аллергологии",
+        None,
+        None,
+    ),
+    (
+        "gastroenterologist",
+        "Николаев Виктор Петрович",
+        1999,
+        "МГМСУ им. А. И. Евдокимова; ординатура по гастроэнтерологии",
+        "кандидат медицинских наук",
+        None,
+    ),
+    (
+        "gastroenterologist",
+        "Алексеева Мария Игоревна",
+        2015,
+        "РНИМУ им. Н. И. Пирогова; ординатура по гастроэнтерологии",
+        None,
+        None,
+    ),
+    (
+        "dermatologist",
+        "Степанова Ксения Олеговна",
+        2009,
+        "ЦНИКВИ; ординатура по дерматовенерологии",
+        None,
+        None,
+    ),
+    (
+        "dermatologist",
+        "Ковалёв Глеб Николаевич",
+        2020,
+        "Первый МГМУ им. И. М. Сеченова; ординатура по дерматовенерологии",
+        None,
+        None,
+    ),
+    (
+        "orthopedist",
+        "Романов Андрей Сергеевич",
+        2001,
+        "ЦИТО им. Н. Н. Приорова; ординатура по травматологии и ортопедии",
+        "кандидат медицинских наук",
+        None,
+    ),
+    (
+        "orthopedist",
+        "Васильев Никита Юрьевич",
+        2014,
+        "ПСПбГМУ им. И. П. Павлова; ординатура по травматологии и ортопедии",
+        None,
+        None,
+    ),
+    (
+        "psychologist",
+        "Медведева Алина Романовна",
+        2010,
+        "МГУ им. М. В. Ломоносова, факультет психологии; клиническая психология",
+        "кандидат психологических наук",
+        "psychologist",
+    ),
     ("psychologist", "Жуков Степан Ильич", 2018, "МГППУ, клиническая психология", None, None),
 ]
 
@@ -68,14 +227,18 @@ STAFF = [("records", "records", "Ершова Галина Фёдоровна"),
 def _user(s, passwords, username: str, role: str, full_name: str) -> User:
     user = s.scalar(select(User).where(User.username == username))
     if user is None:
-        user = auth_service.create_user(s, passwords, username=username, password=PASSWORD, role=role,
-                                        full_name=full_name)
+        user = auth_service.create_user(
+            s, passwords, username=username, password=PASSWORD, role=role, full_name=full_name
+        )
     return user
 
 
 def _patient(s, full_name: str, birth: date, user: User | None = None, sex: str | None = None) -> Patient:
-    query = select(Patient).where(Patient.user_id == user.id) if user else select(Patient).where(
-        Patient.full_name == full_name, Patient.birth_date == birth)
+    query = (
+        select(Patient).where(Patient.user_id == user.id)
+        if user
+        else select(Patient).where(Patient.full_name == full_name, Patient.birth_date == birth)
+    )
     patient = s.scalar(query)
     if patient is None:
         patient = Patient(full_name=full_name, birth_date=birth, user_id=user.id if user else None, sex=sex)
@@ -86,8 +249,15 @@ def _patient(s, full_name: str, birth: date, user: User | None = None, sex: str 
 
 def _policy(s, number: str, patient: Patient, contract: Contract) -> None:
     if s.scalar(select(Policy.id).where(Policy.number == number)) is None:
-        s.add(Policy(number=number, patient_id=patient.id, contract_id=contract.id,
-                     valid_from=contract.starts_on, valid_to=contract.ends_on))
+        s.add(
+            Policy(
+                number=number,
+                patient_id=patient.id,
+                contract_id=contract.id,
+                valid_from=contract.starts_on,
+                valid_to=contract.ends_on,
+            )
+        )
 
 
 def _slot_starts(code: str, day: date, tz: ZoneInfo) -> list[datetime]:
@@ -100,14 +270,26 @@ def seed_slots(s, doctors: list[Doctor], *, start_day: date, days: int, tz: Zone
     added = 0
     until = datetime.combine(start_day + timedelta(days=days), time.min, tzinfo=tz)
     for doctor in doctors:
-        have = set(s.scalars(select(Slot.starts_at).where(Slot.doctor_id == doctor.id, Slot.starts_at < until,
-                   Slot.starts_at >= datetime.combine(start_day, time.min, tzinfo=tz))))
+        have = set(
+            s.scalars(
+                select(Slot.starts_at).where(
+                    Slot.doctor_id == doctor.id,
+                    Slot.starts_at < until,
+                    Slot.starts_at >= datetime.combine(start_day, time.min, tzinfo=tz),
+                )
+            )
+        )
         rows = []
         for offset in range(days):
             for begin in _slot_starts(doctor.specialty_code, start_day + timedelta(days=offset), tz):
                 if begin not in have:
-                    rows.append({"doctor_id": doctor.id, "starts_at": begin,
-                                 "ends_at": begin + timedelta(minutes=SLOT_MINUTES)})
+                    rows.append(
+                        {
+                            "doctor_id": doctor.id,
+                            "starts_at": begin,
+                            "ends_at": begin + timedelta(minutes=SLOT_MINUTES),
+                        }
+                    )
         if rows:
             s.execute(insert(Slot), rows)
             added += len(rows)
@@ -123,9 +305,15 @@ def seed_demo(app, *, days: int = 14) -> dict[str, int]:
     with app.extensions["telemed.db"].transaction() as s:
         contract = s.scalar(select(Contract).where(Contract.number == "ДМС-2026-0001"))
         if contract is None:
-            contract = Contract(number="ДМС-2026-0001", client="ООО «Ромашка»", starts_on=date(today.year, 1, 1),
-                                ends_on=date(today.year + 1, 12, 31), telemedicine=True,
-                                covered_specialties=list(CODES), psychologist_limit=3)
+            contract = Contract(
+                number="ДМС-2026-0001",
+                client="ООО «Ромашка»",
+                starts_on=date(today.year, 1, 1),
+                ends_on=date(today.year + 1, 12, 31),
+                telemedicine=True,
+                covered_specialties=list(CODES),
+                psychologist_limit=3,
+            )
             s.add(contract)
             s.flush()
         member = _user(s, passwords, "member", "member", "Иванова Анна Сергеевна")
@@ -146,8 +334,14 @@ def seed_demo(app, *, days: int = 14) -> dict[str, int]:
             doctor = s.scalar(select(Doctor).where(Doctor.full_name == name))
             if doctor is None:
                 account = _user(s, passwords, username, "doctor", name) if username else None
-                doctor = Doctor(full_name=name, specialty_code=code, career_start=date(year, 9, 1),
-                                education=education, degree=degree, user_id=account.id if account else None)
+                doctor = Doctor(
+                    full_name=name,
+                    specialty_code=code,
+                    career_start=date(year, 9, 1),
+                    education=education,
+                    degree=degree,
+                    user_id=account.id if account else None,
+                )
                 s.add(doctor)
                 s.flush()
             doctors.append(doctor)
@@ -156,7 +350,9 @@ def seed_demo(app, *, days: int = 14) -> dict[str, int]:
     return {"doctors": len(doctors), "slots_added": added, "accounts": 2 + len(STAFF) + 3}
 
 
-def _seed_history(s, patient: Patient, member: User, contract: Contract, therapist: Doctor, tz: ZoneInfo) -> None:
+def _seed_history(
+    s, patient: Patient, member: User, contract: Contract, therapist: Doctor, tz: ZoneInfo
+) -> None:
     """A past teleconsultation with a signed conclusion and an in-person visit, once."""
     from telemed.records.conclusions import content_hash
     from telemed.records.models import Conclusion, Visit
@@ -168,24 +364,51 @@ def _seed_history(s, patient: Patient, member: User, contract: Contract, therapi
     slot = Slot(doctor_id=therapist.id, starts_at=start, ends_at=start + timedelta(minutes=SLOT_MINUTES))
     s.add(slot)
     s.flush()
-    c = Consultation(patient_id=patient.id, booked_by_id=member.id, doctor_id=therapist.id, slot_id=slot.id,
-                     contract_id=contract.id, specialty_code="therapist", mode="planned", status="completed",
-                     reason="Кашель, температура", starts_at=slot.starts_at, ends_at=slot.ends_at)
+    c = Consultation(
+        patient_id=patient.id,
+        booked_by_id=member.id,
+        doctor_id=therapist.id,
+        slot_id=slot.id,
+        contract_id=contract.id,
+        specialty_code="therapist",
+        mode="planned",
+        status="completed",
+        reason="Кашель, температура",
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+    )
     s.add(c)
     s.flush()
     conclusion = Conclusion(
-        consultation_id=c.id, patient_id=patient.id, complaints="Кашель, температура 37,8 °C третий день",
-        anamnesis="Контакт с заболевшими коллегами", objective="Со слов пациентки: слабость, насморк",
-        diagnosis_icd10="J06.9", diagnosis_text="Острая инфекция верхних дыхательных путей",
+        consultation_id=c.id,
+        patient_id=patient.id,
+        complaints="Кашель, температура 37,8 °C третий день",
+        anamnesis="Контакт с заболевшими коллегами",
+        objective="Со слов пациентки: слабость, насморк",
+        diagnosis_icd10="J06.9",
+        diagnosis_text="Острая инфекция верхних дыхательных путей",
         recommendations="Обильное тёплое питьё, отдых; при температуре выше 38,5 °C — жаропонижающее",
-        referrals=["Общий анализ крови"], follow_up="Повторная консультация через 5 дней",
-        search_text="острая инфекция верхних дыхательных путей", signed_at=slot.ends_at,
-        signed_by_id=therapist.user_id, updated_at=slot.ends_at)
+        referrals=["Общий анализ крови"],
+        follow_up="Повторная консультация через 5 дней",
+        search_text="острая инфекция верхних дыхательных путей",
+        signed_at=slot.ends_at,
+        signed_by_id=therapist.user_id,
+        updated_at=slot.ends_at,
+    )
     s.add(conclusion)
     s.flush()
     conclusion.content_sha256 = content_hash(conclusion)
-    s.add(Visit(patient_id=patient.id, visited_at=start - timedelta(days=40), clinic="Клиника на Пятницкой",
-                doctor_name="Петров Пётр Петрович", specialty_code="cardiologist", diagnosis_icd10="I10",
-                diagnosis_text="Эссенциальная гипертензия", notes="АД 150/95, назначен контроль давления",
-                search_text="эссенциальная гипертензия клиника на пятницкой петров петр петрович",
-                created_by_id=s.scalar(select(User.id).where(User.username == "records"))))
+    s.add(
+        Visit(
+            patient_id=patient.id,
+            visited_at=start - timedelta(days=40),
+            clinic="Клиника на Пятницкой",
+            doctor_name="Петров Пётр Петрович",
+            specialty_code="cardiologist",
+            diagnosis_icd10="I10",
+            diagnosis_text="Эссенциальная гипертензия",
+            notes="АД 150/95, назначен контроль давления",
+            search_text="эссенциальная гипертензия клиника на пятницкой петров петр петрович",
+            created_by_id=s.scalar(select(User.id).where(User.username == "records")),
+        )
+    )

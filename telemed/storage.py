@@ -19,10 +19,11 @@ import os
 import re
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -36,10 +37,18 @@ DEFAULT_CHUNK = 8 * MiB
 S3_MIN_PART = 5 * MiB
 _KEY_RE = re.compile(r"([0-9a-f]{2})/\1[0-9a-f]{30}")
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
-_SSE_REJECTED = frozenset({"NotImplemented", "InvalidArgument", "InvalidRequest",
-                           "InvalidEncryptionAlgorithmError", "UnsupportedOperation"})
-_NO_PUBLIC_ACCESS_BLOCK = frozenset({"NotImplemented", "MethodNotAllowed", "InvalidRequest",
-                                     "UnsupportedOperation", "XNotImplemented"})
+_SSE_REJECTED = frozenset(
+    {
+        "NotImplemented",
+        "InvalidArgument",
+        "InvalidRequest",
+        "InvalidEncryptionAlgorithmError",
+        "UnsupportedOperation",
+    }
+)
+_NO_PUBLIC_ACCESS_BLOCK = frozenset(
+    {"NotImplemented", "MethodNotAllowed", "InvalidRequest", "UnsupportedOperation", "XNotImplemented"}
+)
 
 
 class InvalidKey(ValueError):
@@ -127,8 +136,14 @@ class _ChunkReader:
 class _ChunkStream(Iterator[bytes]):
     """Chunks from ``read``; verifies sha256 after the last one; always releases the source."""
 
-    def __init__(self, key: str, read: Callable[[int], bytes], close: Callable[[], None],
-                 chunk_size: int, expected_sha256: str | None):
+    def __init__(
+        self,
+        key: str,
+        read: Callable[[int], bytes],
+        close: Callable[[], None],
+        chunk_size: int,
+        expected_sha256: str | None,
+    ):
         self._key, self._read, self._close, self._chunk = key, read, close, chunk_size
         self._expected = expected_sha256.lower() if expected_sha256 else None
         self._sha, self._done = hashlib.sha256(), False
@@ -168,8 +183,9 @@ class Storage(abc.ABC):
     """Where uploaded files live. Implementations are safe to share between threads."""
 
     @abc.abstractmethod
-    def put_stream(self, stream: BinaryIO, *, content_type: str, max_size: int,
-                   chunk_size: int = DEFAULT_CHUNK) -> StoredObject:
+    def put_stream(
+        self, stream: BinaryIO, *, content_type: str, max_size: int, chunk_size: int = DEFAULT_CHUNK
+    ) -> StoredObject:
         """Store ``stream`` under a new random key, reading at most ``max_size + 1`` bytes.
 
         Raises ``FileTooLarge`` (more than ``max_size`` bytes), ``EmptyFile`` (zero bytes),
@@ -178,8 +194,9 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
-    def open(self, key: str, *, expected_sha256: str | None = None,
-             chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
+    def open(
+        self, key: str, *, expected_sha256: str | None = None, chunk_size: int = DEFAULT_CHUNK
+    ) -> Iterator[bytes]:
         """Stream the object's bytes (``NotFound`` / ``StorageUnavailable`` are raised right away).
 
         With ``expected_sha256``, ``IntegrityFailure`` is raised after the last chunk on mismatch
@@ -195,8 +212,9 @@ class Storage(abc.ABC):
         """Whether the object exists (``StorageUnavailable`` if that cannot be told)."""
 
     @abc.abstractmethod
-    def presigned_get_url(self, key: str, *, filename: str, content_type: str,
-                          expires: int = 60) -> str | None:
+    def presigned_get_url(
+        self, key: str, *, filename: str, content_type: str, expires: int = 60
+    ) -> str | None:
         """A short-lived direct download URL, or None when the app must stream the bytes itself."""
 
     @abc.abstractmethod
@@ -217,8 +235,9 @@ class LocalStorage(Storage):
             raise InvalidKey("storage key escapes the root")
         return path
 
-    def put_stream(self, stream: BinaryIO, *, content_type: str, max_size: int,
-                   chunk_size: int = DEFAULT_CHUNK) -> StoredObject:
+    def put_stream(
+        self, stream: BinaryIO, *, content_type: str, max_size: int, chunk_size: int = DEFAULT_CHUNK
+    ) -> StoredObject:
         reader = _ChunkReader(stream, chunk_size, max_size)
         key = new_key()
         final = self._path(key)
@@ -246,8 +265,9 @@ class LocalStorage(Storage):
                 _quietly(os.unlink, tmp)
         return reader.stored(key, content_type)
 
-    def open(self, key: str, *, expected_sha256: str | None = None,
-             chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
+    def open(
+        self, key: str, *, expected_sha256: str | None = None, chunk_size: int = DEFAULT_CHUNK
+    ) -> Iterator[bytes]:
         path = self._path(key)
         try:
             f = path.open("rb")
@@ -265,8 +285,9 @@ class LocalStorage(Storage):
         with _backend():
             return self._path(key).is_file()
 
-    def presigned_get_url(self, key: str, *, filename: str, content_type: str,
-                          expires: int = 60) -> str | None:
+    def presigned_get_url(
+        self, key: str, *, filename: str, content_type: str, expires: int = 60
+    ) -> str | None:
         check_key(key)
         return None
 

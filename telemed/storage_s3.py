@@ -30,13 +30,25 @@ from telemed.storage import (
 
 log = logging.getLogger(__name__)
 
+
 class S3Storage(Storage):
     """Objects in an S3 (or S3-compatible) bucket under an optional key prefix; private, SSE-S3."""
 
-    def __init__(self, bucket: str, prefix: str = "", *, client: Any = None,
-                 endpoint_url: str | None = None, region_name: str | None = None,
-                 max_attempts: int = 3, connect_timeout: float = 5, read_timeout: float = 60,
-                 addressing_style: str | None = None, sse: bool | None = None, part_concurrency: int = 2):
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        client: Any = None,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        max_attempts: int = 3,
+        connect_timeout: float = 5,
+        read_timeout: float = 60,
+        addressing_style: str | None = None,
+        sse: bool | None = None,
+        part_concurrency: int = 2,
+    ):
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.part_concurrency = max(1, part_concurrency)
         self._sse = sse  # None: try AES256 once and remember whether the endpoint accepts it
@@ -45,13 +57,19 @@ class S3Storage(Storage):
             from botocore.config import Config
 
             session = boto3.session.Session()  # credentials: the standard AWS env/config chain
-            config = Config(signature_version="s3v4", connect_timeout=connect_timeout,
-                            read_timeout=read_timeout,
-                            retries={"mode": "standard", "max_attempts": max_attempts},
-                            s3={"addressing_style": addressing_style
-                                or ("path" if endpoint_url else "auto")})
-            client = session.client("s3", endpoint_url=endpoint_url, config=config,
-                                    region_name=region_name or session.region_name or "us-east-1")
+            config = Config(
+                signature_version="s3v4",
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                retries={"mode": "standard", "max_attempts": max_attempts},
+                s3={"addressing_style": addressing_style or ("path" if endpoint_url else "auto")},
+            )
+            client = session.client(
+                "s3",
+                endpoint_url=endpoint_url,
+                config=config,
+                region_name=region_name or session.region_name or "us-east-1",
+            )
         self.client = client
 
     def _full(self, key: str) -> str:
@@ -65,8 +83,7 @@ class S3Storage(Storage):
             except ClientError as exc:
                 if self._sse is True or _code(exc) not in _SSE_REJECTED:
                     raise
-                log.warning("S3 endpoint rejects ServerSideEncryption (%s); storing without it",
-                            _code(exc))
+                log.warning("S3 endpoint rejects ServerSideEncryption (%s); storing without it", _code(exc))
                 self._sse = False
             else:
                 self._sse = True
@@ -83,23 +100,33 @@ class S3Storage(Storage):
                 if _code(exc) not in _MISSING | {"NoSuchBucket"}:
                     raise
                 region = s3.meta.region_name
-                extra = ({"CreateBucketConfiguration": {"LocationConstraint": region}}
-                         if region and region != "us-east-1" else {})
+                extra = (
+                    {"CreateBucketConfiguration": {"LocationConstraint": region}}
+                    if region and region != "us-east-1"
+                    else {}
+                )
                 try:
                     s3.create_bucket(Bucket=bucket, **extra)
                 except ClientError as exc2:
                     if _code(exc2) != "BucketAlreadyOwnedByYou":
                         raise
             try:
-                s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-                    "BlockPublicAcls": True, "IgnorePublicAcls": True,
-                    "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+                s3.put_public_access_block(
+                    Bucket=bucket,
+                    PublicAccessBlockConfiguration={
+                        "BlockPublicAcls": True,
+                        "IgnorePublicAcls": True,
+                        "BlockPublicPolicy": True,
+                        "RestrictPublicBuckets": True,
+                    },
+                )
             except ClientError as exc:
                 if _code(exc) not in _NO_PUBLIC_ACCESS_BLOCK:
                     raise
 
-    def put_stream(self, stream: BinaryIO, *, content_type: str, max_size: int,
-                   chunk_size: int = S3_MIN_PART) -> StoredObject:
+    def put_stream(
+        self, stream: BinaryIO, *, content_type: str, max_size: int, chunk_size: int = S3_MIN_PART
+    ) -> StoredObject:
         """See :meth:`Storage.put_stream`; one ``put_object`` if the data fits in one chunk, else a
         multipart upload with ``chunk_size`` parts (at least 5 MiB, at most 10 000 parts), sent
         ``part_concurrency`` at a time while the next part is read (5 MiB parts, 2 at a time: the
@@ -119,20 +146,24 @@ class S3Storage(Storage):
             if len(chunk) < chunk_size:
                 maybe_written = True
                 with _backend():
-                    self._with_sse(self.client.put_object, **where, Body=chunk,
-                                   ContentType=content_type)
+                    self._with_sse(self.client.put_object, **where, Body=chunk, ContentType=content_type)
                 return reader.stored(key, content_type)
             with _backend():
                 # Declaring the part checksum lets the server verify each part and skip
                 # re-reading the whole object at completion.
-                upload_id = self._with_sse(self.client.create_multipart_upload, **where,
-                                           ContentType=content_type, ChecksumAlgorithm="CRC32")["UploadId"]
+                upload_id = self._with_sse(
+                    self.client.create_multipart_upload,
+                    **where,
+                    ContentType=content_type,
+                    ChecksumAlgorithm="CRC32",
+                )["UploadId"]
             parts = self._upload_parts(where, upload_id, reader, chunk)
             del chunk
             maybe_written = True
             with _backend():
-                self.client.complete_multipart_upload(**where, UploadId=upload_id,
-                                                      MultipartUpload={"Parts": parts})
+                self.client.complete_multipart_upload(
+                    **where, UploadId=upload_id, MultipartUpload={"Parts": parts}
+                )
             return reader.stored(key, content_type)
         except BaseException:
             if upload_id is not None:
@@ -141,8 +172,9 @@ class S3Storage(Storage):
                 _quietly(self.client.delete_object, **where)
             raise
 
-    def _upload_parts(self, where: dict[str, str], upload_id: str, reader: _ChunkReader,
-                      first: bytes) -> list[dict[str, Any]]:
+    def _upload_parts(
+        self, where: dict[str, str], upload_id: str, reader: _ChunkReader, first: bytes
+    ) -> list[dict[str, Any]]:
         """Upload the parts of a multipart upload, up to ``part_concurrency`` at a time, while the next
         part is read from the client: at most ``part_concurrency + 1`` parts are held in memory.
 
@@ -152,10 +184,14 @@ class S3Storage(Storage):
 
         def upload(number: int, body: bytes) -> dict[str, Any]:
             with _backend():
-                reply = self.client.upload_part(**where, UploadId=upload_id, PartNumber=number, Body=body,
-                                                ChecksumAlgorithm="CRC32")
-            return {"ETag": reply["ETag"], "PartNumber": number,
-                    **({"ChecksumCRC32": reply["ChecksumCRC32"]} if "ChecksumCRC32" in reply else {})}
+                reply = self.client.upload_part(
+                    **where, UploadId=upload_id, PartNumber=number, Body=body, ChecksumAlgorithm="CRC32"
+                )
+            return {
+                "ETag": reply["ETag"],
+                "PartNumber": number,
+                **({"ChecksumCRC32": reply["ChecksumCRC32"]} if "ChecksumCRC32" in reply else {}),
+            }
 
         done: list[Future] = []
         running: set[Future] = set()
@@ -176,8 +212,9 @@ class S3Storage(Storage):
                 done.extend(wait(running)[0])  # never leave a part running behind an abort
         return sorted((f.result() for f in done), key=lambda part: part["PartNumber"])
 
-    def open(self, key: str, *, expected_sha256: str | None = None,
-             chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
+    def open(
+        self, key: str, *, expected_sha256: str | None = None, chunk_size: int = DEFAULT_CHUNK
+    ) -> Iterator[bytes]:
         full = self._full(key)
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=full)["Body"]
@@ -204,12 +241,16 @@ class S3Storage(Storage):
                 raise
         return True
 
-    def presigned_get_url(self, key: str, *, filename: str, content_type: str,
-                          expires: int = 60) -> str | None:
+    def presigned_get_url(
+        self, key: str, *, filename: str, content_type: str, expires: int = 60
+    ) -> str | None:
         """A SigV4 presigned GET that forces ``attachment`` disposition and ``content_type``."""
-        params = {"Bucket": self.bucket, "Key": self._full(key),
-                  "ResponseContentDisposition": attachment_header(filename),
-                  "ResponseContentType": content_type}
+        params = {
+            "Bucket": self.bucket,
+            "Key": self._full(key),
+            "ResponseContentDisposition": attachment_header(filename),
+            "ResponseContentType": content_type,
+        }
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
     def ping(self) -> bool:

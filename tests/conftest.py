@@ -19,8 +19,12 @@ from tests.support.pg import PostgresServer, find_bindir
 from tests.support.s3 import moto_endpoint  # noqa: F401  (session fixture)
 
 BACKENDS = ["sqlite", "postgresql"]
-TEST_CONFIG = {"SECRET_KEY": "test-secret", "PASSWORD_HASH": "argon2-fast", "LOGIN_RATE_LIMIT": "1000 per minute",
-               "TESTING": True}
+TEST_CONFIG = {
+    "SECRET_KEY": "test-secret",
+    "PASSWORD_HASH": "argon2-fast",
+    "LOGIN_RATE_LIMIT": "1000 per minute",
+    "TESTING": True,
+}
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +79,9 @@ def empty_tables(app) -> None:
 
 
 def make_app(db_url: str, tmp_path, **overrides):
-    return create_app({**TEST_CONFIG, "DATABASE_URL": db_url, "INSTANCE_DIR": str(tmp_path / "instance"),
-                       **overrides})
+    return create_app(
+        {**TEST_CONFIG, "DATABASE_URL": db_url, "INSTANCE_DIR": str(tmp_path / "instance"), **overrides}
+    )
 
 
 @pytest.fixture

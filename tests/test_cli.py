@@ -35,8 +35,13 @@ def test_seed_demo_is_idempotent_and_complete(env):
     app = create_app()
     assert (env / "inst" / "telemed.sqlite3").exists() and (env / "inst" / "secret_key").exists()
     with app.extensions["telemed.db"].session() as s:
-        per_specialty = dict(s.execute(select(Doctor.specialty_code, func.count(func.distinct(Doctor.career_start)))
-                                       .group_by(Doctor.specialty_code)).all())
+        per_specialty = dict(
+            s.execute(
+                select(Doctor.specialty_code, func.count(func.distinct(Doctor.career_start))).group_by(
+                    Doctor.specialty_code
+                )
+            ).all()
+        )
         assert set(per_specialty) == set(CODES) and min(per_specialty.values()) >= 2
         night = s.scalars(select(Slot).join(Doctor).where(Doctor.specialty_code == "therapist")).all()
         assert {sl.starts_at.hour for sl in night} == set(range(24))  # around the clock
@@ -54,24 +59,59 @@ def test_seed_demo_is_idempotent_and_complete(env):
 def test_create_user(env):
     runner = CliRunner()
     assert runner.invoke(main, ["init-db"]).exit_code == 0
-    r = runner.invoke(main, ["create-user", "--username", "nurse", "--role", "records", "--name", "N. Nurse",
-                             "--password", "pw-123"])
+    r = runner.invoke(
+        main,
+        [
+            "create-user",
+            "--username",
+            "nurse",
+            "--role",
+            "records",
+            "--name",
+            "N. Nurse",
+            "--password",
+            "pw-123",
+        ],
+    )
     assert r.exit_code == 0, r.output
-    dup = runner.invoke(main, ["create-user", "--username", "nurse", "--role", "records", "--name", "N",
-                               "--password", "x"])
+    dup = runner.invoke(
+        main, ["create-user", "--username", "nurse", "--role", "records", "--name", "N", "--password", "x"]
+    )
     assert dup.exit_code != 0 and "already exists" in dup.output
     client = create_app().test_client()
-    assert client.post("/api/v1/auth/token", json={"username": "nurse", "password": "pw-123"}).json["user"]["role"] \
+    assert (
+        client.post("/api/v1/auth/token", json={"username": "nurse", "password": "pw-123"}).json["user"][
+            "role"
+        ]
         == "records"
+    )
 
 
 @pytest.mark.slow
 def test_wheel_ships_templates_static_migrations_and_translations(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(tmp_path.glob("telemed-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for required in ("telemed/templates/base.html", "telemed/static/css/app.css", "telemed/migrations/env.py",
-                     "telemed/migrations/versions/0001_initial_schema.py",
-                     "telemed/translations/ru/LC_MESSAGES/messages.mo"):
+    for required in (
+        "telemed/templates/base.html",
+        "telemed/static/css/app.css",
+        "telemed/migrations/env.py",
+        "telemed/migrations/versions/0001_initial_schema.py",
+        "telemed/translations/ru/LC_MESSAGES/messages.mo",
+    ):
         assert required in names, required

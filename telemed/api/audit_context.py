@@ -26,9 +26,17 @@ def audited(object_type: str, action: str, *, patient_id: int | None = None, obj
     actor = current_user.actor if current_user and current_user.is_authenticated else None
 
     def log(outcome: str) -> None:
-        audit.record(database(), actor=actor, patient_id=ctx["patient_id"], object_type=object_type,
-                     object_id=None if ctx["object_id"] is None else str(ctx["object_id"]), action=action,
-                     outcome=outcome, client_addr=(request.remote_addr or "")[:64], now=now())
+        audit.record(
+            database(),
+            actor=actor,
+            patient_id=ctx["patient_id"],
+            object_type=object_type,
+            object_id=None if ctx["object_id"] is None else str(ctx["object_id"]),
+            action=action,
+            outcome=outcome,
+            client_addr=(request.remote_addr or "")[:64],
+            now=now(),
+        )
 
     try:
         ctx["actor"] = current_actor()

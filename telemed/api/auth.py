@@ -30,8 +30,12 @@ def issue_token():
     with database().transaction() as s:
         user = service.authenticate(s, _passwords(), username, password)
         token = service.issue_token(s, user, now=now(), ttl=token_ttl())
-        body = {"token": token, "token_type": "Bearer", "expires_in": int(token_ttl().total_seconds()),
-                "user": {"id": user.id, "role": user.role, "name": user.full_name}}
+        body = {
+            "token": token,
+            "token_type": "Bearer",
+            "expires_in": int(token_ttl().total_seconds()),
+            "user": {"id": user.id, "role": user.role, "name": user.full_name},
+        }
     return jsonify(body)
 
 
@@ -50,11 +54,18 @@ def _policy_json(policy) -> dict | None:
     if policy is None:
         return None
     c = policy.contract
-    return {"number": policy.number, "valid_from": policy.valid_from.isoformat(),
-            "valid_to": policy.valid_to.isoformat(),
-            "contract": {"number": c.number, "client": c.client, "telemedicine": c.telemedicine,
-                         "covered_specialties": list(c.covered_specialties or []),
-                         "psychologist_limit": c.psychologist_limit}}
+    return {
+        "number": policy.number,
+        "valid_from": policy.valid_from.isoformat(),
+        "valid_to": policy.valid_to.isoformat(),
+        "contract": {
+            "number": c.number,
+            "client": c.client,
+            "telemedicine": c.telemedicine,
+            "covered_specialties": list(c.covered_specialties or []),
+            "psychologist_limit": c.psychologist_limit,
+        },
+    }
 
 
 def me_payload(session, actor) -> dict:
@@ -66,17 +77,29 @@ def me_payload(session, actor) -> dict:
     for p in members.bookable_patients(session, actor.id):
         policy = members.active_policy(session, p.id, today)
         ent = members.psychologist_entitlement(session, p, today)
-        patients.append({**ser.patient(p, today), "is_self": p.user_id == actor.id, "policy": _policy_json(policy),
-                         "psychologist": ent.as_dict()})
+        patients.append(
+            {
+                **ser.patient(p, today),
+                "is_self": p.user_id == actor.id,
+                "policy": _policy_json(policy),
+                "psychologist": ent.as_dict(),
+            }
+        )
     own = next((p for p in patients if p["is_self"]), None)
     body = {
-        "id": user.id, "username": user.username, "role": user.role, "name": user.full_name,
-        "timezone": user.timezone, "locale": user.locale,
+        "id": user.id,
+        "username": user.username,
+        "role": user.role,
+        "name": user.full_name,
+        "timezone": user.timezone,
+        "locale": user.locale,
         "patients": patients,
         "policy": own["policy"] if own else None,
         "entitlements": {"psychologist": {str(p["id"]): p["psychologist"] for p in patients}},
-        "consent": {"current_version": version,
-                    "accepted": service.current_consent(session, actor.id, version) is not None},
+        "consent": {
+            "current_version": version,
+            "accepted": service.current_consent(session, actor.id, version) is not None,
+        },
     }
     doctor = session.query(Doctor).filter_by(user_id=actor.id).one_or_none()
     if doctor is not None:

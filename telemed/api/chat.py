@@ -30,8 +30,9 @@ def list_messages(consultation_id: int):
     after = query_int("after", 0, hi=2**62) or None
     limit = query_int("limit", chat.HISTORY_DEFAULT, lo=1, hi=chat.HISTORY_MAX)
     with database().session() as s:
-        return jsonify([chat.message_json(m) for m in chat.history(s, actor, consultation_id, after=after,
-                                                                    limit=limit)])
+        return jsonify(
+            [chat.message_json(m) for m in chat.history(s, actor, consultation_id, after=after, limit=limit)]
+        )
 
 
 @api.post("/consultations/<int:consultation_id>/messages")
@@ -40,7 +41,9 @@ def post_message(consultation_id: int):
     actor = current_actor()
     data = json_body()
     close_db_session()  # the writer takes its own connection: hold none while waiting for it
-    payload = message_writer().send(Outgoing(actor, consultation_id, data.get("text"), data.get("attachment_ids")))
+    payload = message_writer().send(
+        Outgoing(actor, consultation_id, data.get("text"), data.get("attachment_ids"))
+    )
     return jsonify(payload), 201
 
 
@@ -57,9 +60,17 @@ def upload_attachment(consultation_id: int):
         actor = ctx["actor"]
         attachments.check_can_upload(db, actor, consultation_id, now=now(), open_hours=open_hours)
         reader = _file_reader(limit)
-        row = attachments.upload(db, current_app.extensions["telemed.storage"], actor, consultation_id,
-                                 stream=reader, filename=reader.filename, now=now(), open_hours=open_hours,
-                                 max_size=limit)
+        row = attachments.upload(
+            db,
+            current_app.extensions["telemed.storage"],
+            actor,
+            consultation_id,
+            stream=reader,
+            filename=reader.filename,
+            now=now(),
+            open_hours=open_hours,
+            max_size=limit,
+        )
         ctx["patient_id"], ctx["object_id"] = row.patient_id, row.id
     return jsonify(chat.attachment_json(row, with_hash=True)), 201
 
@@ -77,9 +88,17 @@ def upload_visit_document(patient_id: int, visit_id: int):
     limit = _max_upload()
     with audited("attachment", "write", patient_id=patient_id, object_id=f"visit:{visit_id}") as ctx:
         reader = _file_reader(limit)
-        row = attachments.upload_visit_document(database(), current_app.extensions["telemed.storage"], ctx["actor"],
-                                                patient_id, visit_id, stream=reader, filename=reader.filename,
-                                                now=now(), max_size=limit)
+        row = attachments.upload_visit_document(
+            database(),
+            current_app.extensions["telemed.storage"],
+            ctx["actor"],
+            patient_id,
+            visit_id,
+            stream=reader,
+            filename=reader.filename,
+            now=now(),
+            max_size=limit,
+        )
         ctx["object_id"] = row.id
     return jsonify(chat.attachment_json(row, with_hash=True)), 201
 

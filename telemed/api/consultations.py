@@ -23,8 +23,16 @@ def create_consultation():
     patient_id = field_int(data, "patient_id", required=False)
     reason = field_str(data, "reason", required=False, max_len=REASON_MAX)
     with database().transaction() as s:
-        c = scheduling.book(s, actor, slot_id=slot_id, patient_id=patient_id, reason=reason, now=now(),
-                            clinic_tz=clinic_tz(), consent_version=current_app.config["CONSENT_VERSION"])
+        c = scheduling.book(
+            s,
+            actor,
+            slot_id=slot_id,
+            patient_id=patient_id,
+            reason=reason,
+            now=now(),
+            clinic_tz=clinic_tz(),
+            consent_version=current_app.config["CONSENT_VERSION"],
+        )
         body = ser.consultation(c)
     response = jsonify(body)
     response.status_code = 201

@@ -31,7 +31,9 @@ def field_str(data: dict, name: str, *, required: bool = True, max_len: int = 20
         raise errors.ValidationFailed(f"'{name}' must be a string.", details={"field": name})
     value = value.strip()
     if len(value) > max_len:
-        raise errors.ValidationFailed(f"'{name}' is longer than {max_len} characters.", details={"field": name})
+        raise errors.ValidationFailed(
+            f"'{name}' is longer than {max_len} characters.", details={"field": name}
+        )
     if required and not value:
         raise errors.ValidationFailed(f"'{name}' must not be empty.", details={"field": name})
     return value
@@ -67,8 +69,11 @@ def query_datetime(name: str, default: datetime) -> datetime:
     try:
         value = datetime.fromisoformat(raw.replace(" ", "+").replace("Z", "+00:00"))
     except ValueError:
-        raise errors.ValidationFailed(f"'{name}' must be an ISO 8601 date-time.", details={"field": name}) from None
+        raise errors.ValidationFailed(
+            f"'{name}' must be an ISO 8601 date-time.", details={"field": name}
+        ) from None
     if value.tzinfo is None:
-        raise errors.ValidationFailed(f"'{name}' needs a UTC offset, e.g. 2026-05-01T09:00:00+03:00.",
-                                      details={"field": name})
+        raise errors.ValidationFailed(
+            f"'{name}' needs a UTC offset, e.g. 2026-05-01T09:00:00+03:00.", details={"field": name}
+        )
     return value

@@ -41,8 +41,9 @@ def sign_conclusion(consultation_id: int):
     """Sign with ``{password}``: stores who, when and the content hash; the consultation is completed."""
     password = field_str(json_body(), "password", max_len=1024)
     with audited("conclusion", "sign", object_id=consultation_id) as ctx, database().transaction() as s:
-        conclusion = service.sign(s, current_app.extensions["telemed.passwords"], ctx["actor"], consultation_id, password,
-                                  now=now())
+        conclusion = service.sign(
+            s, current_app.extensions["telemed.passwords"], ctx["actor"], consultation_id, password, now=now()
+        )
         ctx["patient_id"] = conclusion.patient_id
         body = service.conclusion_json(conclusion)
     return jsonify(body)
@@ -53,8 +54,9 @@ def add_addendum(consultation_id: int):
     """Add a correction ``{text, reason}`` to the signed conclusion: 201."""
     data = json_body()
     with audited("conclusion", "addendum", object_id=consultation_id) as ctx, database().transaction() as s:
-        addendum = service.add_addendum(s, ctx["actor"], consultation_id, text=data.get("text"), reason=data.get("reason"),
-                                        now=now())
+        addendum = service.add_addendum(
+            s, ctx["actor"], consultation_id, text=data.get("text"), reason=data.get("reason"), now=now()
+        )
         ctx["patient_id"] = addendum.conclusion.patient_id
         body = service.conclusion_json(addendum.conclusion)
     return jsonify(body), 201
@@ -69,15 +71,22 @@ def conclusion_pdf(consultation_id: int):
         if conclusion.signed_at is None:
             raise errors.NotSigned()
         pdf = render_conclusion_pdf(conclusion_document(consultation, conclusion, viewer_tz().key))
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="conclusion-{consultation_id}.pdf"',
-        "Cache-Control": "private, no-store"})
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="conclusion-{consultation_id}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 def _record_filter() -> ecard.EntryFilter:
     kind = request.args.get("kind") or None
     if kind is not None and kind not in ecard.KINDS:
-        raise errors.ValidationFailed(f"'kind' must be one of {', '.join(ecard.KINDS)}.", details={"field": "kind"})
+        raise errors.ValidationFailed(
+            f"'kind' must be one of {', '.join(ecard.KINDS)}.", details={"field": "kind"}
+        )
     specialty = request.args.get("specialty") or None
     if specialty is not None and specialty not in BY_CODE:
         raise errors.ValidationFailed("Unknown specialty.", details={"field": "specialty"})
@@ -116,9 +125,20 @@ def search_patients():
     """Records staff and admins: patients by name, birth date or policy number (``?q=``)."""
     q = request.args.get("q", "")
     with audited("patient_search", "search") as ctx:  # the query itself may hold a name: not logged
-        patients = ecard.search_patients(db_session(), ctx["actor"], q, limit=query_int("limit", 20, lo=1, hi=100))
-    return jsonify([{"id": p.id, "name": p.full_name, "birth_date": p.birth_date.isoformat(),
-                     "policies": [x.number for x in p.policies]} for p in patients])
+        patients = ecard.search_patients(
+            db_session(), ctx["actor"], q, limit=query_int("limit", 20, lo=1, hi=100)
+        )
+    return jsonify(
+        [
+            {
+                "id": p.id,
+                "name": p.full_name,
+                "birth_date": p.birth_date.isoformat(),
+                "policies": [x.number for x in p.policies],
+            }
+            for p in patients
+        ]
+    )
 
 
 @api.get("/patients/<int:patient_id>/record/access-log")
@@ -126,11 +146,25 @@ def access_log(patient_id: int):
     """Who looked at this patient's record: for the patient, a guardian, records staff and admins."""
     with audited("access_log", "read", patient_id=patient_id) as ctx:
         ecard.patient_for_access_log(db_session(), ctx["actor"], patient_id, now=now())
-        rows = audit.access_log(db_session(), patient_id, limit=query_int("limit", 100, lo=1, hi=500),
-                                offset=query_int("offset", 0, hi=10**6))
-    return jsonify([{"at": r.at.isoformat(timespec="seconds"), "actor": {"id": r.actor_id, "role": r.actor_role},
-                     "object_type": r.object_type, "object_id": r.object_id, "action": r.action,
-                     "outcome": r.outcome} for r in rows])
+        rows = audit.access_log(
+            db_session(),
+            patient_id,
+            limit=query_int("limit", 100, lo=1, hi=500),
+            offset=query_int("offset", 0, hi=10**6),
+        )
+    return jsonify(
+        [
+            {
+                "at": r.at.isoformat(timespec="seconds"),
+                "actor": {"id": r.actor_id, "role": r.actor_role},
+                "object_type": r.object_type,
+                "object_id": r.object_id,
+                "action": r.action,
+                "outcome": r.outcome,
+            }
+            for r in rows
+        ]
+    )
 
 
 @api.get("/patients/<int:patient_id>/record/fhir")
@@ -153,5 +187,3 @@ def icd10_search():
         raise errors.ValidationFailed("'q' is required.", details={"field": "q"})
     lang = "en" if request.args.get("lang") == "en" else "ru"
     return jsonify([{"code": e.code, "title": e.title} for e in icd10.search(q, lang=lang, limit=20)])
-
-

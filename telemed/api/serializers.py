@@ -19,8 +19,13 @@ def iso(value: datetime | None) -> str | None:
 
 def specialty(code: str) -> dict:
     info = BY_CODE[code]
-    return {"code": info.code, "name": info.name_ru, "name_en": info.name_en, "modes": info.modes,
-            "adult_only": info.adult_only}
+    return {
+        "code": info.code,
+        "name": info.name_ru,
+        "name_en": info.name_en,
+        "modes": info.modes,
+        "adult_only": info.adult_only,
+    }
 
 
 def doctor_brief(d: Doctor) -> dict:
@@ -29,8 +34,14 @@ def doctor_brief(d: Doctor) -> dict:
 
 def doctor_card(card: DoctorCard) -> dict:
     d = card.doctor
-    return {**doctor_brief(d), "experience_years": card.experience_years, "education": d.education,
-            "degree": d.degree, "bio": d.bio, "next_free_slot": iso(card.next_free_slot)}
+    return {
+        **doctor_brief(d),
+        "experience_years": card.experience_years,
+        "education": d.education,
+        "degree": d.degree,
+        "bio": d.bio,
+        "next_free_slot": iso(card.next_free_slot),
+    }
 
 
 def slot(s: Slot) -> dict:
@@ -38,14 +49,26 @@ def slot(s: Slot) -> dict:
 
 
 def patient(p: Patient, today: date) -> dict:
-    return {"id": p.id, "name": p.full_name, "birth_date": p.birth_date.isoformat(), "is_adult": is_adult(p, today)}
+    return {
+        "id": p.id,
+        "name": p.full_name,
+        "birth_date": p.birth_date.isoformat(),
+        "is_adult": is_adult(p, today),
+    }
 
 
 def consultation(c: Consultation) -> dict:
     return {
-        "id": c.id, "status": c.status, "mode": c.mode, "specialty": c.specialty_code,
+        "id": c.id,
+        "status": c.status,
+        "mode": c.mode,
+        "specialty": c.specialty_code,
         "doctor": doctor_brief(c.doctor),
         "patient": {"id": c.patient.id, "name": c.patient.full_name},
-        "start": iso(c.starts_at), "end": iso(c.ends_at), "reason": c.reason,
-        "booked_by": c.booked_by_id, "created_at": iso(c.created_at), "cancelled_at": iso(c.cancelled_at),
+        "start": iso(c.starts_at),
+        "end": iso(c.ends_at),
+        "reason": c.reason,
+        "booked_by": c.booked_by_id,
+        "created_at": iso(c.created_at),
+        "cancelled_at": iso(c.cancelled_at),
     }

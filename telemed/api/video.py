@@ -15,9 +15,14 @@ from telemed.web import current_actor, database
 def ice_config(user_id: int) -> dict:
     """``{iceServers, ttl, iceTransportPolicy}``: what the browser builds its RTCPeerConnection from."""
     cfg = current_app.config
-    config = ice.ice_servers(stun_urls=ice.parse_url_list(cfg["STUN_URLS"]), turn_urls=ice.parse_url_list(
-        cfg["TURN_URLS"]), turn_secret=cfg["TURN_SECRET"], user_id=user_id, ttl=int(cfg["TURN_TTL_SECONDS"]),
-        now=int(time.time()))
+    config = ice.ice_servers(
+        stun_urls=ice.parse_url_list(cfg["STUN_URLS"]),
+        turn_urls=ice.parse_url_list(cfg["TURN_URLS"]),
+        turn_secret=cfg["TURN_SECRET"],
+        user_id=user_id,
+        ttl=int(cfg["TURN_TTL_SECONDS"]),
+        now=int(time.time()),
+    )
     config["iceTransportPolicy"] = cfg["ICE_TRANSPORT_POLICY"]
     return config
 

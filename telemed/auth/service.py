@@ -26,7 +26,13 @@ def _digest(raw: str) -> str:
 
 
 def create_user(
-    session: Session, passwords: Passwords, *, username: str, password: str, role: str, full_name: str,
+    session: Session,
+    passwords: Passwords,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    full_name: str,
     email: str | None = None,
 ) -> User:
     if role not in set(Role):
@@ -35,8 +41,9 @@ def create_user(
         raise errors.ValidationFailed("Username and password are required.")
     if session.scalar(select(User.id).where(User.username == username)):
         raise errors.Conflict(f"User {username!r} already exists.")
-    user = User(username=username, password_hash=passwords.hash(password), role=role, full_name=full_name,
-                email=email)
+    user = User(
+        username=username, password_hash=passwords.hash(password), role=role, full_name=full_name, email=email
+    )
     session.add(user)
     session.flush()
     return user
@@ -76,8 +83,9 @@ def issue_token(session: Session, user: User, *, now: datetime, ttl: timedelta) 
 
 
 def user_for_token(session: Session, raw: str, *, now: datetime) -> User | None:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw))
-                           .options(joinedload(ApiToken.user)))
+    token = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _digest(raw)).options(joinedload(ApiToken.user))
+    )
     if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
         return None
     return token.user
@@ -91,7 +99,9 @@ class Credential:
     value: str
 
 
-def actors_for(session: Session, credentials: Iterable[Credential], *, now: datetime) -> dict[Credential, Actor]:
+def actors_for(
+    session: Session, credentials: Iterable[Credential], *, now: datetime
+) -> dict[Credential, Actor]:
     """Re-validate many credentials at once (two statements at most): the active user of each valid one.
 
     The same rules as ``user_for_login_session`` and ``user_for_token``: unexpired, not revoked, and
@@ -113,13 +123,24 @@ def actors_for(session: Session, credentials: Iterable[Credential], *, now: date
 
 
 _SESSIONS_STATEMENT = (
-    select(LoginSession.id, User.id, User.role, User.full_name).join(User, User.id == LoginSession.user_id)
-    .where(LoginSession.id.in_(bindparam("ids", expanding=True)), LoginSession.expires_at > bindparam("now"),
-           User.is_active.is_(True)))
+    select(LoginSession.id, User.id, User.role, User.full_name)
+    .join(User, User.id == LoginSession.user_id)
+    .where(
+        LoginSession.id.in_(bindparam("ids", expanding=True)),
+        LoginSession.expires_at > bindparam("now"),
+        User.is_active.is_(True),
+    )
+)
 _TOKENS_STATEMENT = (
-    select(ApiToken.token_hash, User.id, User.role, User.full_name).join(User, User.id == ApiToken.user_id)
-    .where(ApiToken.token_hash.in_(bindparam("ids", expanding=True)), ApiToken.revoked_at.is_(None),
-           ApiToken.expires_at > bindparam("now"), User.is_active.is_(True)))
+    select(ApiToken.token_hash, User.id, User.role, User.full_name)
+    .join(User, User.id == ApiToken.user_id)
+    .where(
+        ApiToken.token_hash.in_(bindparam("ids", expanding=True)),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now"),
+        User.is_active.is_(True),
+    )
+)
 
 
 def revoke_token(session: Session, raw: str, *, now: datetime) -> None:
@@ -132,19 +153,24 @@ def current_consent(session: Session, user_id: int, version: str) -> ConsentReco
     """The user's standing acceptance of ``version``, if not withdrawn."""
     return session.scalar(
         select(ConsentRecord)
-        .where(ConsentRecord.user_id == user_id, ConsentRecord.version == version,
-               ConsentRecord.withdrawn_at.is_(None))
+        .where(
+            ConsentRecord.user_id == user_id,
+            ConsentRecord.version == version,
+            ConsentRecord.withdrawn_at.is_(None),
+        )
         .order_by(ConsentRecord.id.desc())
         .limit(1)
     )
 
 
-def accept_consent(session: Session, user_id: int, *, version: str, current_version: str,
-                   now: datetime) -> ConsentRecord:
+def accept_consent(
+    session: Session, user_id: int, *, version: str, current_version: str, now: datetime
+) -> ConsentRecord:
     """Record acceptance of the current consent text; accepting twice is a no-op."""
     if version != current_version:
-        raise errors.ValidationFailed(f"The current consent version is {current_version}.",
-                                      details={"current_version": current_version})
+        raise errors.ValidationFailed(
+            f"The current consent version is {current_version}.", details={"current_version": current_version}
+        )
     record = current_consent(session, user_id, version)
     if record is None:
         record = ConsentRecord(user_id=user_id, version=version, accepted_at=now)

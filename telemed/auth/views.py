@@ -87,12 +87,16 @@ def consent():
         with database().transaction() as s:
             if request.form.get("action") == "withdraw":
                 service.withdraw_consent(s, actor.id, now=now())
-                flash(_("Consent withdrawn. New consultations cannot be booked until you accept it again."), "info")
+                flash(
+                    _("Consent withdrawn. New consultations cannot be booked until you accept it again."),
+                    "info",
+                )
             else:
                 service.accept_consent(s, actor.id, version=version, current_version=version, now=now())
                 flash(_("Thank you. Consent accepted."), "success")
         return redirect(_safe_next(request.form.get("next")) or url_for("auth.consent"))
     record = service.current_consent(db_session(), actor.id, version)
     user = db_session().get(User, actor.id)
-    return render_template("auth/consent.html", version=version, record=record, user=user,
-                           next=request.args.get("next", ""))
+    return render_template(
+        "auth/consent.html", version=version, record=record, user=user, next=request.args.get("next", "")
+    )

@@ -34,12 +34,14 @@ def doctors_for(session: Session, specialty: str, *, today: date, now: datetime)
     if specialty not in BY_CODE:
         raise errors.ValidationFailed(f"Unknown specialty {specialty!r}.")
     next_free = (
-        select(func.min(Slot.starts_at)).where(Slot.doctor_id == Doctor.id, Slot.starts_at > now, slot_is_free())
-        .correlate(Doctor).scalar_subquery()
+        select(func.min(Slot.starts_at))
+        .where(Slot.doctor_id == Doctor.id, Slot.starts_at > now, slot_is_free())
+        .correlate(Doctor)
+        .scalar_subquery()
     )
     rows = session.execute(
-        select(Doctor, next_free).where(Doctor.specialty_code == specialty, Doctor.is_active)
+        select(Doctor, next_free)
+        .where(Doctor.specialty_code == specialty, Doctor.is_active)
         .order_by(Doctor.career_start, Doctor.full_name)
     ).all()
     return [DoctorCard(d, experience_years(d.career_start, today), nxt) for d, nxt in rows]
-

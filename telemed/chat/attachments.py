@@ -24,15 +24,27 @@ from telemed.storage import Storage
 log = logging.getLogger(__name__)
 
 
-def check_can_upload(db: Database, actor: Actor, consultation_id: int, *, now: datetime, open_hours: int) -> None:
+def check_can_upload(
+    db: Database, actor: Actor, consultation_id: int, *, now: datetime, open_hours: int
+) -> None:
     """Raise unless the actor may upload to this consultation's chat now (call before reading the body)."""
     with db.session() as s:
         c = chat.consultation_for_chat(s, actor, consultation_id)
         chat.require_writable(c, now, open_hours)
 
 
-def upload(db: Database, storage: Storage, actor: Actor, consultation_id: int, *, stream: BinaryIO, filename: str,
-           now: datetime, open_hours: int, max_size: int) -> Attachment:
+def upload(
+    db: Database,
+    storage: Storage,
+    actor: Actor,
+    consultation_id: int,
+    *,
+    stream: BinaryIO,
+    filename: str,
+    now: datetime,
+    open_hours: int,
+    max_size: int,
+) -> Attachment:
     check_can_upload(db, actor, consultation_id, now=now, open_hours=open_hours)
     content_type, replay = sniff_stream(stream)
     stored = storage.put_stream(replay, content_type=content_type, max_size=max_size)
@@ -40,15 +52,23 @@ def upload(db: Database, storage: Storage, actor: Actor, consultation_id: int, *
         with db.transaction() as s:
             c = chat.consultation_for_chat(s, actor, consultation_id)
             chat.require_writable(c, now, open_hours)
-            row = Attachment(consultation_id=c.id, patient_id=c.patient_id, uploaded_by_id=actor.id,
-                             filename=safe_filename(filename or "file"), content_type=stored.content_type,
-                             size=stored.size, sha256=stored.sha256, storage_key=stored.key, created_at=now)
+            row = Attachment(
+                consultation_id=c.id,
+                patient_id=c.patient_id,
+                uploaded_by_id=actor.id,
+                filename=safe_filename(filename or "file"),
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                storage_key=stored.key,
+                created_at=now,
+            )
             s.add(row)
         return row
     except BaseException:
         try:
             storage.delete(stored.key)
-        except Exception:  # noqa: BLE001 - the original error matters more; the key is logged for cleanup
+        except Exception:
             log.error("could not delete orphan object %s", stored.key)
         raise
 
@@ -75,8 +95,18 @@ def attachment_for(db: Database, actor: Actor, attachment_id: int, *, now: datet
         return a
 
 
-def upload_visit_document(db: Database, storage: Storage, actor: Actor, patient_id: int, visit_id: int, *,
-                          stream: BinaryIO, filename: str, now: datetime, max_size: int) -> Attachment:
+def upload_visit_document(
+    db: Database,
+    storage: Storage,
+    actor: Actor,
+    patient_id: int,
+    visit_id: int,
+    *,
+    stream: BinaryIO,
+    filename: str,
+    now: datetime,
+    max_size: int,
+) -> Attachment:
     """Records staff attach a document (scan, results) to an in-person visit; same guarantees as ``upload``."""
     from telemed.records.models import Visit
 
@@ -90,16 +120,24 @@ def upload_visit_document(db: Database, storage: Storage, actor: Actor, patient_
     stored = storage.put_stream(replay, content_type=content_type, max_size=max_size)
     try:
         with db.transaction() as s:
-            row = Attachment(consultation_id=None, visit_id=visit_id, patient_id=patient_id,
-                             uploaded_by_id=actor.id, filename=safe_filename(filename or "file"),
-                             content_type=stored.content_type, size=stored.size, sha256=stored.sha256,
-                             storage_key=stored.key, created_at=now)
+            row = Attachment(
+                consultation_id=None,
+                visit_id=visit_id,
+                patient_id=patient_id,
+                uploaded_by_id=actor.id,
+                filename=safe_filename(filename or "file"),
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                storage_key=stored.key,
+                created_at=now,
+            )
             s.add(row)
         return row
     except BaseException:
         try:
             storage.delete(stored.key)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.error("could not delete orphan object %s", stored.key)
         raise
 
@@ -107,5 +145,10 @@ def upload_visit_document(db: Database, storage: Storage, actor: Actor, patient_
 def patient_documents(db: Database, patient_id: int) -> list[Attachment]:
     """All documents of a patient, newest first (the e-card lists them through ``records.ecard``)."""
     with db.session() as s:
-        return list(s.scalars(select(Attachment).where(Attachment.patient_id == patient_id)
-                              .order_by(Attachment.created_at.desc())))
+        return list(
+            s.scalars(
+                select(Attachment)
+                .where(Attachment.patient_id == patient_id)
+                .order_by(Attachment.created_at.desc())
+            )
+        )

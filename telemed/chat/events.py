@@ -48,8 +48,11 @@ def on_connect(auth=None):
 
 
 def broadcast_presence(session, consultation_id: int) -> None:
-    emit("presence", {"consultation_id": consultation_id, "participants": video.participants(session, consultation_id)},
-         to=room(consultation_id))
+    emit(
+        "presence",
+        {"consultation_id": consultation_id, "participants": video.participants(session, consultation_id)},
+        to=room(consultation_id),
+    )
 
 
 @socketio.on("join")
@@ -67,14 +70,23 @@ def on_join(actor, data):
     with database().transaction() as s:
         c = chat.consultation_for_chat(s, actor, cid, lock=True)
         join_room(room(cid))
-        room_is_open = video.enter(s, actor, c, request.sid, now=now(),
-                                   early_minutes=current_app.config["ROOM_EARLY_JOIN_MINUTES"])
+        room_is_open = video.enter(
+            s, actor, c, request.sid, now=now(), early_minutes=current_app.config["ROOM_EARLY_JOIN_MINUTES"]
+        )
         limit = chat.HISTORY_MAX if after is not None else chat.HISTORY_DEFAULT
         messages = [chat.message_json(m) for m in chat.history(s, actor, cid, after=after, limit=limit)]
-        ack = {"messages": messages, "read_marks": {str(k): v for k, v in chat.read_marks(s, cid).items()},
-               "chat_open": chat.chat_open(c, now(), _open_hours()), "room_open": room_is_open,
-               "consultation": {"id": c.id, "status": c.status, "start": c.starts_at.isoformat(timespec="seconds"),
-                                "end": c.ends_at.isoformat(timespec="seconds")}}
+        ack = {
+            "messages": messages,
+            "read_marks": {str(k): v for k, v in chat.read_marks(s, cid).items()},
+            "chat_open": chat.chat_open(c, now(), _open_hours()),
+            "room_open": room_is_open,
+            "consultation": {
+                "id": c.id,
+                "status": c.status,
+                "start": c.starts_at.isoformat(timespec="seconds"),
+                "end": c.ends_at.isoformat(timespec="seconds"),
+            },
+        }
     with database().session() as s:
         broadcast_presence(s, cid)
     return ack
@@ -135,8 +147,12 @@ def message_writer() -> MessageWriter:
 
 def make_message_writer(app) -> MessageWriter:
     """One per app."""
-    return MessageWriter(app.extensions["telemed.db"], broadcast=broadcast_message, clock=now,
-                         open_hours=lambda: app.config["CHAT_OPEN_HOURS"])
+    return MessageWriter(
+        app.extensions["telemed.db"],
+        broadcast=broadcast_message,
+        clock=now,
+        open_hours=lambda: app.config["CHAT_OPEN_HOURS"],
+    )
 
 
 @socketio.on("typing")
@@ -146,8 +162,16 @@ def on_typing(actor, data):
     cid = positive_int(data, "consultation_id")
     with database().session() as s:
         chat.consultation_for_chat(s, actor, cid)
-    emit("typing", {"consultation_id": cid, "user": {"id": actor.id, "name": actor.name, "role": actor.role},
-                    "typing": data.get("typing", True) is not False}, to=room(cid), include_self=False)
+    emit(
+        "typing",
+        {
+            "consultation_id": cid,
+            "user": {"id": actor.id, "name": actor.name, "role": actor.role},
+            "typing": data.get("typing", True) is not False,
+        },
+        to=room(cid),
+        include_self=False,
+    )
 
 
 @socketio.on("read")

@@ -25,8 +25,23 @@ ALLOWED_TYPES: frozenset[str] = frozenset({PDF, JPEG, PNG, HEIC, HEIF, DICOM, TE
 _HEIC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"})
 _HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
 # Anything that a browser (or an old content-sniffing one) might treat as markup or script.
-_MARKUP = ("<script", "<svg", "<html", "<!doctype", "<?xml", "<iframe", "<body", "<head",
-           "<img", "<object", "<embed", "<meta", "<style", "<title", "<!--")
+_MARKUP = (
+    "<script",
+    "<svg",
+    "<html",
+    "<!doctype",
+    "<?xml",
+    "<iframe",
+    "<body",
+    "<head",
+    "<img",
+    "<object",
+    "<embed",
+    "<meta",
+    "<style",
+    "<title",
+    "<!--",
+)
 _TEXT_CONTROLS_OK = frozenset("\t\n\r\f")
 _WS = re.compile(r"\s+")
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -59,8 +74,8 @@ def _sniff_heif(head: bytes) -> str | None:
     if size < 16 or size % 4:
         return None
     major = head[8:12]
-    box = head[16:min(size, len(head))]
-    brands = {major} | {box[i:i + 4] for i in range(0, len(box) - 3, 4)}
+    box = head[16 : min(size, len(head))]
+    brands = {major} | {box[i : i + 4] for i in range(0, len(box) - 3, 4)}
     if brands & _HEIC_BRANDS:
         return HEIC
     return HEIF if major in _HEIF_BRANDS else None

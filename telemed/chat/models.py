@@ -36,8 +36,9 @@ class Attachment(Base):
     __table_args__ = (Index("ix_attachments_patient_id_created_at", "patient_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"),
-                                                        index=True)  # None: a document of an in-person visit
+    consultation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )  # None: a document of an in-person visit
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -57,8 +58,9 @@ class ReadMark(Base):
 
     __tablename__ = "read_marks"
 
-    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"),
-                                                 primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     message_id: Mapped[int] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -26,8 +26,9 @@ class MultipartFileReader:
         if mimetype != "multipart/form-data" or not boundary:
             raise errors.BadRequest("Send the file as multipart/form-data in the field 'file'.")
         self._body = body
-        self._decoder = MultipartDecoder(boundary.encode("latin-1"), max_form_memory_size=READ_SIZE * 4,
-                                         max_parts=MAX_PARTS)
+        self._decoder = MultipartDecoder(
+            boundary.encode("latin-1"), max_form_memory_size=READ_SIZE * 4, max_parts=MAX_PARTS
+        )
         self._field = field
         self._buffer = bytearray()
         self._eof = False

@@ -32,7 +32,9 @@ def chat_open(c: Consultation, now: datetime, open_hours: int) -> bool:
     return c.status != Status.CANCELLED and now < c.ends_at + timedelta(hours=open_hours)
 
 
-def consultation_for_chat(session: Session, actor: Actor, consultation_id: int, *, lock: bool = False) -> Consultation:
+def consultation_for_chat(
+    session: Session, actor: Actor, consultation_id: int, *, lock: bool = False
+) -> Consultation:
     """The consultation if the actor is its patient, guardian or doctor; else ``NotFound``."""
     return scheduling.get_for(session, actor, consultation_id, lock=lock)
 
@@ -41,7 +43,9 @@ def require_writable(c: Consultation, now: datetime, open_hours: int) -> None:
     if c.status == Status.CANCELLED:
         raise errors.ChatReadOnly("The consultation was cancelled; its chat is read-only.")
     if not chat_open(c, now, open_hours):
-        raise errors.ChatReadOnly(f"The chat closed {open_hours} hours after the consultation; it is read-only.")
+        raise errors.ChatReadOnly(
+            f"The chat closed {open_hours} hours after the consultation; it is read-only."
+        )
 
 
 def clean_text(text: object) -> str:
@@ -52,8 +56,9 @@ def clean_text(text: object) -> str:
         raise errors.ValidationFailed("'text' must be a string.", details={"field": "text"})
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(text) > TEXT_MAX:
-        raise errors.ValidationFailed(f"A message may have at most {TEXT_MAX} characters.",
-                                      details={"field": "text"})
+        raise errors.ValidationFailed(
+            f"A message may have at most {TEXT_MAX} characters.", details={"field": "text"}
+        )
     if _CONTROL.search(text):
         raise errors.ValidationFailed("The message contains control characters.", details={"field": "text"})
     return text
@@ -62,10 +67,14 @@ def clean_text(text: object) -> str:
 def clean_ids(value: object, field: str = "attachment_ids") -> list[int]:
     if value is None:
         return []
-    if not isinstance(value, list) or len(value) > ATTACHMENTS_MAX or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**63 for v in value):
-        raise errors.ValidationFailed(f"'{field}' must be a list of at most {ATTACHMENTS_MAX} ids.",
-                                      details={"field": field})
+    if (
+        not isinstance(value, list)
+        or len(value) > ATTACHMENTS_MAX
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**63 for v in value)
+    ):
+        raise errors.ValidationFailed(
+            f"'{field}' must be a list of at most {ATTACHMENTS_MAX} ids.", details={"field": field}
+        )
     return list(dict.fromkeys(value))
 
 
@@ -79,22 +88,32 @@ class Draft:
     attachment_ids: object = None
 
 
-def post_message(session: Session, actor: Actor, consultation_id: int, *, text: object, attachment_ids: object,
-                 now: datetime, open_hours: int) -> dict:
+def post_message(
+    session: Session,
+    actor: Actor,
+    consultation_id: int,
+    *,
+    text: object,
+    attachment_ids: object,
+    now: datetime,
+    open_hours: int,
+) -> dict:
     """Store one message (text and/or the actor's own unsent attachments of this consultation).
 
     Returns its wire payload (``message_json``); raises the refusal (``NotFound`` to a stranger,
     ``ChatReadOnly``, ``ValidationFailed``).
     """
-    result = store_messages(session, [Draft(actor, consultation_id, text, attachment_ids)], now=now,
-                            open_hours=open_hours)[0]
+    result = store_messages(
+        session, [Draft(actor, consultation_id, text, attachment_ids)], now=now, open_hours=open_hours
+    )[0]
     if isinstance(result, errors.DomainError):
         raise result
     return result
 
 
-def store_messages(session: Session, drafts: Sequence[Draft], *, now: datetime,
-                   open_hours: int) -> list[dict | errors.DomainError]:
+def store_messages(
+    session: Session, drafts: Sequence[Draft], *, now: datetime, open_hours: int
+) -> list[dict | errors.DomainError]:
     """Store a batch of messages: one access check and one insert for the whole batch.
 
     Returns, per draft and in order, its wire payload or the ``DomainError`` that refuses it; each
@@ -119,51 +138,90 @@ def store_messages(session: Session, drafts: Sequence[Draft], *, now: datetime,
             require_writable(state, now, open_hours)
             attachments = _claim_attachments(session, d, ids, claimed)
             if not body and not attachments:
-                raise errors.ValidationFailed("A message needs text or an attachment.", details={"field": "text"})
+                raise errors.ValidationFailed(
+                    "A message needs text or an attachment.", details={"field": "text"}
+                )
             accepted.append((i, d, body, attachments))
         except errors.DomainError as exc:
             results[i] = exc
     if not accepted:
         return results
-    ids = session.connection().scalars(_INSERT_RETURNING_IDS, [
-        {"consultation_id": d.consultation_id, "author_id": d.actor.id, "text": body, "created_at": now}
-        for _, d, body, _ in accepted]).all()
+    ids = (
+        session.connection()
+        .scalars(
+            _INSERT_RETURNING_IDS,
+            [
+                {
+                    "consultation_id": d.consultation_id,
+                    "author_id": d.actor.id,
+                    "text": body,
+                    "created_at": now,
+                }
+                for _, d, body, _ in accepted
+            ],
+        )
+        .all()
+    )
     for (i, d, body, attachments), message_id in zip(accepted, ids, strict=True):
         for a in attachments:
             a.message_id = message_id
         results[i] = {
-            "id": message_id, "consultation_id": d.consultation_id,
+            "id": message_id,
+            "consultation_id": d.consultation_id,
             "author": {"id": d.actor.id, "name": d.actor.name, "role": d.actor.role},
-            "text": body, "attachments": [attachment_json(a) for a in attachments],
+            "text": body,
+            "attachments": [attachment_json(a) for a in attachments],
             "created_at": now.isoformat(timespec="seconds"),
         }
     session.flush()
     return results
 
 
-_INSERT_RETURNING_IDS = insert(Message.__table__).returning(Message.__table__.c.id, sort_by_parameter_order=True)
+_INSERT_RETURNING_IDS = insert(Message.__table__).returning(
+    Message.__table__.c.id, sort_by_parameter_order=True
+)
 
 
 def _claim_attachments(session: Session, d: Draft, ids: list[int], claimed: set[int]) -> list[Attachment]:
     """The sender's own unsent attachments of this consultation, locked; each claimed once per batch."""
     if not ids:
         return []
-    attachments = list(session.scalars(select(Attachment).where(
-        Attachment.id.in_(ids), Attachment.consultation_id == d.consultation_id,
-        Attachment.uploaded_by_id == d.actor.id, Attachment.message_id.is_(None))
-        .order_by(Attachment.id).with_for_update()))
+    attachments = list(
+        session.scalars(
+            select(Attachment)
+            .where(
+                Attachment.id.in_(ids),
+                Attachment.consultation_id == d.consultation_id,
+                Attachment.uploaded_by_id == d.actor.id,
+                Attachment.message_id.is_(None),
+            )
+            .order_by(Attachment.id)
+            .with_for_update()
+        )
+    )
     if len(attachments) != len(ids) or claimed.intersection(ids):
-        raise errors.ValidationFailed("Unknown or already sent attachment.", details={"field": "attachment_ids"})
+        raise errors.ValidationFailed(
+            "Unknown or already sent attachment.", details={"field": "attachment_ids"}
+        )
     claimed.update(ids)
     return attachments
 
 
-def history(session: Session, actor: Actor, consultation_id: int, *, after: int | None = None,
-            limit: int = HISTORY_DEFAULT) -> list[Message]:
+def history(
+    session: Session,
+    actor: Actor,
+    consultation_id: int,
+    *,
+    after: int | None = None,
+    limit: int = HISTORY_DEFAULT,
+) -> list[Message]:
     """Messages in id order: the last ``limit``, or the first ``limit`` after id ``after``."""
     c = consultation_for_chat(session, actor, consultation_id)
-    query = select(Message).where(Message.consultation_id == c.id).options(
-        selectinload(Message.author), selectinload(Message.attachments))
+    query = (
+        select(Message)
+        .where(Message.consultation_id == c.id)
+        .options(selectinload(Message.author), selectinload(Message.attachments))
+    )
     if after is None:
         rows = list(session.scalars(query.order_by(Message.id.desc()).limit(limit)))
         return rows[::-1]
@@ -175,7 +233,9 @@ def mark_read(session: Session, actor: Actor, consultation_id: int, up_to_id: in
     c = consultation_for_chat(session, actor, consultation_id)
     exists = session.scalar(select(Message.id).where(Message.id == up_to_id, Message.consultation_id == c.id))
     if exists is None:
-        raise errors.ValidationFailed("'up_to_id' is not a message of this chat.", details={"field": "up_to_id"})
+        raise errors.ValidationFailed(
+            "'up_to_id' is not a message of this chat.", details={"field": "up_to_id"}
+        )
     mark = session.get(ReadMark, (c.id, actor.id), with_for_update=True)
     if mark is None:
         mark = ReadMark(consultation_id=c.id, user_id=actor.id, message_id=up_to_id, updated_at=now)
@@ -187,15 +247,17 @@ def mark_read(session: Session, actor: Actor, consultation_id: int, up_to_id: in
 
 
 def read_marks(session: Session, consultation_id: int) -> dict[int, int]:
-    rows = session.execute(select(ReadMark.user_id, ReadMark.message_id)
-                           .where(ReadMark.consultation_id == consultation_id))
-    return {user_id: message_id for user_id, message_id in rows}
+    rows = session.execute(
+        select(ReadMark.user_id, ReadMark.message_id).where(ReadMark.consultation_id == consultation_id)
+    )
+    return dict(rows)
 
 
 def message_json(m: Message) -> dict:
     """The wire shape of a message (socket event and REST)."""
     return {
-        "id": m.id, "consultation_id": m.consultation_id,
+        "id": m.id,
+        "consultation_id": m.consultation_id,
         "author": {"id": m.author.id, "name": m.author.full_name, "role": m.author.role},
         "text": m.text,
         "attachments": [attachment_json(a) for a in m.attachments],

@@ -53,8 +53,15 @@ class Outgoing:
 class MessageWriter:
     """Stores chat messages in batches run by the senders' threads; see the module docstring."""
 
-    def __init__(self, db: Database, *, broadcast: Callable[[dict], None], clock: Callable[[], datetime],
-                 open_hours: Callable[[], int], max_batch: int = 500):
+    def __init__(
+        self,
+        db: Database,
+        *,
+        broadcast: Callable[[dict], None],
+        clock: Callable[[], datetime],
+        open_hours: Callable[[], int],
+        max_batch: int = 500,
+    ):
         self.db, self.broadcast, self.clock, self.open_hours = db, broadcast, clock, open_hours
         self.max_batch = max_batch
         self._pending: list[Outgoing] = []
@@ -80,7 +87,9 @@ class MessageWriter:
                 with self._lock:
                     if item in self._pending and not item.leads:
                         self._pending.remove(item)
-                        raise errors.InternalError("The message could not be stored in time; please resend it.")
+                        raise errors.InternalError(
+                            "The message could not be stored in time; please resend it."
+                        )
                 deadline = time.monotonic() + timeout  # in a batch being stored now: its answer comes
         result = item.outcome.result()
         if isinstance(result, errors.DomainError):
@@ -92,8 +101,8 @@ class MessageWriter:
         try:
             while not me.outcome.done():
                 with self._lock:
-                    batch = self._pending[:self.max_batch]
-                    del self._pending[:self.max_batch]
+                    batch = self._pending[: self.max_batch]
+                    del self._pending[: self.max_batch]
                 self._run(batch)
         finally:
             with self._lock:
@@ -157,6 +166,8 @@ class MessageWriter:
                 if actor is not None:
                     drafts.append(chat.Draft(actor, item.consultation_id, item.text, item.attachment_ids))
                     slots.append(k)
-            for k, result in zip(slots, chat.store_messages(s, drafts, now=now, open_hours=self.open_hours())):
+            for k, result in zip(
+                slots, chat.store_messages(s, drafts, now=now, open_hours=self.open_hours()), strict=True
+            ):
                 results[k] = result
         return results

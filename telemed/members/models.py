@@ -19,7 +19,10 @@ class Patient(Base):
     """An insured person: a member's own record or a dependant (child)."""
 
     __tablename__ = "patients"
-    __table_args__ = (Index("ix_patients_full_name", "full_name"), Index("ix_patients_birth_date", "birth_date"))
+    __table_args__ = (
+        Index("ix_patients_full_name", "full_name"),
+        Index("ix_patients_birth_date", "birth_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
@@ -37,7 +40,9 @@ class Guardianship(Base):
 
     __tablename__ = "guardianships"
 
-    guardian_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    guardian_user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
     relation: Mapped[str] = mapped_column(String(32), default="parent")
 

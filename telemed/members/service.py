@@ -19,15 +19,19 @@ def own_patient(session: Session, user_id: int) -> Patient | None:
 
 
 def ward_ids(session: Session, user_id: int) -> list[int]:
-    return list(session.scalars(select(Guardianship.patient_id).where(Guardianship.guardian_user_id == user_id)))
+    return list(
+        session.scalars(select(Guardianship.patient_id).where(Guardianship.guardian_user_id == user_id))
+    )
 
 
 def bookable_patients(session: Session, user_id: int) -> list[Patient]:
     """The user's own patient record first, then the dependants in their care."""
     own = own_patient(session, user_id)
     wards = session.scalars(
-        select(Patient).join(Guardianship, Guardianship.patient_id == Patient.id)
-        .where(Guardianship.guardian_user_id == user_id).order_by(Patient.birth_date)
+        select(Patient)
+        .join(Guardianship, Guardianship.patient_id == Patient.id)
+        .where(Guardianship.guardian_user_id == user_id)
+        .order_by(Patient.birth_date)
     ).all()
     return ([own] if own else []) + [w for w in wards if own is None or w.id != own.id]
 
@@ -43,9 +47,12 @@ def is_adult(patient: Patient, today: date) -> bool:
 def to_facts(policy: Policy) -> rules.PolicyFacts:
     c: Contract = policy.contract
     return rules.PolicyFacts(
-        valid_from=policy.valid_from, valid_to=policy.valid_to,
-        contract_starts_on=c.starts_on, contract_ends_on=c.ends_on,
-        telemedicine=c.telemedicine, covered_specialties=frozenset(c.covered_specialties or ()),
+        valid_from=policy.valid_from,
+        valid_to=policy.valid_to,
+        contract_starts_on=c.starts_on,
+        contract_ends_on=c.ends_on,
+        telemedicine=c.telemedicine,
+        covered_specialties=frozenset(c.covered_specialties or ()),
         psychologist_limit=c.psychologist_limit,
     )
 
@@ -59,14 +66,17 @@ def active_policy(session: Session, patient_id: int, day: date) -> Policy | None
 
 def psychologist_used(session: Session, patient_id: int, contract_id: int) -> int:
     """Non-cancelled psychologist consultations of the patient under the contract."""
-    return session.scalar(
-        select(func.count(Consultation.id)).where(
-            Consultation.patient_id == patient_id,
-            Consultation.contract_id == contract_id,
-            Consultation.specialty_code == PSYCHOLOGIST,
-            Consultation.status != Status.CANCELLED,
+    return (
+        session.scalar(
+            select(func.count(Consultation.id)).where(
+                Consultation.patient_id == patient_id,
+                Consultation.contract_id == contract_id,
+                Consultation.specialty_code == PSYCHOLOGIST,
+                Consultation.status != Status.CANCELLED,
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,18 @@ __all__ = ["VerifyResult", "access_log", "canonical", "chain_hash", "record", "v
 
 #: Key of the PostgreSQL transaction-level advisory lock that serializes appends.
 PG_LOCK_KEY = 0x7E1E_A0D1_0000_0001
-_FIELDS = ("id", "at", "actor_id", "actor_role", "patient_id", "object_type", "object_id", "action",
-           "outcome", "client_addr")
+_FIELDS = (
+    "id",
+    "at",
+    "actor_id",
+    "actor_role",
+    "patient_id",
+    "object_type",
+    "object_id",
+    "action",
+    "outcome",
+    "client_addr",
+)
 _BATCH = 1000
 
 
@@ -65,9 +75,18 @@ def chain_hash(prev_hash: str, fields: dict) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical(fields)).hexdigest()
 
 
-def record(db: Database, *, actor: Actor | None, patient_id: int | None, object_type: str,
-           object_id: str | int | None, action: str, outcome: str, client_addr: str | None,
-           now: datetime) -> AuditEvent:
+def record(
+    db: Database,
+    *,
+    actor: Actor | None,
+    patient_id: int | None,
+    object_type: str,
+    object_id: str | int | None,
+    action: str,
+    outcome: str,
+    client_addr: str | None,
+    now: datetime,
+) -> AuditEvent:
     """Append one event in its own write transaction and return it (detached).
 
     Being separate from the caller's transaction, a denied attempt stays logged
@@ -87,11 +106,14 @@ def record(db: Database, *, actor: Actor | None, patient_id: int | None, object_
     if now.tzinfo is None:
         raise ValueError("naive datetime given to the audit log")
     fields = {
-        "at": now.astimezone(UTC), "actor_id": actor.id if actor else None,
+        "at": now.astimezone(UTC),
+        "actor_id": actor.id if actor else None,
         "actor_role": actor.role if actor else ANONYMOUS,
         "patient_id": patient_id if isinstance(patient_id, int) and -(2**31) <= patient_id < 2**31 else None,
-        "object_type": object_type, "object_id": None if object_id is None else str(object_id)[:64],
-        "action": action, "outcome": outcome,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id)[:64],
+        "action": action,
+        "outcome": outcome,
         "client_addr": None if client_addr is None else client_addr[:64],
     }
     with db.transaction() as s:
@@ -125,12 +147,18 @@ def verify_chain(session: Session) -> VerifyResult:
         fields = row._asdict()
         if row.prev_hash != expected:
             rows.close()
-            return VerifyResult(False, checked, row.id, "prev_hash does not match the previous event's hash "
-                                                        "(an event was removed, inserted or reordered)")
+            return VerifyResult(
+                False,
+                checked,
+                row.id,
+                "prev_hash does not match the previous event's hash "
+                "(an event was removed, inserted or reordered)",
+            )
         if chain_hash(row.prev_hash, fields) != row.hash:
             rows.close()
-            return VerifyResult(False, checked, row.id, "hash does not match the event's contents "
-                                                        "(the event was modified)")
+            return VerifyResult(
+                False, checked, row.id, "hash does not match the event's contents (the event was modified)"
+            )
         expected, checked = row.hash, checked + 1
     return VerifyResult(True, checked, None, "ok")
 
@@ -142,6 +170,11 @@ def access_log(session: Session, patient_id: int, *, limit: int = 50, offset: in
     decides what to show, checks the right to see it, and logs that read itself
     (``object_type="access_log"``).
     """
-    query = (select(AuditEvent).where(AuditEvent.patient_id == patient_id).order_by(AuditEvent.id.desc())
-             .limit(max(limit, 0)).offset(max(offset, 0)))
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.patient_id == patient_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(max(limit, 0))
+        .offset(max(offset, 0))
+    )
     return list(session.scalars(query))

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from telemed.db import Base, UTCDateTime
 
-OBJECT_TYPES = frozenset({"record", "conclusion", "attachment", "pdf", "visit", "fhir", "access_log",
-                          "patient_search"})
+OBJECT_TYPES = frozenset(
+    {"record", "conclusion", "attachment", "pdf", "visit", "fhir", "access_log", "patient_search"}
+)
 ACTIONS = frozenset({"read", "write", "sign", "addendum", "export", "search"})
 OUTCOMES = frozenset({"allowed", "denied"})
 ANONYMOUS = "anonymous"
@@ -60,6 +61,9 @@ event.listen(AuditEvent, "before_delete", _refuse)
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk(state) -> None:
     """Refuse ORM-enabled ``update(AuditEvent)`` / ``delete(AuditEvent)`` statements."""
-    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
-            and state.bind_mapper.class_ is AuditEvent:
+    if (
+        (state.is_update or state.is_delete)
+        and state.bind_mapper is not None
+        and state.bind_mapper.class_ is AuditEvent
+    ):
         _refuse()

@@ -46,8 +46,9 @@ def _text(data: dict, name: str, max_len: int = TEXT_MAX) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or len(value) > max_len:
-        raise errors.ValidationFailed(f"'{name}' must be text of at most {max_len} characters.",
-                                      details={"field": name})
+        raise errors.ValidationFailed(
+            f"'{name}' must be text of at most {max_len} characters.", details={"field": name}
+        )
     return value.strip()
 
 
@@ -63,8 +64,9 @@ def clean_diagnosis(value: object) -> tuple[str | None, str]:
         return None, text
     code = icd10.normalize_code(raw) if isinstance(raw, str) else None
     if code is None or not icd10.is_valid_code(code):
-        raise errors.ValidationFailed("'diagnosis.icd10' is not a code of the ICD-10 list.",
-                                      details={"field": "diagnosis.icd10"})
+        raise errors.ValidationFailed(
+            "'diagnosis.icd10' is not a code of the ICD-10 list.", details={"field": "diagnosis.icd10"}
+        )
     if not text:
         entry = icd10.lookup(code)
         text = entry.title if entry else ""
@@ -75,10 +77,14 @@ def clean_content(data: dict) -> dict:
     content = {name: _text(data, name) for name in TEXT_FIELDS}
     content["diagnosis_icd10"], content["diagnosis_text"] = clean_diagnosis(data.get("diagnosis"))
     referrals = data.get("referrals") or []
-    if not isinstance(referrals, list) or len(referrals) > REFERRALS_MAX or not all(
-            isinstance(r, str) and len(r) <= 500 for r in referrals):
-        raise errors.ValidationFailed(f"'referrals' must be a list of at most {REFERRALS_MAX} texts.",
-                                      details={"field": "referrals"})
+    if (
+        not isinstance(referrals, list)
+        or len(referrals) > REFERRALS_MAX
+        or not all(isinstance(r, str) and len(r) <= 500 for r in referrals)
+    ):
+        raise errors.ValidationFailed(
+            f"'referrals' must be a list of at most {REFERRALS_MAX} texts.", details={"field": "referrals"}
+        )
     content["referrals"] = [r.strip() for r in referrals if r.strip()]
     return content
 
@@ -86,23 +92,33 @@ def clean_content(data: dict) -> dict:
 def content_of(c: Conclusion) -> dict:
     """The signed content, in the API's shape."""
     return {name: getattr(c, name) for name in TEXT_FIELDS} | {
-        "diagnosis": {"icd10": c.diagnosis_icd10, "text": c.diagnosis_text}, "referrals": list(c.referrals or [])}
+        "diagnosis": {"icd10": c.diagnosis_icd10, "text": c.diagnosis_text},
+        "referrals": list(c.referrals or []),
+    }
 
 
 def content_hash(c: Conclusion) -> str:
     """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the content and consultation id."""
-    canonical = json.dumps({"consultation_id": c.consultation_id, **content_of(c)}, sort_keys=True,
-                           ensure_ascii=False, separators=(",", ":"))
+    canonical = json.dumps(
+        {"consultation_id": c.consultation_id, **content_of(c)},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def save_draft(session: Session, actor: Actor, consultation_id: int, data: dict, *, now: datetime) -> Conclusion:
+def save_draft(
+    session: Session, actor: Actor, consultation_id: int, data: dict, *, now: datetime
+) -> Conclusion:
     """Create or replace the draft; ``ConclusionSigned`` once signed."""
     content = clean_content(data)
     c = consultation_for_doctor(session, actor, consultation_id)
     if c.status in (Status.CANCELLED, Status.NO_SHOW):
         raise errors.Conflict("A cancelled or missed consultation has no conclusion.")
-    conclusion = session.scalar(select(Conclusion).where(Conclusion.consultation_id == c.id).with_for_update())
+    conclusion = session.scalar(
+        select(Conclusion).where(Conclusion.consultation_id == c.id).with_for_update()
+    )
     if conclusion is None:
         conclusion = Conclusion(consultation_id=c.id, patient_id=c.patient_id)
         session.add(conclusion)
@@ -110,25 +126,43 @@ def save_draft(session: Session, actor: Actor, consultation_id: int, data: dict,
         raise errors.ConclusionSigned()
     for name, value in content.items():
         setattr(conclusion, name, value)
-    conclusion.search_text = fold(" ".join([content["diagnosis_text"], content["complaints"],
-                                            content["recommendations"], *content["referrals"]]))
+    conclusion.search_text = fold(
+        " ".join(
+            [
+                content["diagnosis_text"],
+                content["complaints"],
+                content["recommendations"],
+                *content["referrals"],
+            ]
+        )
+    )
     conclusion.updated_at = now
     session.flush()
     return conclusion
 
 
-def sign(session: Session, passwords: Passwords, actor: Actor, consultation_id: int, password: str, *,
-         now: datetime) -> Conclusion:
+def sign(
+    session: Session,
+    passwords: Passwords,
+    actor: Actor,
+    consultation_id: int,
+    password: str,
+    *,
+    now: datetime,
+) -> Conclusion:
     """Sign with the doctor's password: records who, when and the content hash; completes the consultation."""
     c = consultation_for_doctor(session, actor, consultation_id)
-    conclusion = session.scalar(select(Conclusion).where(Conclusion.consultation_id == c.id).with_for_update())
+    conclusion = session.scalar(
+        select(Conclusion).where(Conclusion.consultation_id == c.id).with_for_update()
+    )
     if conclusion is None:
         raise errors.ValidationFailed("Write the conclusion before signing it.")
     if conclusion.signed_at is not None:
         raise errors.ConclusionSigned("The conclusion is already signed.")
     if not conclusion.diagnosis_text:
-        raise errors.ValidationFailed("A conclusion needs a diagnosis before it is signed.",
-                                      details={"field": "diagnosis"})
+        raise errors.ValidationFailed(
+            "A conclusion needs a diagnosis before it is signed.", details={"field": "diagnosis"}
+        )
     user = session.get(User, actor.id)
     if not passwords.verify(user.password_hash, password):
         raise errors.InvalidPassword()
@@ -139,8 +173,9 @@ def sign(session: Session, passwords: Passwords, actor: Actor, consultation_id: 
     return conclusion
 
 
-def add_addendum(session: Session, actor: Actor, consultation_id: int, *, text: object, reason: object,
-                 now: datetime) -> Addendum:
+def add_addendum(
+    session: Session, actor: Actor, consultation_id: int, *, text: object, reason: object, now: datetime
+) -> Addendum:
     """Append a correction to a signed conclusion (the signed text itself never changes)."""
     data = {"text": text, "reason": reason}
     body, why = _text(data, "text"), _text(data, "reason", 1000)
@@ -150,7 +185,9 @@ def add_addendum(session: Session, actor: Actor, consultation_id: int, *, text: 
     conclusion = session.scalar(select(Conclusion).where(Conclusion.consultation_id == c.id))
     if conclusion is None or conclusion.signed_at is None:
         raise errors.NotSigned("Addenda are added to a signed conclusion; edit the draft instead.")
-    addendum = Addendum(conclusion_id=conclusion.id, author_id=actor.id, text=body, reason=why, created_at=now)
+    addendum = Addendum(
+        conclusion_id=conclusion.id, author_id=actor.id, text=body, reason=why, created_at=now
+    )
     session.add(addendum)
     session.flush()
     return addendum
@@ -167,14 +204,23 @@ def conclusion_for(session: Session, actor: Actor, consultation_id: int) -> tupl
 
 def conclusion_json(c: Conclusion) -> dict:
     return {
-        "id": c.id, "consultation_id": c.consultation_id, **content_of(c),
+        "id": c.id,
+        "consultation_id": c.consultation_id,
+        **content_of(c),
         "status": "signed" if c.signed_at else "draft",
         "updated_at": c.updated_at.isoformat(timespec="seconds"),
         "signed_at": c.signed_at.isoformat(timespec="seconds") if c.signed_at else None,
         "signed_by": {"id": c.signed_by.id, "name": c.signed_by.full_name} if c.signed_by else None,
         "content_sha256": c.content_sha256,
-        "addenda": [{"id": a.id, "text": a.text, "reason": a.reason, "author": {"id": a.author.id,
-                     "name": a.author.full_name}, "created_at": a.created_at.isoformat(timespec="seconds")}
-                    for a in c.addenda],
+        "addenda": [
+            {
+                "id": a.id,
+                "text": a.text,
+                "reason": a.reason,
+                "author": {"id": a.author.id, "name": a.author.full_name},
+                "created_at": a.created_at.isoformat(timespec="seconds"),
+            }
+            for a in c.addenda
+        ],
         "notice": "Sick-leave certificates, certificates and prescriptions are issued in the clinic, not remotely.",
     }

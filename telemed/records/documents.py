@@ -28,8 +28,17 @@ __all__ = [
 
 #: FHIR R4 Encounter.status codes; callers map their own statuses onto these.
 ENCOUNTER_STATUSES = frozenset(
-    {"planned", "arrived", "triaged", "in-progress", "onleave", "finished",
-     "cancelled", "entered-in-error", "unknown"}
+    {
+        "planned",
+        "arrived",
+        "triaged",
+        "in-progress",
+        "onleave",
+        "finished",
+        "cancelled",
+        "entered-in-error",
+        "unknown",
+    }
 )
 _GENDERS = frozenset({"male", "female", "other", "unknown"})
 

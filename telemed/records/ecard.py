@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from telemed import errors
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
-from telemed.catalog.specialties import BY_CODE
 from telemed.catalog.models import Doctor
+from telemed.catalog.specialties import BY_CODE
 from telemed.chat.models import Attachment
 from telemed.members.models import Guardianship, Patient, Policy, fold
 from telemed.records.conclusions import clean_diagnosis
@@ -32,10 +32,18 @@ KINDS = ("conclusion", "visit", "document")
 
 def doctor_cares_for(session: Session, actor: Actor, patient_id: int, now: datetime) -> bool:
     """A consultation with the patient that is booked and not more than 30 days past."""
-    return bool(session.scalar(select(exists().where(
-        Consultation.patient_id == patient_id, Consultation.status != Status.CANCELLED,
-        Consultation.ends_at >= now - CARE_WINDOW,
-        Consultation.doctor_id.in_(select(Doctor.id).where(Doctor.user_id == actor.id))))))
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Consultation.patient_id == patient_id,
+                    Consultation.status != Status.CANCELLED,
+                    Consultation.ends_at >= now - CARE_WINDOW,
+                    Consultation.doctor_id.in_(select(Doctor.id).where(Doctor.user_id == actor.id)),
+                )
+            )
+        )
+    )
 
 
 def patient_for_record(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> Patient:
@@ -72,30 +80,54 @@ class EntryFilter:
 def _entries_query(patient_id: int):
     signer = User.__table__.alias("signer")
     conclusions = (
-        select(literal("conclusion").label("kind"), Conclusion.id.label("id"), Conclusion.signed_at.label("date"),
-               Consultation.specialty_code.label("specialty"), Conclusion.diagnosis_text.label("summary"),
-               signer.c.full_name.label("author"), Conclusion.diagnosis_icd10.label("icd10"),
-               Conclusion.consultation_id.label("consultation_id"), Conclusion.search_text.label("search"))
+        select(
+            literal("conclusion").label("kind"),
+            Conclusion.id.label("id"),
+            Conclusion.signed_at.label("date"),
+            Consultation.specialty_code.label("specialty"),
+            Conclusion.diagnosis_text.label("summary"),
+            signer.c.full_name.label("author"),
+            Conclusion.diagnosis_icd10.label("icd10"),
+            Conclusion.consultation_id.label("consultation_id"),
+            Conclusion.search_text.label("search"),
+        )
         .join(Consultation, Consultation.id == Conclusion.consultation_id)
         .join(signer, signer.c.id == Conclusion.signed_by_id)
         .where(Conclusion.patient_id == patient_id, Conclusion.signed_at.is_not(None))
     )
     visits = select(
-        literal("visit"), Visit.id, Visit.visited_at, Visit.specialty_code, Visit.diagnosis_text, Visit.doctor_name,
-        Visit.diagnosis_icd10, cast(literal(None), Consultation.id.type), Visit.search_text,
+        literal("visit"),
+        Visit.id,
+        Visit.visited_at,
+        Visit.specialty_code,
+        Visit.diagnosis_text,
+        Visit.doctor_name,
+        Visit.diagnosis_icd10,
+        cast(literal(None), Consultation.id.type),
+        Visit.search_text,
     ).where(Visit.patient_id == patient_id)
     uploader = User.__table__.alias("uploader")
     documents = (
-        select(literal("document"), Attachment.id, Attachment.created_at, cast(literal(None), String),
-               Attachment.filename, uploader.c.full_name, cast(literal(None), String), Attachment.consultation_id,
-               Attachment.filename)
+        select(
+            literal("document"),
+            Attachment.id,
+            Attachment.created_at,
+            cast(literal(None), String),
+            Attachment.filename,
+            uploader.c.full_name,
+            cast(literal(None), String),
+            Attachment.consultation_id,
+            Attachment.filename,
+        )
         .join(uploader, uploader.c.id == Attachment.uploaded_by_id)
         .where(Attachment.patient_id == patient_id)
     )
     return union_all(conclusions, visits, documents).subquery("entries")
 
 
-def entries(session: Session, patient_id: int, f: EntryFilter, *, limit: int = 50, offset: int = 0) -> list[dict]:
+def entries(
+    session: Session, patient_id: int, f: EntryFilter, *, limit: int = 50, offset: int = 0
+) -> list[dict]:
     """The patient's e-card entries, newest first, filtered in SQL."""
     e = _entries_query(patient_id)
     conditions = []
@@ -109,8 +141,13 @@ def entries(session: Session, patient_id: int, f: EntryFilter, *, limit: int = 5
         conditions.append(e.c.specialty == f.specialty)
     if f.text:
         conditions.append(e.c.search.like(f"%{_escape_like(fold(f.text))}%", escape="\\"))
-    rows = session.execute(select(e).where(and_(true(), *conditions)).order_by(e.c.date.desc(), e.c.kind, e.c.id.desc())
-                           .limit(limit).offset(offset)).mappings()
+    rows = session.execute(
+        select(e)
+        .where(and_(true(), *conditions))
+        .order_by(e.c.date.desc(), e.c.kind, e.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).mappings()
     return [_entry_json(r) for r in rows]
 
 
@@ -125,10 +162,17 @@ def _entry_json(r) -> dict:
     if date_value.tzinfo is None:
         date_value = date_value.replace(tzinfo=ZoneInfo("UTC"))
     titles = {"conclusion": "Medical conclusion", "visit": "In-person visit", "document": "Document"}
-    entry = {"id": f"{r['kind']}-{r['id']}", "kind": r["kind"], "object_id": r["id"],
-             "date": date_value.isoformat(timespec="seconds"), "title": titles[r["kind"]],
-             "author": r["author"], "summary": r["summary"], "specialty": r["specialty"],
-             "consultation_id": r["consultation_id"]}
+    entry = {
+        "id": f"{r['kind']}-{r['id']}",
+        "kind": r["kind"],
+        "object_id": r["id"],
+        "date": date_value.isoformat(timespec="seconds"),
+        "title": titles[r["kind"]],
+        "author": r["author"],
+        "summary": r["summary"],
+        "specialty": r["specialty"],
+        "consultation_id": r["consultation_id"],
+    }
     if r["kind"] != "document":
         entry["diagnosis"] = {"icd10": r["icd10"], "text": r["summary"]}
     return entry
@@ -136,13 +180,23 @@ def _entry_json(r) -> dict:
 
 def visit_entry(v: Visit) -> dict:
     """A visit in the e-card entry shape (as ``entries`` would list it)."""
-    return _entry_json({"kind": "visit", "id": v.id, "date": v.visited_at, "author": v.doctor_name,
-                        "summary": v.diagnosis_text, "specialty": v.specialty_code, "consultation_id": None,
-                        "icd10": v.diagnosis_icd10})
+    return _entry_json(
+        {
+            "kind": "visit",
+            "id": v.id,
+            "date": v.visited_at,
+            "author": v.doctor_name,
+            "summary": v.diagnosis_text,
+            "specialty": v.specialty_code,
+            "consultation_id": None,
+            "icd10": v.diagnosis_icd10,
+        }
+    )
 
 
-def add_visit(session: Session, actor: Actor, patient_id: int, data: dict, *, now: datetime,
-              clinic_tz: ZoneInfo) -> Visit:
+def add_visit(
+    session: Session, actor: Actor, patient_id: int, data: dict, *, now: datetime, clinic_tz: ZoneInfo
+) -> Visit:
     """Records staff enter an in-person visit (``{date, clinic, doctor_name, diagnosis, notes, specialty?}``)."""
     if not actor.is_staff:
         raise errors.NotPermitted("Only records staff add in-person visits.")
@@ -152,19 +206,32 @@ def add_visit(session: Session, actor: Actor, patient_id: int, data: dict, *, no
     if visited_at > now + timedelta(days=1):
         raise errors.ValidationFailed("A visit cannot be in the future.", details={"field": "date"})
     fields = {}
-    for name, max_len, required in (("clinic", 200, True), ("doctor_name", 200, True), ("notes", 10_000, False)):
+    for name, max_len, required in (
+        ("clinic", 200, True),
+        ("doctor_name", 200, True),
+        ("notes", 10_000, False),
+    ):
         value = data.get(name) or ""
         if not isinstance(value, str) or len(value) > max_len or (required and not value.strip()):
-            raise errors.ValidationFailed(f"'{name}' is required text of at most {max_len} characters.",
-                                          details={"field": name})
+            raise errors.ValidationFailed(
+                f"'{name}' is required text of at most {max_len} characters.", details={"field": name}
+            )
         fields[name] = value.strip()
     specialty = data.get("specialty")
     if specialty is not None and (not isinstance(specialty, str) or specialty not in BY_CODE):
         raise errors.ValidationFailed("'specialty' must be a specialty code.", details={"field": "specialty"})
     code, text = clean_diagnosis(data.get("diagnosis"))
-    visit = Visit(patient_id=patient_id, visited_at=visited_at, specialty_code=specialty or None,
-                  diagnosis_icd10=code, diagnosis_text=text, created_by_id=actor.id, created_at=now, **fields,
-                  search_text=fold(" ".join([text, fields["clinic"], fields["doctor_name"], fields["notes"]])))
+    visit = Visit(
+        patient_id=patient_id,
+        visited_at=visited_at,
+        specialty_code=specialty or None,
+        diagnosis_icd10=code,
+        diagnosis_text=text,
+        created_by_id=actor.id,
+        created_at=now,
+        **fields,
+        search_text=fold(" ".join([text, fields["clinic"], fields["doctor_name"], fields["notes"]])),
+    )
     session.add(visit)
     session.flush()
     return visit
@@ -178,7 +245,9 @@ def _visit_time(value: object, clinic_tz: ZoneInfo) -> datetime:
             return datetime.combine(date.fromisoformat(value), time(12), tzinfo=clinic_tz)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise errors.ValidationFailed("'date' must be an ISO date or date-time.", details={"field": "date"}) from None
+        raise errors.ValidationFailed(
+            "'date' must be an ISO date or date-time.", details={"field": "date"}
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=clinic_tz)
 
 
@@ -199,16 +268,32 @@ def search_patients(session: Session, actor: Actor, q: str, *, limit: int = 20) 
     # policy numbers first (unique btree index), so that the name condition below is an OR of two
     # bitmap-indexable conditions instead of "LIKE ... OR id IN (subquery)" (a per-row filter)
     upper = q.upper()
-    policy_ids = list(session.scalars(select(Policy.patient_id).where(
-        Policy.number >= upper, Policy.number < upper + "\uffff").order_by(Policy.number).limit(100)))
+    policy_ids = list(
+        session.scalars(
+            select(Policy.patient_id)
+            .where(Policy.number >= upper, Policy.number < upper + "\uffff")
+            .order_by(Policy.number)
+            .limit(100)
+        )
+    )
     # MATERIALIZED (PostgreSQL): collect the matches (trigram GIN index) and sort them, rather than
     # walk ix_patients_name_search in name order hoping to meet 20 matches early, which reads the
     # whole table when the matches are rare or clustered (a surname prefix, a policy number)
-    matches = (select(Patient).where(or_(Patient.name_search.like(f"%{_escape_like(fold(q))}%", escape="\\"),
-                                         Patient.id.in_(policy_ids)))
-               .cte("matches").prefix_with("MATERIALIZED", dialect="postgresql"))
+    matches = (
+        select(Patient)
+        .where(
+            or_(
+                Patient.name_search.like(f"%{_escape_like(fold(q))}%", escape="\\"),
+                Patient.id.in_(policy_ids),
+            )
+        )
+        .cte("matches")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
     found = aliased(Patient, matches)
-    query = select(found).order_by(found.name_search, found.id).limit(limit).options(selectinload(found.policies))
+    query = (
+        select(found).order_by(found.name_search, found.id).limit(limit).options(selectinload(found.policies))
+    )
     return list(session.scalars(query))
 
 

@@ -15,8 +15,13 @@ from telemed.records.fhir import build_bundle
 from telemed.records.models import Conclusion, Visit
 from telemed.scheduling.models import Consultation
 
-_ENCOUNTER_STATUS = {"scheduled": "planned", "in_progress": "in-progress", "completed": "finished",
-                     "cancelled": "cancelled", "no_show": "cancelled"}
+_ENCOUNTER_STATUS = {
+    "scheduled": "planned",
+    "in_progress": "in-progress",
+    "completed": "finished",
+    "cancelled": "cancelled",
+    "no_show": "cancelled",
+}
 VISIT_PRACTITIONER_BASE = 1_000_000_000  # in-person doctors are names, not rows: ids above real ones
 
 
@@ -30,42 +35,98 @@ def _addenda(c: Conclusion) -> list[d.Addendum]:
 
 def conclusion_document(c: Consultation, conclusion: Conclusion, time_zone: str) -> d.ConclusionDocument:
     return d.ConclusionDocument(
-        consultation_id=c.id, patient_name=c.patient.full_name, patient_birth_date=c.patient.birth_date,
-        doctor_name=c.doctor.full_name, doctor_specialty=BY_CODE[c.specialty_code].name_ru, started_at=c.starts_at,
-        time_zone=time_zone, content=_content(conclusion), signed_at=conclusion.signed_at,
-        signed_by=conclusion.signed_by.full_name, content_sha256=conclusion.content_sha256,
+        consultation_id=c.id,
+        patient_name=c.patient.full_name,
+        patient_birth_date=c.patient.birth_date,
+        doctor_name=c.doctor.full_name,
+        doctor_specialty=BY_CODE[c.specialty_code].name_ru,
+        started_at=c.starts_at,
+        time_zone=time_zone,
+        content=_content(conclusion),
+        signed_at=conclusion.signed_at,
+        signed_by=conclusion.signed_by.full_name,
+        content_sha256=conclusion.content_sha256,
         addenda=_addenda(conclusion),
     )
 
 
 def fhir_bundle(session: Session, patient: Patient) -> dict:
     """The patient's e-card as a FHIR R4 collection Bundle."""
-    policy = session.scalar(select(Policy).where(Policy.patient_id == patient.id).order_by(Policy.valid_to.desc()))
+    policy = session.scalar(
+        select(Policy).where(Policy.patient_id == patient.id).order_by(Policy.valid_to.desc())
+    )
     consultations = list(session.scalars(select(Consultation).where(Consultation.patient_id == patient.id)))
     doctor_ids = {c.doctor_id for c in consultations}
     doctors = list(session.scalars(select(Doctor).where(Doctor.id.in_(doctor_ids)))) if doctor_ids else []
     visits = list(session.scalars(select(Visit).where(Visit.patient_id == patient.id)))
-    practitioners = [d.FhirPractitioner(id=doc.id, name=doc.full_name,
-                                        education="; ".join(filter(None, [doc.education, doc.degree])))
-                     for doc in doctors]
-    practitioners += [d.FhirPractitioner(id=VISIT_PRACTITIONER_BASE + v.id, name=v.doctor_name) for v in visits]
-    encounters = [d.FhirEncounter(id=c.id, practitioner_id=c.doctor_id, status=_ENCOUNTER_STATUS[c.status], remote=True,
-                                  start=c.starts_at, end=c.ends_at, reason=c.reason or None,
-                                  specialty=BY_CODE[c.specialty_code].name_en) for c in consultations]
-    encounters += [d.FhirEncounter(id=VISIT_PRACTITIONER_BASE + v.id, practitioner_id=VISIT_PRACTITIONER_BASE + v.id,
-                                   status="finished", remote=False, start=v.visited_at,
-                                   reason=v.diagnosis_text or None) for v in visits]
-    conclusions = list(session.scalars(select(Conclusion).where(Conclusion.patient_id == patient.id,
-                                                                 Conclusion.signed_at.is_not(None))))
+    practitioners = [
+        d.FhirPractitioner(
+            id=doc.id, name=doc.full_name, education="; ".join(filter(None, [doc.education, doc.degree]))
+        )
+        for doc in doctors
+    ]
+    practitioners += [
+        d.FhirPractitioner(id=VISIT_PRACTITIONER_BASE + v.id, name=v.doctor_name) for v in visits
+    ]
+    encounters = [
+        d.FhirEncounter(
+            id=c.id,
+            practitioner_id=c.doctor_id,
+            status=_ENCOUNTER_STATUS[c.status],
+            remote=True,
+            start=c.starts_at,
+            end=c.ends_at,
+            reason=c.reason or None,
+            specialty=BY_CODE[c.specialty_code].name_en,
+        )
+        for c in consultations
+    ]
+    encounters += [
+        d.FhirEncounter(
+            id=VISIT_PRACTITIONER_BASE + v.id,
+            practitioner_id=VISIT_PRACTITIONER_BASE + v.id,
+            status="finished",
+            remote=False,
+            start=v.visited_at,
+            reason=v.diagnosis_text or None,
+        )
+        for v in visits
+    ]
+    conclusions = list(
+        session.scalars(
+            select(Conclusion).where(Conclusion.patient_id == patient.id, Conclusion.signed_at.is_not(None))
+        )
+    )
     by_consultation = {c.id: c for c in consultations}
-    fhir_conclusions = [d.FhirConclusion(id=x.id, encounter_id=x.consultation_id,
-                                         practitioner_id=by_consultation[x.consultation_id].doctor_id,
-                                         content=_content(x), signed_at=x.signed_at,
-                                         content_sha256=x.content_sha256, addenda=_addenda(x))
-                        for x in conclusions]
-    docs = [d.FhirDocument(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size, sha256=a.sha256,
-                           created_at=a.created_at, encounter_id=a.consultation_id)
-            for a in session.scalars(select(Attachment).where(Attachment.patient_id == patient.id))]
-    fhir_patient = d.FhirPatient(id=patient.id, name=patient.full_name, birth_date=patient.birth_date,
-                                 gender=patient.sex, policy_number=policy.number if policy else None)
+    fhir_conclusions = [
+        d.FhirConclusion(
+            id=x.id,
+            encounter_id=x.consultation_id,
+            practitioner_id=by_consultation[x.consultation_id].doctor_id,
+            content=_content(x),
+            signed_at=x.signed_at,
+            content_sha256=x.content_sha256,
+            addenda=_addenda(x),
+        )
+        for x in conclusions
+    ]
+    docs = [
+        d.FhirDocument(
+            id=a.id,
+            filename=a.filename,
+            content_type=a.content_type,
+            size=a.size,
+            sha256=a.sha256,
+            created_at=a.created_at,
+            encounter_id=a.consultation_id,
+        )
+        for a in session.scalars(select(Attachment).where(Attachment.patient_id == patient.id))
+    ]
+    fhir_patient = d.FhirPatient(
+        id=patient.id,
+        name=patient.full_name,
+        birth_date=patient.birth_date,
+        gender=patient.sex,
+        policy_number=policy.number if policy else None,
+    )
     return build_bundle(fhir_patient, practitioners, encounters, fhir_conclusions, docs)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import html
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from telemed.records.documents import (
@@ -38,8 +38,14 @@ from telemed.records.documents import (
 )
 
 __all__ = [
-    "ACT_CODE_SYSTEM", "ATTACHMENT_URL", "ICD10_SYSTEM", "NAMESPACE", "POLICY_SYSTEM",
-    "SHA256_EXTENSION", "build_bundle", "full_url",
+    "ACT_CODE_SYSTEM",
+    "ATTACHMENT_URL",
+    "ICD10_SYSTEM",
+    "NAMESPACE",
+    "POLICY_SYSTEM",
+    "SHA256_EXTENSION",
+    "build_bundle",
+    "full_url",
 ]
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:telemed")
@@ -62,7 +68,7 @@ def full_url(resource_type: str, db_id: int, namespace: uuid.UUID = NAMESPACE) -
 
 
 def _instant(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _narrative(lines: Iterable[str]) -> Json:
@@ -181,10 +187,13 @@ def _sections(content: ConclusionContent, conclusion: FhirConclusion, condition:
         ("Рекомендации", content.recommendations.splitlines()),
         ("Направления", [f"{i}. {r}" for i, r in enumerate(referrals, 1)]),
         ("Повторная консультация", content.follow_up.splitlines()),
-        ("Дополнения", [
-            f"{_instant(a.created_at)}, {a.author}. Причина: {a.reason}. {a.text}"
-            for a in conclusion.addenda
-        ]),
+        (
+            "Дополнения",
+            [
+                f"{_instant(a.created_at)}, {a.author}. Причина: {a.reason}. {a.text}"
+                for a in conclusion.addenda
+            ],
+        ),
     ]
     sections: list[Json] = []
     for title, lines in texts:
@@ -290,6 +299,6 @@ def build_bundle(
     return {
         "resourceType": "Bundle",
         "type": "collection",
-        "timestamp": _instant(timestamp or datetime.now(timezone.utc)),
+        "timestamp": _instant(timestamp or datetime.now(UTC)),
         "entry": entries,
     }

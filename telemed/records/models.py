@@ -21,7 +21,9 @@ class Conclusion(Base):
     __tablename__ = "conclusions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), unique=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), unique=True
+    )
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     complaints: Mapped[str] = mapped_column(Text, default="")
     anamnesis: Mapped[str] = mapped_column(Text, default="")

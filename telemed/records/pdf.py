@@ -201,8 +201,12 @@ def render_conclusion_pdf(
     pdf.cell(0, 9, "Медицинское заключение", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_BODY, "", 11)
     pdf.cell(
-        0, 6, f"по результатам дистанционной консультации № {doc.consultation_id}",
-        align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+        0,
+        6,
+        f"по результатам дистанционной консультации № {doc.consultation_id}",
+        align="C",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
     )
     pdf.ln(4)
     out.field("Пациент:", doc.patient_name)
@@ -226,8 +230,9 @@ def render_conclusion_pdf(
     pdf.ln(4)
     pdf.set_fill_color(242, 242, 242)
     pdf.set_font(_BODY, "", 9.5)
-    pdf.multi_cell(0, 5, CLINIC_NOTICE, border=1, fill=True, padding=2, align="L",
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        0, 5, CLINIC_NOTICE, border=1, fill=True, padding=2, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+    )
 
     if pdf.will_page_break(22):  # keep the signature and the hash together
         pdf.add_page()

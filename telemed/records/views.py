@@ -95,11 +95,19 @@ def _filters(args) -> tuple[ecard.EntryFilter, dict]:
     start, end = _day(args.get("from")), _day(args.get("to"))
     tz = viewer_tz()
     f = ecard.EntryFilter(
-        kind=kind, specialty=specialty, text=text,
+        kind=kind,
+        specialty=specialty,
+        text=text,
         start=datetime.combine(start, time.min, tzinfo=tz) if start else None,
-        end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz) if end else None)
-    form = {"kind": kind or "", "specialty": specialty or "", "text": text or "",
-            "from": start.isoformat() if start else "", "to": end.isoformat() if end else ""}
+        end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz) if end else None,
+    )
+    form = {
+        "kind": kind or "",
+        "specialty": specialty or "",
+        "text": text or "",
+        "from": start.isoformat() if start else "",
+        "to": end.isoformat() if end else "",
+    }
     return f, form
 
 
@@ -119,19 +127,34 @@ def _view_entries(actor, items: list[dict]) -> list[dict]:
     """E-card entries with what the page shows beside them: links for participants, details otherwise."""
     party = _party_consultations(actor, {e["consultation_id"] for e in items if e["consultation_id"]})
     s = db_session()
-    conclusion_ids = [e["object_id"] for e in items if e["kind"] == "conclusion" and e["consultation_id"] not in party]
-    conclusions = {x.id: x for x in s.scalars(select(Conclusion).where(Conclusion.id.in_(conclusion_ids)))} \
-        if conclusion_ids else {}
+    conclusion_ids = [
+        e["object_id"] for e in items if e["kind"] == "conclusion" and e["consultation_id"] not in party
+    ]
+    conclusions = (
+        {x.id: x for x in s.scalars(select(Conclusion).where(Conclusion.id.in_(conclusion_ids)))}
+        if conclusion_ids
+        else {}
+    )
     visit_ids = [e["object_id"] for e in items if e["kind"] == "visit"]
     visits = {v.id: v for v in s.scalars(select(Visit).where(Visit.id.in_(visit_ids)))} if visit_ids else {}
     # a chat document goes with its consultation; a visit document (no consultation) with the e-card itself
-    return [{**e, "at": datetime.fromisoformat(e["date"]), "party": e["consultation_id"] in party,
-             "downloadable": e["kind"] == "document" and (not e["consultation_id"] or e["consultation_id"] in party),
-             "conclusion": conclusions.get(e["object_id"]) if e["kind"] == "conclusion" else None,
-             "visit": visits.get(e["object_id"]) if e["kind"] == "visit" else None} for e in items]
+    return [
+        {
+            **e,
+            "at": datetime.fromisoformat(e["date"]),
+            "party": e["consultation_id"] in party,
+            "downloadable": e["kind"] == "document"
+            and (not e["consultation_id"] or e["consultation_id"] in party),
+            "conclusion": conclusions.get(e["object_id"]) if e["kind"] == "conclusion" else None,
+            "visit": visits.get(e["object_id"]) if e["kind"] == "visit" else None,
+        }
+        for e in items
+    ]
 
 
-def _record_page(patient_id: int, *, visit_form: dict | None = None, visit_error: errors.DomainError | None = None):
+def _record_page(
+    patient_id: int, *, visit_form: dict | None = None, visit_error: errors.DomainError | None = None
+):
     f, form = _filters(request.args)
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     with audited("record", "read", patient_id=patient_id) as ctx:
@@ -144,12 +167,23 @@ def _record_page(patient_id: int, *, visit_form: dict | None = None, visit_error
         return url_for(".record", patient_id=patient_id, **{k: v for k, v in form.items() if v}, page=n)
 
     return render_template(
-        "records/ecard.html", patient=patient, entries=_view_entries(actor, items[:PAGE_SIZE]), filters=form,
-        filtered=any(form.values()), page=page, has_next=len(items) > PAGE_SIZE, page_url=page_url,
-        kinds=ecard.KINDS, specialties=SPECIALTIES, switch=switch if len(switch) > 1 else [], can_add_visit=actor.is_staff,
-        visit_form=visit_form or {}, visit_error=_visit_error_message(visit_error) if visit_error else None,
+        "records/ecard.html",
+        patient=patient,
+        entries=_view_entries(actor, items[:PAGE_SIZE]),
+        filters=form,
+        filtered=any(form.values()),
+        page=page,
+        has_next=len(items) > PAGE_SIZE,
+        page_url=page_url,
+        kinds=ecard.KINDS,
+        specialties=SPECIALTIES,
+        switch=switch if len(switch) > 1 else [],
+        can_add_visit=actor.is_staff,
+        visit_form=visit_form or {},
+        visit_error=_visit_error_message(visit_error) if visit_error else None,
         visit_error_field=(visit_error.details or {}).get("field") if visit_error else None,
-        today=now().astimezone(clinic_tz()).date())
+        today=now().astimezone(clinic_tz()).date(),
+    )
 
 
 @bp.get("/patients/<int:patient_id>/record")
@@ -185,9 +219,14 @@ def add_visit(patient_id: int):
     """Records staff add an in-person visit from the e-card form (CSRF-checked like every page form)."""
     form = request.form
     specialty = form.get("specialty") or None
-    data = {"date": form.get("date", ""), "clinic": form.get("clinic", ""), "doctor_name": form.get("doctor_name", ""),
-            "notes": form.get("notes", ""), "specialty": specialty,
-            "diagnosis": {"icd10": form.get("diagnosis_icd10") or None, "text": form.get("diagnosis_text", "")}}
+    data = {
+        "date": form.get("date", ""),
+        "clinic": form.get("clinic", ""),
+        "doctor_name": form.get("doctor_name", ""),
+        "notes": form.get("notes", ""),
+        "specialty": specialty,
+        "diagnosis": {"icd10": form.get("diagnosis_icd10") or None, "text": form.get("diagnosis_text", "")},
+    }
     try:
         if specialty is not None and specialty not in BY_CODE:
             raise errors.ValidationFailed("Unknown specialty.", details={"field": "specialty"})

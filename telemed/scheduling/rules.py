@@ -75,7 +75,9 @@ def check_age(specialty: SpecialtyInfo, birth_date: date, day: date) -> None:
     if specialty.min_age is not None and age < specialty.min_age:
         raise errors.AdultOnly()
     if specialty.max_age is not None and age >= specialty.max_age:
-        raise errors.NotCovered(f"{specialty.name_en} consultations are for patients under {specialty.max_age}.")
+        raise errors.NotCovered(
+            f"{specialty.name_en} consultations are for patients under {specialty.max_age}."
+        )
 
 
 def check_coverage(policy: PolicyFacts, specialty: SpecialtyInfo) -> None:

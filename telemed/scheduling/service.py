@@ -37,11 +37,20 @@ def slot_is_free():
 
 
 def book(
-    session: Session, actor: Actor, *, slot_id: int, patient_id: int | None, reason: str, now: datetime,
-    clinic_tz: ZoneInfo, consent_version: str,
+    session: Session,
+    actor: Actor,
+    *,
+    slot_id: int,
+    patient_id: int | None,
+    reason: str,
+    now: datetime,
+    clinic_tz: ZoneInfo,
+    consent_version: str,
 ) -> Consultation:
     """Book a planned consultation on ``slot_id`` for ``patient_id`` (default: the actor)."""
-    patient = members.own_patient(session, actor.id) if patient_id is None else session.get(Patient, patient_id)
+    patient = (
+        members.own_patient(session, actor.id) if patient_id is None else session.get(Patient, patient_id)
+    )
     if patient is None:
         raise errors.NotGuardian("No patient to book for: choose yourself or a child in your care.")
     # Serialise bookings of one patient (psychologist limit); a no-op on SQLite.
@@ -53,7 +62,10 @@ def book(
     policy = members.active_policy(session, patient.id, day)
     specialty = BY_CODE[slot.doctor.specialty_code]
     facts = rules.BookingFacts(
-        now=now, slot_start=slot.starts_at, consultation_day=day, specialty=specialty,
+        now=now,
+        slot_start=slot.starts_at,
+        consultation_day=day,
+        specialty=specialty,
         patient_birth_date=patient.birth_date,
         booker_is_patient=patient.user_id == actor.id,
         booker_is_guardian=members.is_guardian(session, actor.id, patient.id),
@@ -65,9 +77,18 @@ def book(
     if session.scalar(select(Slot.id).where(Slot.id == slot.id, ~slot_is_free())):
         raise errors.SlotTaken()
     consultation = Consultation(
-        patient=patient, booked_by_id=actor.id, doctor=slot.doctor, slot=slot, contract_id=policy.contract_id,
-        specialty_code=specialty.code, mode=Mode.PLANNED, status=Status.SCHEDULED, reason=reason,
-        starts_at=slot.starts_at, ends_at=slot.ends_at, created_at=now,
+        patient=patient,
+        booked_by_id=actor.id,
+        doctor=slot.doctor,
+        slot=slot,
+        contract_id=policy.contract_id,
+        specialty_code=specialty.code,
+        mode=Mode.PLANNED,
+        status=Status.SCHEDULED,
+        reason=reason,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        created_at=now,
     )
     session.add(consultation)
     try:
@@ -91,8 +112,12 @@ def _party_links():
 
 def _party_filter(user_id):
     """SQL condition: the user (an id) is party to the consultation (``_party_links``)."""
-    return or_(*(own == user_id if key is None else own.in_(select(key).where(user == user_id))
-                 for own, key, user in _party_links()))
+    return or_(
+        *(
+            own == user_id if key is None else own.in_(select(key).where(user == user_id))
+            for own, key, user in _party_links()
+        )
+    )
 
 
 def states_for_many(session: Session, asks: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Row]:
@@ -119,11 +144,16 @@ def _parties_statement():
     consultations ``:ids``."""
     state = (Consultation.id, Consultation.status, Consultation.starts_at, Consultation.ends_at)
     ids, users = bindparam("ids", expanding=True), bindparam("users", expanding=True)
-    return union_all(*(
-        (select(*state, own.label("user_id")).where(own.in_(users)) if key is None else
-         select(*state, user.label("user_id")).join(key.table, own == key).where(user.in_(users)))
-        .where(Consultation.id.in_(ids))
-        for own, key, user in _party_links()))
+    return union_all(
+        *(
+            (
+                select(*state, own.label("user_id")).where(own.in_(users))
+                if key is None
+                else select(*state, user.label("user_id")).join(key.table, own == key).where(user.in_(users))
+            ).where(Consultation.id.in_(ids))
+            for own, key, user in _party_links()
+        )
+    )
 
 
 def _load_options():
@@ -142,17 +172,28 @@ def get_for(session: Session, actor: Actor, consultation_id: int, *, lock: bool 
 
 
 def list_for(
-    session: Session, actor: Actor, *, when: str | None = None, now: datetime, limit: int = 50, offset: int = 0,
+    session: Session,
+    actor: Actor,
+    *,
+    when: str | None = None,
+    now: datetime,
+    limit: int = 50,
+    offset: int = 0,
 ) -> list[Consultation]:
     """The actor's consultations; ``when`` = "upcoming" | "past" | None (all)."""
     query = select(Consultation).where(_party_filter(actor.id)).options(*_load_options())
     if when == "upcoming":
-        query = query.where(Consultation.ends_at > now,
-                            Consultation.status.in_([Status.SCHEDULED, Status.IN_PROGRESS]))
+        query = query.where(
+            Consultation.ends_at > now, Consultation.status.in_([Status.SCHEDULED, Status.IN_PROGRESS])
+        )
         query = query.order_by(Consultation.starts_at)
     elif when == "past":
-        query = query.where(or_(Consultation.ends_at <= now,
-                                Consultation.status.notin_([Status.SCHEDULED, Status.IN_PROGRESS])))
+        query = query.where(
+            or_(
+                Consultation.ends_at <= now,
+                Consultation.status.notin_([Status.SCHEDULED, Status.IN_PROGRESS]),
+            )
+        )
         query = query.order_by(Consultation.starts_at.desc())
     else:
         query = query.order_by(Consultation.starts_at.desc())
@@ -174,7 +215,13 @@ def cancel(session: Session, actor: Actor, consultation_id: int, *, now: datetim
 
 
 def free_slots(
-    session: Session, doctor_id: int, *, start: datetime, end: datetime, now: datetime, limit: int = 1000,
+    session: Session,
+    doctor_id: int,
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    limit: int = 1000,
 ) -> list[Slot]:
     """Free future slots of an active doctor between ``start`` and ``end``."""
     if end <= start:
@@ -184,17 +231,29 @@ def free_slots(
     doctor = session.get(Doctor, doctor_id)
     if doctor is None or not doctor.is_active:
         raise errors.NotFound("Doctor not found.")
-    return list(session.scalars(
-        select(Slot).where(Slot.doctor_id == doctor_id, Slot.starts_at >= max(start, now), Slot.starts_at < end,
-                           slot_is_free())
-        .order_by(Slot.starts_at).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Slot)
+            .where(
+                Slot.doctor_id == doctor_id,
+                Slot.starts_at >= max(start, now),
+                Slot.starts_at < end,
+                slot_is_free(),
+            )
+            .order_by(Slot.starts_at)
+            .limit(limit)
+        )
+    )
 
 
 def doctor_schedule(session: Session, actor: Actor, *, start: datetime, end: datetime) -> list[Consultation]:
     """The acting doctor's consultations in a range (an empty list for non-doctors)."""
-    return list(session.scalars(
-        select(Consultation).join(Doctor, Doctor.id == Consultation.doctor_id)
-        .where(Doctor.user_id == actor.id, Consultation.starts_at >= start, Consultation.starts_at < end)
-        .options(joinedload(Consultation.patient)).order_by(Consultation.starts_at)
-    ))
+    return list(
+        session.scalars(
+            select(Consultation)
+            .join(Doctor, Doctor.id == Consultation.doctor_id)
+            .where(Doctor.user_id == actor.id, Consultation.starts_at >= start, Consultation.starts_at < end)
+            .options(joinedload(Consultation.patient))
+            .order_by(Consultation.starts_at)
+        )
+    )

@@ -30,7 +30,8 @@ def cabinet():
     s = db_session()
     t = now()
     return render_template(
-        "scheduling/cabinet.html", me=me_payload(s, actor),
+        "scheduling/cabinet.html",
+        me=me_payload(s, actor),
         upcoming=scheduling.list_for(s, actor, when="upcoming", now=t),
         past=scheduling.list_for(s, actor, when="past", now=t, limit=20),
     )
@@ -40,8 +41,11 @@ def cabinet():
 def choose_specialty():
     """Step 1: choose a specialty."""
     actor = current_actor()
-    return render_template("scheduling/specialties.html", specialties=catalog.specialties(db_session()),
-                           me=me_payload(db_session(), actor))
+    return render_template(
+        "scheduling/specialties.html",
+        specialties=catalog.specialties(db_session()),
+        me=me_payload(db_session(), actor),
+    )
 
 
 @bp.get("/consultations/new/<code>")
@@ -77,12 +81,19 @@ def choose_slot(doctor_id: int):
         raise errors.NotFound("Doctor not found.")
     t = now()
     tz = viewer_tz()
-    days = _slots_by_day(scheduling.free_slots(db_session(), doctor_id, start=t, end=t + timedelta(days=BOOKING_DAYS),
-                                               now=t))
+    days = _slots_by_day(
+        scheduling.free_slots(db_session(), doctor_id, start=t, end=t + timedelta(days=BOOKING_DAYS), now=t)
+    )
     chosen = request.args.get("day")
     day = next((d for d in days if d.isoformat() == chosen), next(iter(days), None))
-    return render_template("scheduling/slots.html", doctor=doctor, specialty=BY_CODE[doctor.specialty_code],
-                           days=days, day=day, tz=tz)
+    return render_template(
+        "scheduling/slots.html",
+        doctor=doctor,
+        specialty=BY_CODE[doctor.specialty_code],
+        days=days,
+        day=day,
+        tz=tz,
+    )
 
 
 @bp.route("/consultations/new/slot/<int:slot_id>", methods=["GET", "POST"])
@@ -96,15 +107,27 @@ def confirm(slot_id: int):
     if request.method == "POST":
         patient_id = request.form.get("patient_id", type=int)
         with database().transaction() as ws:
-            c = scheduling.book(ws, actor, slot_id=slot_id, patient_id=patient_id,
-                                reason=request.form.get("reason", "").strip()[:2000], now=now(),
-                                clinic_tz=clinic_tz(), consent_version=current_app.config["CONSENT_VERSION"])
+            c = scheduling.book(
+                ws,
+                actor,
+                slot_id=slot_id,
+                patient_id=patient_id,
+                reason=request.form.get("reason", "").strip()[:2000],
+                now=now(),
+                clinic_tz=clinic_tz(),
+                consent_version=current_app.config["CONSENT_VERSION"],
+            )
             consultation_id = c.id
         flash(_("Teleconsultation booked."), "success")
         return redirect(url_for("scheduling.consultation", consultation_id=consultation_id))
     me = me_payload(s, actor)
-    return render_template("scheduling/confirm.html", slot=slot, doctor=slot.doctor,
-                           specialty=BY_CODE[slot.doctor.specialty_code], me=me)
+    return render_template(
+        "scheduling/confirm.html",
+        slot=slot,
+        doctor=slot.doctor,
+        specialty=BY_CODE[slot.doctor.specialty_code],
+        me=me,
+    )
 
 
 @bp.get("/consultations/<int:consultation_id>")
@@ -113,8 +136,9 @@ def consultation(consultation_id: int):
     actor = current_actor()
     c = scheduling.get_for(db_session(), actor, consultation_id)
     cancellable = rules.can_cancel(c.status, c.starts_at, now()) and not actor.is_doctor
-    return render_template("scheduling/consultation.html", c=c, specialty=BY_CODE[c.specialty_code],
-                           cancellable=cancellable)
+    return render_template(
+        "scheduling/consultation.html", c=c, specialty=BY_CODE[c.specialty_code], cancellable=cancellable
+    )
 
 
 @bp.post("/consultations/<int:consultation_id>/cancel")
@@ -136,7 +160,9 @@ def schedule():
     tz = viewer_tz()
     today = now().astimezone(tz).date()
     start = datetime.combine(today, time.min, tzinfo=tz)
-    items = scheduling.doctor_schedule(db_session(), actor, start=start, end=start + timedelta(days=BOOKING_DAYS))
+    items = scheduling.doctor_schedule(
+        db_session(), actor, start=start, end=start + timedelta(days=BOOKING_DAYS)
+    )
     days: OrderedDict = OrderedDict()
     for c in items:
         days.setdefault(c.starts_at.astimezone(tz).date(), []).append(c)

@@ -31,12 +31,21 @@ def on_signal(actor, data):
     payload = video.clean_signal(data)
     with database().session() as s:
         c = chat.consultation_for_chat(s, actor, cid)
-        rules.require_room_open(status=c.status, starts_at=c.starts_at, ends_at=c.ends_at, now=now(),
-                                early_minutes=current_app.config["ROOM_EARLY_JOIN_MINUTES"])
+        rules.require_room_open(
+            status=c.status,
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            now=now(),
+            early_minutes=current_app.config["ROOM_EARLY_JOIN_MINUTES"],
+        )
         if s.get(RoomPresence, (request.sid, cid)) is None:
             raise errors.NotJoined()
         targets = video.peer_sids(s, cid, actor.id)
-    message = {**payload, "consultation_id": cid, "from": {"id": actor.id, "role": actor.role, "name": actor.name}}
+    message = {
+        **payload,
+        "consultation_id": cid,
+        "from": {"id": actor.id, "role": actor.role, "name": actor.name},
+    }
     for sid in targets:
         emit("signal", message, to=sid)
     return {"delivered": len(targets)}

@@ -19,6 +19,8 @@ class RoomPresence(Base):
     __table_args__ = (Index("ix_room_presence_consultation_id", "consultation_id"),)
 
     sid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -14,22 +14,28 @@ from telemed import errors
 LATE_MINUTES = 60
 
 
-def room_open(*, status: str, starts_at: datetime, ends_at: datetime, now: datetime, early_minutes: int) -> bool:
+def room_open(
+    *, status: str, starts_at: datetime, ends_at: datetime, now: datetime, early_minutes: int
+) -> bool:
     if status not in ("scheduled", "in_progress"):
         return False
     return starts_at - timedelta(minutes=early_minutes) <= now <= ends_at + timedelta(minutes=LATE_MINUTES)
 
 
-def require_room_open(*, status: str, starts_at: datetime, ends_at: datetime, now: datetime,
-                      early_minutes: int) -> None:
+def require_room_open(
+    *, status: str, starts_at: datetime, ends_at: datetime, now: datetime, early_minutes: int
+) -> None:
     """Raise ``ConsultationCancelled`` or ``RoomClosed`` unless signaling is allowed now."""
     if status == "cancelled":
         raise errors.ConsultationCancelled()
-    if not room_open(status=status, starts_at=starts_at, ends_at=ends_at, now=now, early_minutes=early_minutes):
+    if not room_open(
+        status=status, starts_at=starts_at, ends_at=ends_at, now=now, early_minutes=early_minutes
+    ):
         opens = starts_at - timedelta(minutes=early_minutes)
         raise errors.RoomClosed(
             f"The video room opens {early_minutes} minutes before the start and closes 60 minutes after the end."
-            if now < opens else "The video room is closed.",
+            if now < opens
+            else "The video room is closed.",
             details={"opens_at": opens.isoformat(timespec="seconds")},
         )
 

@@ -50,10 +50,14 @@ def time_limit_s(app: Flask) -> float:
 
 def server_ice_servers(app: Flask, *, now: int | None = None) -> list[dict]:
     """The ICE servers the server-side peer uses (browser-shaped entries)."""
-    config = ice_servers(stun_urls=parse_url_list(app.config.get("STUN_URLS")),
-                         turn_urls=parse_url_list(app.config.get("TURN_URLS")),
-                         turn_secret=app.config.get("TURN_SECRET") or None, user_id=SERVER_TURN_USER,
-                         ttl=SERVER_TURN_TTL_S, now=int(time.time()) if now is None else now)
+    config = ice_servers(
+        stun_urls=parse_url_list(app.config.get("STUN_URLS")),
+        turn_urls=parse_url_list(app.config.get("TURN_URLS")),
+        turn_secret=app.config.get("TURN_SECRET") or None,
+        user_id=SERVER_TURN_USER,
+        ttl=SERVER_TURN_TTL_S,
+        now=int(time.time()) if now is None else now,
+    )
     return config["iceServers"]
 
 
@@ -76,8 +80,12 @@ def _start(app: Flask) -> _Runtime:
     servers = server_ice_servers(app)  # config errors surface before any thread starts
     thread = AsyncioThread("telemed-media-check").start()
     try:
-        service = MediaCheckService(thread, ice_servers=servers, time_limit_s=time_limit_s(app),
-                                    max_peers=int(app.config.get("MEDIA_CHECK_MAX_PEERS") or DEFAULT_MAX_PEERS))
+        service = MediaCheckService(
+            thread,
+            ice_servers=servers,
+            time_limit_s=time_limit_s(app),
+            max_peers=int(app.config.get("MEDIA_CHECK_MAX_PEERS") or DEFAULT_MAX_PEERS),
+        )
     except BaseException:
         thread.stop()
         raise

@@ -22,17 +22,21 @@ PC_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def room_state(c: Consultation, now: datetime, early_minutes: int) -> bool:
-    return rules.room_open(status=c.status, starts_at=c.starts_at, ends_at=c.ends_at, now=now,
-                           early_minutes=early_minutes)
+    return rules.room_open(
+        status=c.status, starts_at=c.starts_at, ends_at=c.ends_at, now=now, early_minutes=early_minutes
+    )
 
 
-def enter(session: Session, actor: Actor, c: Consultation, sid: str, *, now: datetime, early_minutes: int) -> bool:
+def enter(
+    session: Session, actor: Actor, c: Consultation, sid: str, *, now: datetime, early_minutes: int
+) -> bool:
     """Record the connection as present; the doctor entering an open room starts the consultation."""
     is_open = room_state(c, now, early_minutes)
     if session.get(RoomPresence, (sid, c.id)) is None:
         session.add(RoomPresence(sid=sid, consultation_id=c.id, user_id=actor.id, joined_at=now))
-    if rules.should_start(role_is_doctor=actor.is_doctor and c.doctor.user_id == actor.id, status=c.status,
-                          is_open=is_open):
+    if rules.should_start(
+        role_is_doctor=actor.is_doctor and c.doctor.user_id == actor.id, status=c.status, is_open=is_open
+    ):
         c.status = Status.IN_PROGRESS
     session.flush()
     return is_open
@@ -53,8 +57,10 @@ def leave(session: Session, sid: str, consultation_id: int | None = None) -> lis
 def participants(session: Session, consultation_id: int) -> list[dict]:
     """The distinct users present, in order of arrival: ``[{id, role, name}]``."""
     rows = session.execute(
-        select(User.id, User.role, User.full_name).join(RoomPresence, RoomPresence.user_id == User.id)
-        .where(RoomPresence.consultation_id == consultation_id).order_by(RoomPresence.joined_at, RoomPresence.sid)
+        select(User.id, User.role, User.full_name)
+        .join(RoomPresence, RoomPresence.user_id == User.id)
+        .where(RoomPresence.consultation_id == consultation_id)
+        .order_by(RoomPresence.joined_at, RoomPresence.sid)
     ).all()
     seen: dict[int, dict] = {}
     for uid, role, name in rows:
@@ -64,21 +70,29 @@ def participants(session: Session, consultation_id: int) -> list[dict]:
 
 def peer_sids(session: Session, consultation_id: int, sender_id: int) -> list[str]:
     """The connections of the other participant(s) of the room."""
-    return list(session.scalars(select(RoomPresence.sid).where(
-        RoomPresence.consultation_id == consultation_id, RoomPresence.user_id != sender_id)))
+    return list(
+        session.scalars(
+            select(RoomPresence.sid).where(
+                RoomPresence.consultation_id == consultation_id, RoomPresence.user_id != sender_id
+            )
+        )
+    )
 
 
 def clean_signal(data: dict) -> dict:
     """Validate a ``signal`` payload; returns the fields to relay (nothing else passes through)."""
     kind = data.get("type")
     if kind not in SIGNAL_TYPES:
-        raise errors.ValidationFailed(f"'type' must be one of {', '.join(SIGNAL_TYPES)}.", details={"field": "type"})
+        raise errors.ValidationFailed(
+            f"'type' must be one of {', '.join(SIGNAL_TYPES)}.", details={"field": "type"}
+        )
     out: dict = {"type": kind}
     if kind in ("offer", "answer"):
         sdp = data.get("sdp")
         if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > SDP_MAX:
-            raise errors.ValidationFailed(f"'sdp' must be an SDP text of at most {SDP_MAX} characters.",
-                                          details={"field": "sdp"})
+            raise errors.ValidationFailed(
+                f"'sdp' must be an SDP text of at most {SDP_MAX} characters.", details={"field": "sdp"}
+            )
         out["sdp"] = sdp
     elif kind == "candidate":
         out["candidate"] = _clean_candidate(data.get("candidate"))
@@ -89,8 +103,9 @@ def clean_signal(data: dict) -> dict:
         if value is None:
             continue
         if not isinstance(value, str) or not PC_ID_RE.match(value):
-            raise errors.ValidationFailed(f"'{field}' must be 1-64 letters, digits, '-' or '_'.",
-                                          details={"field": field})
+            raise errors.ValidationFailed(
+                f"'{field}' must be 1-64 letters, digits, '-' or '_'.", details={"field": field}
+            )
         out[field] = value
     return out
 
@@ -99,17 +114,33 @@ def _clean_candidate(value: object) -> dict | None:
     """An RTCIceCandidateInit (``None`` or an empty candidate marks the end of candidates)."""
     if value is None:
         return None
-    if not isinstance(value, dict) or set(value) - {"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"}:
-        raise errors.ValidationFailed("'candidate' must be an RTCIceCandidateInit object.",
-                                      details={"field": "candidate"})
-    text, mid, index, ufrag = (value.get(k) for k in ("candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"))
+    if not isinstance(value, dict) or set(value) - {
+        "candidate",
+        "sdpMid",
+        "sdpMLineIndex",
+        "usernameFragment",
+    }:
+        raise errors.ValidationFailed(
+            "'candidate' must be an RTCIceCandidateInit object.", details={"field": "candidate"}
+        )
+    text, mid, index, ufrag = (
+        value.get(k) for k in ("candidate", "sdpMid", "sdpMLineIndex", "usernameFragment")
+    )
     if not isinstance(text, str) or len(text) > CANDIDATE_MAX or (text and not text.startswith("candidate:")):
-        raise errors.ValidationFailed("'candidate.candidate' is not an ICE candidate line.",
-                                      details={"field": "candidate"})
+        raise errors.ValidationFailed(
+            "'candidate.candidate' is not an ICE candidate line.", details={"field": "candidate"}
+        )
     if mid is not None and (not isinstance(mid, str) or len(mid) > 64):
         raise errors.ValidationFailed("'candidate.sdpMid' is invalid.", details={"field": "candidate"})
     if index is not None and (isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 64):
         raise errors.ValidationFailed("'candidate.sdpMLineIndex' is invalid.", details={"field": "candidate"})
     if ufrag is not None and (not isinstance(ufrag, str) or len(ufrag) > 256):
-        raise errors.ValidationFailed("'candidate.usernameFragment' is invalid.", details={"field": "candidate"})
-    return {"candidate": text, "sdpMid": mid, "sdpMLineIndex": index, **({"usernameFragment": ufrag} if ufrag else {})}
+        raise errors.ValidationFailed(
+            "'candidate.usernameFragment' is invalid.", details={"field": "candidate"}
+        )
+    return {
+        "candidate": text,
+        "sdpMid": mid,
+        "sdpMLineIndex": index,
+        **({"usernameFragment": ufrag} if ufrag else {}),
+    }

@@ -27,8 +27,10 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
 ]
 CONNECTED = "document.querySelector('#room').dataset.callState === 'connected'"
-REMOTE_PLAYING = ("(() => { const v = document.querySelector('video.remote');"
-                  " return v.videoWidth > 0 && !v.paused && v.readyState >= 2; })()")
+REMOTE_PLAYING = (
+    "(() => { const v = document.querySelector('video.remote');"
+    " return v.videoWidth > 0 && !v.paused && v.readyState >= 2; })()"
+)
 
 
 def launch(playwright, args=CHROMIUM_ARGS):

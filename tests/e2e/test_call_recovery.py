@@ -39,8 +39,13 @@ RECOVERY_TIMEOUT_MS = 60_000
 def coturn(app, tmp_path) -> Iterator[Coturn]:
     """A coturn the app hands out as its only ICE server, with the relay-only policy."""
     server = start_coturn(tmp_path)
-    app.config.update(STUN_URLS="", TURN_URLS=server.url, TURN_SECRET=server.secret, TURN_TTL_SECONDS=600,
-                      ICE_TRANSPORT_POLICY="relay")
+    app.config.update(
+        STUN_URLS="",
+        TURN_URLS=server.url,
+        TURN_SECRET=server.secret,
+        TURN_TTL_SECONDS=600,
+        ICE_TRANSPORT_POLICY="relay",
+    )
     try:
         yield server
     finally:
@@ -114,7 +119,9 @@ def test_rejoin_after_a_signaling_drop(logged_in_page, call):
     doctor.wait_for_selector("#chat .message.mine >> text=Вы меня слышите?")
 
     member.context.set_offline(False)
-    member.wait_for_selector("#chat .message:not(.mine) >> text=Вы меня слышите?", timeout=20_000)  # caught up
+    member.wait_for_selector(
+        "#chat .message:not(.mine) >> text=Вы меня слышите?", timeout=20_000
+    )  # caught up
     assert_recovered((member, doctor), navigations)
 
 

@@ -21,8 +21,11 @@ def world(factory):
     anna, patient = factory.member("anna", contract=contract)
     doctor = factory.doctor("therapist", username="drt", name="Соколова Марина")
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
-    return {"consultation": make_consultation(factory, anna, patient, doctor, contract, start=start,
-                                              status="in_progress")}
+    return {
+        "consultation": make_consultation(
+            factory, anna, patient, doctor, contract, start=start, status="in_progress"
+        )
+    }
 
 
 def draft(db, cid) -> Conclusion | None:
@@ -87,7 +90,9 @@ def test_doctor_writes_and_signs_then_the_member_reads_and_downloads(app, db, wo
     doctor.click(".sign-form button[type=submit]")
     doctor.wait_for_selector(f'{EDITOR}[data-state="signed"]', timeout=10_000)
     assert doctor.is_disabled("textarea[name=complaints]") and doctor.is_disabled("#dx-search")
-    assert doctor.is_hidden(".sign-area") and "Соколова Марина" in doctor.text_content(".signed-area .signature")
+    assert doctor.is_hidden(".sign-area") and "Соколова Марина" in doctor.text_content(
+        ".signed-area .signature"
+    )
     assert draft(db, cid).signed_at is not None
 
     # corrections are addenda
@@ -104,13 +109,25 @@ def test_doctor_writes_and_signs_then_the_member_reads_and_downloads(app, db, wo
     panel = member.locator("#conclusion")
     assert panel.get_attribute("data-state") == "signed"
     text = panel.text_content()
-    for value in ("Кашель, температура 37,8", "J06.9", diagnosis_text, "Рентген грудной клетки", "Повторно через 5 дней",
-                  "Уточнение: температура 38,1", "Соколова Марина", "выдаются в клинике"):
+    for value in (
+        "Кашель, температура 37,8",
+        "J06.9",
+        diagnosis_text,
+        "Рентген грудной клетки",
+        "Повторно через 5 дней",
+        "Уточнение: температура 38,1",
+        "Соколова Марина",
+        "выдаются в клинике",
+    ):
         assert value in text, value
     href = member.get_attribute("#conclusion a[href$='conclusion.pdf']", "href")
     assert href == f"/api/v1/consultations/{cid}/conclusion.pdf"
     pdf = member.request.get(href)
-    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF")
+    assert (
+        pdf.status == 200
+        and pdf.headers["content-type"] == "application/pdf"
+        and pdf.body().startswith(b"%PDF")
+    )
     assert member.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert member.locator(f"a[href='/consultations/{cid}/conclusion']").count() == 0
 

@@ -43,8 +43,10 @@ def test_check_connects_echoes_video_measures_and_hangs_up(app, member, logged_i
     video = page.evaluate(REMOTE_VIDEO)
     assert video["width"] > 0 and video["height"] > 0, video
     assert not video["paused"] and video["ready"] >= 2, video
-    page.wait_for_function(f"() => document.querySelector('#media-check .mc-remote').currentTime > {video['time']}",
-                           timeout=5_000)  # playing, not a frozen frame
+    page.wait_for_function(
+        f"() => document.querySelector('#media-check .mc-remote').currentTime > {video['time']}",
+        timeout=5_000,
+    )  # playing, not a frozen frame
     assert 0 <= int(root.get_attribute("data-rtt-ms")) < 300
     assert page.text_content("#media-check .mc-rtt").startswith(root.get_attribute("data-rtt-ms") + " ")
     assert float(root.get_attribute("data-loss-pct")) < 3
@@ -74,8 +76,10 @@ def test_leaving_the_page_closes_the_server_peer(app, member, logged_in_page) ->
 @pytest.fixture(scope="module")
 def denying_browser(playwright):
     """A Chromium whose (fake) permission prompt always answers "block"."""
-    args = ["--use-fake-ui-for-media-stream=deny" if a == "--use-fake-ui-for-media-stream" else a
-            for a in CHROMIUM_ARGS]
+    args = [
+        "--use-fake-ui-for-media-stream=deny" if a == "--use-fake-ui-for-media-stream" else a
+        for a in CHROMIUM_ARGS
+    ]
     browser = launch(playwright, args)
     yield browser
     browser.close()

@@ -43,8 +43,10 @@ def test_a_stranger_cannot_open_the_room(logged_in_page, call):
 
 
 def test_denied_camera_shows_instructions_and_still_receives(playwright, logged_in_page, call):
-    strict = launch(playwright, [a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"]
-                    + ["--deny-permission-prompts"])
+    strict = launch(
+        playwright,
+        [a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"] + ["--deny-permission-prompts"],
+    )
     try:
         member = logged_in_page("anna", in_browser=strict, permissions=[])
         member.goto(f"/consultations/{call.id}/room")
@@ -56,7 +58,6 @@ def test_denied_camera_shows_instructions_and_still_receives(playwright, logged_
         wait_connected(member)  # the member still sees and hears the doctor
     finally:
         strict.close()
-
 
 
 @pytest.fixture

@@ -15,10 +15,29 @@ from tests.support.factories import actor
 T0 = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 
 
-def log(db, who=None, *, patient_id=1, object_type="record", object_id=None, action="read", outcome="allowed",
-        addr="203.0.113.7", now=T0):
-    return audit.record(db, actor=who, patient_id=patient_id, object_type=object_type, object_id=object_id,
-                        action=action, outcome=outcome, client_addr=addr, now=now)
+def log(
+    db,
+    who=None,
+    *,
+    patient_id=1,
+    object_type="record",
+    object_id=None,
+    action="read",
+    outcome="allowed",
+    addr="203.0.113.7",
+    now=T0,
+):
+    return audit.record(
+        db,
+        actor=who,
+        patient_id=patient_id,
+        object_type=object_type,
+        object_id=object_id,
+        action=action,
+        outcome=outcome,
+        client_addr=addr,
+        now=now,
+    )
 
 
 def events(db) -> list[AuditEvent]:
@@ -35,18 +54,60 @@ def test_allowed_and_denied_events_are_stored_with_every_field(db, factory):
     doctor = factory.user(role="doctor", name="Dr Who")
     _, patient = factory.member()
     moscow = datetime(2026, 3, 1, 15, 30, tzinfo=timezone(timedelta(hours=3)))
-    log(db, actor(doctor), patient_id=patient.id, object_type="conclusion", object_id=42, action="read",
-        now=moscow)
-    log(db, None, patient_id=999_999, object_type="pdf", object_id="c-7", action="export", outcome="denied",
-        addr=None, now=T0)
+    log(
+        db,
+        actor(doctor),
+        patient_id=patient.id,
+        object_type="conclusion",
+        object_id=42,
+        action="read",
+        now=moscow,
+    )
+    log(
+        db,
+        None,
+        patient_id=999_999,
+        object_type="pdf",
+        object_id="c-7",
+        action="export",
+        outcome="denied",
+        addr=None,
+        now=T0,
+    )
     first, second = events(db)
-    assert (first.id, first.at, first.actor_id, first.actor_role, first.patient_id, first.object_type,
-            first.object_id, first.action, first.outcome, first.client_addr) == (
-        1, datetime(2026, 3, 1, 12, 30, tzinfo=UTC), doctor.id, "doctor", patient.id, "conclusion", "42",
-        "read", "allowed", "203.0.113.7")
-    assert (second.actor_id, second.actor_role, second.patient_id, second.object_id, second.action,
-            second.outcome, second.client_addr, second.at) == (
-        None, "anonymous", 999_999, "c-7", "export", "denied", None, T0)
+    assert (
+        first.id,
+        first.at,
+        first.actor_id,
+        first.actor_role,
+        first.patient_id,
+        first.object_type,
+        first.object_id,
+        first.action,
+        first.outcome,
+        first.client_addr,
+    ) == (
+        1,
+        datetime(2026, 3, 1, 12, 30, tzinfo=UTC),
+        doctor.id,
+        "doctor",
+        patient.id,
+        "conclusion",
+        "42",
+        "read",
+        "allowed",
+        "203.0.113.7",
+    )
+    assert (
+        second.actor_id,
+        second.actor_role,
+        second.patient_id,
+        second.object_id,
+        second.action,
+        second.outcome,
+        second.client_addr,
+        second.at,
+    ) == (None, "anonymous", 999_999, "c-7", "export", "denied", None, T0)
     assert first.prev_hash == GENESIS_HASH and second.prev_hash == first.hash
     assert len({first.hash, second.hash}) == 2 and all(len(e.hash) == 64 for e in (first, second))
     assert verify(db) == audit.VerifyResult(True, 2, None, "ok")
@@ -56,9 +117,11 @@ def test_the_hash_is_sha256_of_prev_hash_and_canonical_json(db):
     import hashlib
 
     event = log(db, None, patient_id=5, object_id=None, addr="2001:db8::1")
-    body = ('{"action":"read","actor_id":null,"actor_role":"anonymous","at":"2026-03-01T09:30:15.123456Z",'
-            '"client_addr":"2001:db8::1","id":1,"object_id":null,"object_type":"record","outcome":"allowed",'
-            '"patient_id":5}')
+    body = (
+        '{"action":"read","actor_id":null,"actor_role":"anonymous","at":"2026-03-01T09:30:15.123456Z",'
+        '"client_addr":"2001:db8::1","id":1,"object_id":null,"object_type":"record","outcome":"allowed",'
+        '"patient_id":5}'
+    )
     assert event.hash == hashlib.sha256((GENESIS_HASH + body).encode()).hexdigest()
 
 
@@ -120,13 +183,25 @@ def test_reordered_or_forged_rows_break_the_chain(db):
         conn.execute(text("UPDATE audit_events SET id = 2 WHERE id = 3"))
         conn.execute(text("UPDATE audit_events SET id = 3 WHERE id = -2"))
     assert verify(db).ok
-    forged = {"id": 5, "at": T0, "actor_id": None, "actor_role": "anonymous", "patient_id": 1,
-              "object_type": "record", "object_id": None, "action": "read", "outcome": "allowed",
-              "client_addr": None}
+    forged = {
+        "id": 5,
+        "at": T0,
+        "actor_id": None,
+        "actor_role": "anonymous",
+        "patient_id": 1,
+        "object_type": "record",
+        "object_id": None,
+        "action": "read",
+        "outcome": "allowed",
+        "client_addr": None,
+    }
     prev = "f" * 64  # not the hash of row 4
     with db.engine.begin() as conn:
-        conn.execute(AuditEvent.__table__.insert().values(**forged, prev_hash=prev,
-                                                          hash=audit.chain_hash(prev, forged)))
+        conn.execute(
+            AuditEvent.__table__.insert().values(
+                **forged, prev_hash=prev, hash=audit.chain_hash(prev, forged)
+            )
+        )
     result = verify(db)
     assert (result.ok, result.first_bad_id, result.checked) == (False, 5, 4)
 
@@ -162,9 +237,18 @@ def test_verification_streams_across_batches(db):
     """Rows written in bulk (more than one ``yield_per`` batch) verify; one bad row deep inside is found."""
     prev, rows = GENESIS_HASH, []
     for i in range(1, 2501):
-        fields = {"id": i, "at": T0 + timedelta(microseconds=i), "actor_id": None, "actor_role": "anonymous",
-                  "patient_id": i % 7, "object_type": "record", "object_id": str(i), "action": "read",
-                  "outcome": "allowed", "client_addr": None}
+        fields = {
+            "id": i,
+            "at": T0 + timedelta(microseconds=i),
+            "actor_id": None,
+            "actor_role": "anonymous",
+            "patient_id": i % 7,
+            "object_type": "record",
+            "object_id": str(i),
+            "action": "read",
+            "outcome": "allowed",
+            "client_addr": None,
+        }
         rows.append({**fields, "prev_hash": prev, "hash": (prev := audit.chain_hash(prev, fields))})
     with db.engine.begin() as conn:
         conn.execute(AuditEvent.__table__.insert(), rows)

@@ -17,8 +17,16 @@ TZ = ZoneInfo("Europe/Moscow")
 
 def book(db, user, slot, patient=None, now=None):
     with db.transaction() as s:
-        c = scheduling.book(s, actor(user), slot_id=slot.id, patient_id=patient.id if patient else None, reason="",
-                            now=now or datetime.now(UTC), clinic_tz=TZ, consent_version="2026-01")
+        c = scheduling.book(
+            s,
+            actor(user),
+            slot_id=slot.id,
+            patient_id=patient.id if patient else None,
+            reason="",
+            now=now or datetime.now(UTC),
+            clinic_tz=TZ,
+            consent_version="2026-01",
+        )
         return c.id
 
 
@@ -40,14 +48,21 @@ def test_member_books_a_free_slot_and_the_doctor_sees_it(db, factory, contract):
     with db.session() as s:
         c = s.get(Consultation, cid)
         assert (c.status, c.mode, c.patient_id, c.doctor_id, c.contract_id) == (
-            "scheduled", "planned", patient.id, doctor.id, contract.id)
+            "scheduled",
+            "planned",
+            patient.id,
+            doctor.id,
+            contract.id,
+        )
         assert c.starts_at == slot.starts_at
         dr = auth_service.authenticate(s, factory.passwords, "drhouse", "secret-pass")
-        schedule = scheduling.doctor_schedule(s, actor(dr), start=slot.starts_at - timedelta(hours=1),
-                                              end=slot.starts_at + timedelta(hours=1))
+        schedule = scheduling.doctor_schedule(
+            s, actor(dr), start=slot.starts_at - timedelta(hours=1), end=slot.starts_at + timedelta(hours=1)
+        )
         assert [x.id for x in schedule] == [cid]
-        free = scheduling.free_slots(s, doctor.id, start=datetime.now(UTC), end=slot.ends_at + timedelta(days=1),
-                                     now=datetime.now(UTC))
+        free = scheduling.free_slots(
+            s, doctor.id, start=datetime.now(UTC), end=slot.ends_at + timedelta(days=1), now=datetime.now(UTC)
+        )
         assert slot.id not in [x.id for x in free]
 
 
@@ -84,8 +99,11 @@ def test_psychologist_limit_counts_non_cancelled_per_contract(db, factory, contr
     with pytest.raises(errors.LimitReached):
         book(db, user, slots[3])
     with db.session() as s:
-        assert members.psychologist_entitlement(s, patient, date.today()).as_dict() == {"limit": 3, "used": 3,
-                                                                                        "left": 0}
+        assert members.psychologist_entitlement(s, patient, date.today()).as_dict() == {
+            "limit": 3,
+            "used": 3,
+            "left": 0,
+        }
     cancel(db, user, ids[0])
     book(db, user, slots[3])  # the cancelled one no longer counts
     with pytest.raises(errors.LimitReached):
@@ -111,8 +129,12 @@ def test_psychologist_limit_is_per_insured_person(db, factory, contract):
 
 def test_psychologist_refuses_a_minor_even_for_the_guardian(db, factory, contract):
     parent, _ = factory.member(contract=contract)
-    child = factory.patient(name="Kid", birth_date=date.today().replace(year=date.today().year - 10),
-                            guardian=parent, contract=contract)
+    child = factory.patient(
+        name="Kid",
+        birth_date=date.today().replace(year=date.today().year - 10),
+        guardian=parent,
+        contract=contract,
+    )
     with pytest.raises(errors.AdultOnly):
         book(db, parent, factory.slot(factory.doctor("psychologist")), patient=child)
 
@@ -161,7 +183,9 @@ def test_consent_is_required_and_withdrawal_blocks_new_bookings(db, factory, con
     with pytest.raises(errors.ConsentRequired):
         book(db, user, factory.slot(doctor))
     with db.transaction() as s:
-        auth_service.accept_consent(s, user.id, version="2026-01", current_version="2026-01", now=datetime.now(UTC))
+        auth_service.accept_consent(
+            s, user.id, version="2026-01", current_version="2026-01", now=datetime.now(UTC)
+        )
     book(db, user, factory.slot(doctor, next_slot_start(days=2)))
     with db.transaction() as s:
         assert auth_service.withdraw_consent(s, user.id, now=datetime.now(UTC)) == 1

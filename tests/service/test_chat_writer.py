@@ -36,13 +36,16 @@ def world(factory):
     with factory.db.session() as s:
         doctor_user, other_doctor_user = s.get(User, doctor.user_id), s.get(User, other_doctor.user_id)
     return {
-        "anna": anna, "boris": boris, "mom": mom, "doctor": doctor_user, "other_doctor": other_doctor_user,
+        "anna": anna,
+        "boris": boris,
+        "mom": mom,
+        "doctor": doctor_user,
+        "other_doctor": other_doctor_user,
         "c_anna": make_consultation(factory, anna, anna_p, doctor, contract),
         "c_boris": make_consultation(factory, boris, boris_p, doctor, contract),
         "c_child": make_consultation(factory, mom, child, doctor, contract),
         "c_cancelled": make_consultation(factory, anna, anna_p, doctor, contract, status="cancelled"),
-        "c_old": make_consultation(factory, anna, anna_p, doctor, contract,
-                                   start=now() - timedelta(days=10)),
+        "c_old": make_consultation(factory, anna, anna_p, doctor, contract, start=now() - timedelta(days=10)),
     }
 
 
@@ -84,18 +87,39 @@ def test_states_for_many_applies_the_rule_of_get_for(db, world):
 
 def test_actors_for_revalidates_every_credential(db, world):
     anna, boris, mom = world["anna"], world["boris"], world["mom"]
-    good, expired, revoked, inactive = (token(db, anna), token(db, anna, ttl=timedelta(seconds=-1)),
-                                        token(db, boris), token(db, mom))
+    good, expired, revoked, inactive = (
+        token(db, anna),
+        token(db, anna, ttl=timedelta(seconds=-1)),
+        token(db, boris),
+        token(db, mom),
+    )
     with db.transaction() as s:
         auth_service.revoke_token(s, revoked.value, now=now())
         s.get(type(mom), mom.id).is_active = False
-        sid = auth_service.open_login_session(s, s.get(type(boris), boris.id), now=now(), ttl=timedelta(hours=1))
-        old_sid = auth_service.open_login_session(s, s.get(type(anna), anna.id), now=now() - timedelta(days=2),
-                                                  ttl=timedelta(hours=1))
-    cookie, old_cookie = auth_service.Credential("login_session", sid), auth_service.Credential("login_session", old_sid)
+        sid = auth_service.open_login_session(
+            s, s.get(type(boris), boris.id), now=now(), ttl=timedelta(hours=1)
+        )
+        old_sid = auth_service.open_login_session(
+            s, s.get(type(anna), anna.id), now=now() - timedelta(days=2), ttl=timedelta(hours=1)
+        )
+    cookie, old_cookie = (
+        auth_service.Credential("login_session", sid),
+        auth_service.Credential("login_session", old_sid),
+    )
     with db.session() as s:
-        found = auth_service.actors_for(s, [good, expired, revoked, inactive, cookie, old_cookie,
-                                            auth_service.Credential("token", "forged")], now=now())
+        found = auth_service.actors_for(
+            s,
+            [
+                good,
+                expired,
+                revoked,
+                inactive,
+                cookie,
+                old_cookie,
+                auth_service.Credential("token", "forged"),
+            ],
+            now=now(),
+        )
     assert found == {good: actor(anna), cookie: actor(boris)}
 
 
@@ -118,20 +142,39 @@ def test_a_batch_judges_each_message_on_its_own(db, world, writer, sent):
     ]
     results = writer._store(batch)
     codes = [r.code if isinstance(r, errors.DomainError) else "ok" for r in results]
-    assert codes == ["ok", "not_found", "ok", "not_authenticated", "chat_read_only", "chat_read_only",
-                     "validation_error", "validation_error", "ok", "ok"]
+    assert codes == [
+        "ok",
+        "not_found",
+        "ok",
+        "not_authenticated",
+        "chat_read_only",
+        "chat_read_only",
+        "validation_error",
+        "validation_error",
+        "ok",
+        "ok",
+    ]
     stored = [r for r in results if isinstance(r, dict)]
     assert [r["id"] for r in stored] == sorted(r["id"] for r in stored)  # ids follow the batch order
-    assert stored[1]["author"] == {"id": world["doctor"].id, "name": world["doctor"].full_name, "role": "doctor"}
+    assert stored[1]["author"] == {
+        "id": world["doctor"].id,
+        "name": world["doctor"].full_name,
+        "role": "doctor",
+    }
     with db.session() as s:
         rows = s.query(Message).order_by(Message.id).all()
     assert [(m.id, m.consultation_id, m.author_id, m.text) for m in rows] == [
-        (r["id"], r["consultation_id"], r["author"]["id"], r["text"]) for r in stored]
+        (r["id"], r["consultation_id"], r["author"]["id"], r["text"]) for r in stored
+    ]
 
 
 def test_concurrent_senders_are_stored_once_and_broadcast_in_id_order(db, world, writer, sent):
-    senders = [(token(db, world["anna"]), world["c_anna"].id), (token(db, world["doctor"]), world["c_anna"].id),
-               (token(db, world["boris"]), world["c_boris"].id), (token(db, world["mom"]), world["c_child"].id)]
+    senders = [
+        (token(db, world["anna"]), world["c_anna"].id),
+        (token(db, world["doctor"]), world["c_anna"].id),
+        (token(db, world["boris"]), world["c_boris"].id),
+        (token(db, world["mom"]), world["c_child"].id),
+    ]
     acks: list = []
 
     def send(k: int) -> None:
@@ -157,8 +200,11 @@ def test_a_failing_batch_is_retried_one_by_one(db, world, writer, sent, monkeypa
 
     def store(session, drafts, **kw):
         if any(d.text == "poison" for d in drafts):
-            session.execute(insert(Message).values(consultation_id=world["c_anna"].id,
-                                                        author_id=world["anna"].id, text="half-written"))
+            session.execute(
+                insert(Message).values(
+                    consultation_id=world["c_anna"].id, author_id=world["anna"].id, text="half-written"
+                )
+            )
             raise RuntimeError("database went away")
         return real(session, drafts, **kw)
 
@@ -186,7 +232,9 @@ def test_a_message_still_waiting_at_its_timeout_is_withdrawn(db, world, writer, 
 
     monkeypatch.setattr(writer, "_process", slow_process)
     first: list = []
-    leader = threading.Thread(target=lambda: first.append(writer.send(Outgoing(anna, world["c_anna"].id, "first"))))
+    leader = threading.Thread(
+        target=lambda: first.append(writer.send(Outgoing(anna, world["c_anna"].id, "first")))
+    )
     leader.start()
     assert started.wait(5)
     with pytest.raises(errors.DomainError) as refused:
@@ -195,7 +243,9 @@ def test_a_message_still_waiting_at_its_timeout_is_withdrawn(db, world, writer, 
     release.set()
     leader.join(10)
     assert first[0]["text"] == "first" and [p["text"] for p in sent] == ["first"]
-    assert writer.send(Outgoing(doctor, world["c_anna"].id, "again"))["text"] == "again"  # the lead was given up
+    assert (
+        writer.send(Outgoing(doctor, world["c_anna"].id, "again"))["text"] == "again"
+    )  # the lead was given up
     with db.session() as s:
         assert [m.text for m in s.query(Message).order_by(Message.id)] == ["first", "again"]
     assert not any(t.name == "chat-writer" for t in threading.enumerate())

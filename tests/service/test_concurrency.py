@@ -34,7 +34,10 @@ def test_twenty_simultaneous_bookings_of_one_slot_one_wins(db, factory):
     assert outcomes.count("ok") == 1
     assert outcomes.count("slot_taken") == 19
     with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(Consultation).where(Consultation.slot_id == slot.id)) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(Consultation).where(Consultation.slot_id == slot.id))
+            == 1
+        )
 
 
 def test_simultaneous_psychologist_bookings_never_exceed_the_limit(db, factory):
@@ -45,6 +48,9 @@ def test_simultaneous_psychologist_bookings_never_exceed_the_limit(db, factory):
     assert outcomes.count("ok") == 3
     assert outcomes.count("limit_reached") == 5
     with db.session() as s:
-        used = s.scalar(select(func.count()).select_from(Consultation).where(
-            Consultation.patient_id == patient.id, Consultation.status != "cancelled"))
+        used = s.scalar(
+            select(func.count())
+            .select_from(Consultation)
+            .where(Consultation.patient_id == patient.id, Consultation.status != "cancelled")
+        )
     assert used == 3

@@ -21,8 +21,14 @@ def world(app, factory):
     factory.member("boris", contract=contract)
     c = make_consultation(factory, member, patient, doctor, contract)
     tokens = {u: ApiClient(app, u).token for u in ("anna", "drt", "boris")}
-    return {"contract": contract, "member": member, "patient": patient, "doctor": doctor, "consultation": c,
-            "tokens": tokens}
+    return {
+        "contract": contract,
+        "member": member,
+        "patient": patient,
+        "doctor": doctor,
+        "consultation": c,
+        "tokens": tokens,
+    }
 
 
 @pytest.fixture

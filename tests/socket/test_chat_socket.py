@@ -15,8 +15,9 @@ from tests.support.live import SocketClient
 
 def post(db, user, cid, text):
     with db.transaction() as s:
-        return chat.post_message(s, actor(user), cid, text=text, attachment_ids=None, now=datetime.now(UTC),
-                                 open_hours=72)["id"]
+        return chat.post_message(
+            s, actor(user), cid, text=text, attachment_ids=None, now=datetime.now(UTC), open_hours=72
+        )["id"]
 
 
 def test_member_and_doctor_chat_live(connect, world):
@@ -50,7 +51,9 @@ def test_catch_up_after_reconnect_loses_nothing(db, live, connect, world):
     first = anna.call("message", {"consultation_id": cid, "text": "before"})["id"]
     doctor.wait_for("message")
     doctor.close()
-    missed = [anna.call("message", {"consultation_id": cid, "text": f"while away {i}"})["id"] for i in range(3)]
+    missed = [
+        anna.call("message", {"consultation_id": cid, "text": f"while away {i}"})["id"] for i in range(3)
+    ]
     back = connect("drt")
     ack = back.call("join", {"consultation_id": cid, "after": first})
     assert [m["id"] for m in ack["messages"]] == missed
@@ -62,8 +65,12 @@ def test_a_stranger_is_refused_everything_and_hears_nothing(connect, world):
     cid = world["consultation"].id
     anna, boris = connect("anna"), connect("boris")
     anna.call("join", {"consultation_id": cid})
-    for event, data in [("join", {"consultation_id": cid}), ("message", {"consultation_id": cid, "text": "hi"}),
-                        ("typing", {"consultation_id": cid}), ("read", {"consultation_id": cid, "up_to_id": 1})]:
+    for event, data in [
+        ("join", {"consultation_id": cid}),
+        ("message", {"consultation_id": cid, "text": "hi"}),
+        ("typing", {"consultation_id": cid}),
+        ("read", {"consultation_id": cid, "up_to_id": 1}),
+    ]:
         ack = boris.call(event, data)
         assert ack == {"ok": False, "error": {"code": "not_found", "message": ack["error"]["message"]}}, event
     anna.call("message", {"consultation_id": cid, "text": "private"})
@@ -112,7 +119,10 @@ def test_a_burst_of_messages_is_stored_and_delivered_in_the_order_sent(connect, 
     waiting for acks gets increasing ids and reaches the room in the order typed."""
     cid = world["consultation"].id
     anna, doctor = connect("anna"), connect("drt")
-    assert anna.call("join", {"consultation_id": cid})["ok"] and doctor.call("join", {"consultation_id": cid})["ok"]
+    assert (
+        anna.call("join", {"consultation_id": cid})["ok"]
+        and doctor.call("join", {"consultation_id": cid})["ok"]
+    )
     acks: list = []
     for i in range(40):
         anna.sio.emit("message", {"consultation_id": cid, "text": f"line {i}"}, callback=acks.append)
@@ -125,12 +135,15 @@ def test_a_burst_of_messages_is_stored_and_delivered_in_the_order_sent(connect, 
     assert [a["id"] for a in acks] == [m["id"] for m in got]
 
 
-@pytest.mark.parametrize("data, code", [
-    ({"consultation_id": "1", "text": "x"}, "validation_error"),
-    ({"text": "x"}, "validation_error"),
-    (["not", "an", "object"], "bad_request"),
-    ({"consultation_id": None, "text": "x"}, "validation_error"),
-])
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        ({"consultation_id": "1", "text": "x"}, "validation_error"),
+        ({"text": "x"}, "validation_error"),
+        (["not", "an", "object"], "bad_request"),
+        ({"consultation_id": None, "text": "x"}, "validation_error"),
+    ],
+)
 def test_malformed_events_are_refused(connect, world, data, code):
     assert connect("anna").call("message", data)["error"]["code"] == code
 
@@ -158,18 +171,34 @@ def test_typing_and_read_marks(connect, world):
     read = doctor.wait_for("read")[0]
     assert read == {"consultation_id": cid, "user_id": world["member"].id, "up_to_id": mid}
     assert doctor.call("join", {"consultation_id": cid})["read_marks"] == {str(world["member"].id): mid}
-    assert anna.call("read", {"consultation_id": cid, "up_to_id": mid + 1000})["error"]["code"] == "validation_error"
+    assert (
+        anna.call("read", {"consultation_id": cid, "up_to_id": mid + 1000})["error"]["code"]
+        == "validation_error"
+    )
 
 
 def test_chat_is_read_only_after_the_window_and_when_cancelled(factory, connect, world):
-    ended = make_consultation(factory, world["member"], world["patient"], world["doctor"], world["contract"],
-                              start=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=80),
-                              status="completed")
-    recent = make_consultation(factory, world["member"], world["patient"], world["doctor"], world["contract"],
-                               start=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=70),
-                               status="completed")
-    cancelled = make_consultation(factory, world["member"], world["patient"], world["doctor"], world["contract"],
-                                  status="cancelled")
+    ended = make_consultation(
+        factory,
+        world["member"],
+        world["patient"],
+        world["doctor"],
+        world["contract"],
+        start=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=80),
+        status="completed",
+    )
+    recent = make_consultation(
+        factory,
+        world["member"],
+        world["patient"],
+        world["doctor"],
+        world["contract"],
+        start=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=70),
+        status="completed",
+    )
+    cancelled = make_consultation(
+        factory, world["member"], world["patient"], world["doctor"], world["contract"], status="cancelled"
+    )
     anna = connect("anna")
     assert anna.call("join", {"consultation_id": ended.id})["chat_open"] is False
     for c in (ended, cancelled):
@@ -186,8 +215,14 @@ def test_rest_twin_posts_to_the_room(live, connect, world):
     r = api.post(f"/api/v1/consultations/{cid}/messages", json={"text": "from the mobile app"})
     assert r.status_code == 201
     assert doctor.wait_for("message")[0]["id"] == r.json["id"]
-    assert [m["text"] for m in api.get(f"/api/v1/consultations/{cid}/messages").json] == ["from the mobile app"]
+    assert [m["text"] for m in api.get(f"/api/v1/consultations/{cid}/messages").json] == [
+        "from the mobile app"
+    ]
     assert ApiClient(live.app, "boris").get(f"/api/v1/consultations/{cid}/messages").status_code == 404
-    assert ApiClient(live.app, "boris").post(f"/api/v1/consultations/{cid}/messages",
-                                             json={"text": "x"}).status_code == 404
+    assert (
+        ApiClient(live.app, "boris")
+        .post(f"/api/v1/consultations/{cid}/messages", json={"text": "x"})
+        .status_code
+        == 404
+    )
     assert api.get(f"/api/v1/consultations/{cid}/messages?limit=0").status_code == 422

@@ -13,8 +13,11 @@ from tests.support.clients import ApiClient
 from tests.support.factories import make_consultation
 
 OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-CANDIDATE = {"candidate": "candidate:1 1 UDP 2122252543 127.0.0.1 50000 typ host", "sdpMid": "0",
-             "sdpMLineIndex": 0}
+CANDIDATE = {
+    "candidate": "candidate:1 1 UDP 2122252543 127.0.0.1 50000 typ host",
+    "sdpMid": "0",
+    "sdpMLineIndex": 0,
+}
 
 
 def soon(minutes: int = 5) -> datetime:
@@ -24,8 +27,9 @@ def soon(minutes: int = 5) -> datetime:
 @pytest.fixture
 def call(factory, world):
     """A consultation starting in 5 minutes: the room is open."""
-    return make_consultation(factory, world["member"], world["patient"], world["doctor"], world["contract"],
-                             start=soon())
+    return make_consultation(
+        factory, world["member"], world["patient"], world["doctor"], world["contract"], start=soon()
+    )
 
 
 def status_of(db, cid) -> str:
@@ -44,7 +48,9 @@ def test_presence_and_the_doctor_starts_the_consultation(db, connect, world, cal
     everyone = anna.wait_for("presence", 2)[-1]
     assert everyone["consultation_id"] == call.id
     assert [(p["id"], p["role"]) for p in everyone["participants"]] == [
-        (world["member"].id, "member"), (world["doctor"].user_id, "doctor")]
+        (world["member"].id, "member"),
+        (world["doctor"].user_id, "doctor"),
+    ]
     doctor.close()
     after = anna.wait_for("presence", 3)[-1]
     assert [p["role"] for p in after["participants"]] == ["member"]
@@ -55,11 +61,19 @@ def test_signals_reach_only_the_other_participant(connect, world, call):
     anna.call("join", {"consultation_id": call.id})
     doctor.call("join", {"consultation_id": call.id})
     assert anna.call("signal", {"consultation_id": call.id, "type": "offer", "sdp": OFFER}) == {
-        "ok": True, "delivered": 1}
+        "ok": True,
+        "delivered": 1,
+    }
     got = doctor.wait_for("signal")[0]
-    assert got == {"consultation_id": call.id, "type": "offer", "sdp": OFFER,
-                   "from": {"id": world["member"].id, "role": "member", "name": world["member"].full_name}}
-    assert doctor.call("signal", {"consultation_id": call.id, "type": "candidate", "candidate": CANDIDATE})["ok"]
+    assert got == {
+        "consultation_id": call.id,
+        "type": "offer",
+        "sdp": OFFER,
+        "from": {"id": world["member"].id, "role": "member", "name": world["member"].full_name},
+    }
+    assert doctor.call("signal", {"consultation_id": call.id, "type": "candidate", "candidate": CANDIDATE})[
+        "ok"
+    ]
     assert anna.wait_for("signal")[0]["candidate"] == CANDIDATE
     for event in ("join", "signal"):
         ack = boris.call(event, {"consultation_id": call.id, "type": "offer", "sdp": OFFER})
@@ -74,16 +88,24 @@ def test_signaling_needs_a_join_first(connect, call):
     assert ack["error"]["code"] == "not_joined"
 
 
-@pytest.mark.parametrize("data", [
-    {"type": "hello"}, {"type": "offer"}, {"type": "offer", "sdp": "not sdp"},
-    {"type": "answer", "sdp": "v=0\r\n" + "a" * 20_001}, {"type": "candidate", "candidate": "text"},
-    {"type": "candidate", "candidate": {**CANDIDATE, "extra": 1}},
-    {"type": "candidate", "candidate": {**CANDIDATE, "sdpMLineIndex": "0"}},
-    {"type": "candidate", "candidate": {**CANDIDATE, "candidate": "x" * 2000}},
-    {"type": "restart", "sdp": OFFER},
-    {"type": "offer", "sdp": OFFER, "pc": "has space"}, {"type": "offer", "sdp": OFFER, "pc": "x" * 65},
-    {"type": "candidate", "candidate": None, "to_pc": 5}, {"type": "bye", "to_pc": ""},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"type": "hello"},
+        {"type": "offer"},
+        {"type": "offer", "sdp": "not sdp"},
+        {"type": "answer", "sdp": "v=0\r\n" + "a" * 20_001},
+        {"type": "candidate", "candidate": "text"},
+        {"type": "candidate", "candidate": {**CANDIDATE, "extra": 1}},
+        {"type": "candidate", "candidate": {**CANDIDATE, "sdpMLineIndex": "0"}},
+        {"type": "candidate", "candidate": {**CANDIDATE, "candidate": "x" * 2000}},
+        {"type": "restart", "sdp": OFFER},
+        {"type": "offer", "sdp": OFFER, "pc": "has space"},
+        {"type": "offer", "sdp": OFFER, "pc": "x" * 65},
+        {"type": "candidate", "candidate": None, "to_pc": 5},
+        {"type": "bye", "to_pc": ""},
+    ],
+)
 def test_malformed_signals_are_refused_and_relayed_to_nobody(connect, call, data):
     anna, doctor = connect("anna"), connect("drt")
     anna.call("join", {"consultation_id": call.id})
@@ -107,16 +129,25 @@ def test_peer_connection_ids_are_relayed(connect, call):
     anna, doctor = connect("anna"), connect("drt")
     anna.call("join", {"consultation_id": call.id})
     doctor.call("join", {"consultation_id": call.id})
-    assert anna.call("signal", {"consultation_id": call.id, "type": "answer", "sdp": OFFER, "pc": "m-1",
-                                "to_pc": "d_2"})["ok"]
+    assert anna.call(
+        "signal", {"consultation_id": call.id, "type": "answer", "sdp": OFFER, "pc": "m-1", "to_pc": "d_2"}
+    )["ok"]
     got = doctor.wait_for("signal")[0]
     assert (got["type"], got["pc"], got["to_pc"]) == ("answer", "m-1", "d_2")
 
 
 def test_room_window(app, db, factory, connect, world):
     def consultation(start, status="scheduled", minutes=30):
-        return make_consultation(factory, world["member"], world["patient"], world["doctor"], world["contract"],
-                                 start=start, minutes=minutes, status=status)
+        return make_consultation(
+            factory,
+            world["member"],
+            world["patient"],
+            world["doctor"],
+            world["contract"],
+            start=start,
+            minutes=minutes,
+            status=status,
+        )
 
     now = datetime.now(UTC).replace(microsecond=0)
     cases = {
@@ -125,7 +156,11 @@ def test_room_window(app, db, factory, connect, world):
         "late_ok": (consultation(now - timedelta(minutes=85)), True, None),  # ended 55 min ago
         "too_late": (consultation(now - timedelta(minutes=95)), False, "room_closed"),  # ended 65 min ago
         "completed": (consultation(now - timedelta(minutes=10), status="completed"), False, "room_closed"),
-        "cancelled": (consultation(now + timedelta(minutes=5), status="cancelled"), False, "consultation_cancelled"),
+        "cancelled": (
+            consultation(now + timedelta(minutes=5), status="cancelled"),
+            False,
+            "consultation_cancelled",
+        ),
     }
     anna = connect("anna")
     for name, (c, is_open, code) in cases.items():
@@ -138,8 +173,12 @@ def test_room_window(app, db, factory, connect, world):
 
 
 def test_ice_servers_with_time_limited_turn_credentials(app, world):
-    app.config.update(STUN_URLS="stun:127.0.0.1:3478", TURN_URLS="turn:127.0.0.1:3478?transport=udp",
-                      TURN_SECRET="s3cret", TURN_TTL_SECONDS=600)
+    app.config.update(
+        STUN_URLS="stun:127.0.0.1:3478",
+        TURN_URLS="turn:127.0.0.1:3478?transport=udp",
+        TURN_SECRET="s3cret",
+        TURN_TTL_SECONDS=600,
+    )
     cid = world["consultation"].id
     before = int(time.time())
     body = ApiClient(app, "anna").get(f"/api/v1/consultations/{cid}/ice-servers").json
@@ -148,7 +187,9 @@ def test_ice_servers_with_time_limited_turn_credentials(app, world):
     assert stun == {"urls": ["stun:127.0.0.1:3478"]}
     expiry, user = turn["username"].split(":")
     assert user == str(world["member"].id) and before + 600 <= int(expiry) <= int(time.time()) + 600
-    expected = base64.b64encode(hmac.new(b"s3cret", turn["username"].encode(), hashlib.sha1).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(b"s3cret", turn["username"].encode(), hashlib.sha1).digest()
+    ).decode()
     assert turn["credential"] == expected
     assert ApiClient(app, "boris").get(f"/api/v1/consultations/{cid}/ice-servers").status_code == 404
     assert ApiClient(app).get(f"/api/v1/consultations/{cid}/ice-servers").status_code == 401
@@ -160,7 +201,10 @@ def test_ice_servers_carry_the_transport_policy(app, world):
     cid = world["consultation"].id
     body = ApiClient(app, "anna").get(f"/api/v1/consultations/{cid}/ice-servers").json
     assert set(body) == {"iceServers", "ttl", "iceTransportPolicy"} and body["iceTransportPolicy"] == "all"
-    app.config.update(TURN_URLS="turn:127.0.0.1:3478?transport=udp", TURN_SECRET="s3cret",
-                      ICE_TRANSPORT_POLICY="relay")  # members' addresses stay hidden from doctors
+    app.config.update(
+        TURN_URLS="turn:127.0.0.1:3478?transport=udp", TURN_SECRET="s3cret", ICE_TRANSPORT_POLICY="relay"
+    )  # members' addresses stay hidden from doctors
     body = ApiClient(app, "drt").get(f"/api/v1/consultations/{cid}/ice-servers").json
-    assert body["iceTransportPolicy"] == "relay" and body["iceServers"][0]["urls"] == ["turn:127.0.0.1:3478?transport=udp"]
+    assert body["iceTransportPolicy"] == "relay" and body["iceServers"][0]["urls"] == [
+        "turn:127.0.0.1:3478?transport=udp"
+    ]

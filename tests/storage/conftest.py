@@ -9,7 +9,6 @@ import pytest
 
 from telemed.storage import LocalStorage, storage_from_url
 from telemed.storage_s3 import S3Storage
-
 from tests.support.s3 import use_fake_aws
 
 
@@ -27,8 +26,9 @@ def s3_client(moto_endpoint: str):
 @pytest.fixture
 def s3_storage(moto_endpoint: str) -> S3Storage:
     """S3Storage over a fresh private bucket (with a key prefix) on the moto server."""
-    storage = storage_from_url(f"s3://test-{uuid.uuid4().hex[:16]}/uploads",
-                               endpoint_url=moto_endpoint, max_attempts=2)
+    storage = storage_from_url(
+        f"s3://test-{uuid.uuid4().hex[:16]}/uploads", endpoint_url=moto_endpoint, max_attempts=2
+    )
     assert isinstance(storage, S3Storage)
     storage.ensure_bucket()
     return storage

@@ -50,8 +50,7 @@ class GenStream:
 def leftovers(storage: Storage) -> list[str]:
     """Everything the backend holds: files (temp files included) or objects + pending uploads."""
     if isinstance(storage, LocalStorage):
-        return sorted(str(p.relative_to(storage.root)) for p in storage.root.rglob("*")
-                      if not p.is_dir())
+        return sorted(str(p.relative_to(storage.root)) for p in storage.root.rglob("*") if not p.is_dir())
     assert isinstance(storage, S3Storage)
     s3 = storage.client
     objects = [o["Key"] for o in s3.list_objects_v2(Bucket=storage.bucket).get("Contents", [])]
@@ -68,7 +67,10 @@ def test_round_trip_with_sha256(storage: Storage) -> None:
     data = "Анализ крови: гемоглобин 140 г/л\n".encode() * 100
     obj = storage.put_stream(io.BytesIO(data), content_type="text/plain", max_size=MiB)
     assert (obj.size, obj.sha256, obj.content_type) == (
-        len(data), hashlib.sha256(data).hexdigest(), "text/plain")
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+        "text/plain",
+    )
     assert b"".join(storage.open(obj.key, expected_sha256=obj.sha256)) == data
     assert storage.exists(obj.key)
     assert storage.ping()
@@ -84,8 +86,7 @@ def test_key_is_random_not_the_file_name(storage: Storage) -> None:
     streams = [io.BytesIO(b"%PDF-1.7 same bytes") for _ in range(2)]
     for s in streams:
         s.name = "../../Анализ крови.pdf"
-    keys = [storage.put_stream(s, content_type="application/pdf", max_size=100).key
-            for s in streams]
+    keys = [storage.put_stream(s, content_type="application/pdf", max_size=100).key for s in streams]
     assert keys[0] != keys[1]
     for key in keys:
         assert check_key(key) == key
@@ -96,8 +97,9 @@ def test_small_object_uses_single_encrypted_put(s3_storage: S3Storage, monkeypat
     calls: list[str] = []
     for name in ("put_object", "create_multipart_upload", "upload_part"):
         real = getattr(s3_storage.client, name)
-        monkeypatch.setattr(s3_storage.client, name,
-                            lambda *a, _n=name, _r=real, **kw: (calls.append(_n), _r(*a, **kw))[1])
+        monkeypatch.setattr(
+            s3_storage.client, name, lambda *a, _n=name, _r=real, **kw: (calls.append(_n), _r(*a, **kw))[1]
+        )
     data = b"\x89PNG\r\n\x1a\n" + os.urandom(1000)
     obj = s3_storage.put_stream(io.BytesIO(data), content_type="image/png", max_size=MiB)
     assert calls == ["put_object"]
@@ -109,8 +111,7 @@ def test_small_object_uses_single_encrypted_put(s3_storage: S3Storage, monkeypat
 
 def test_large_stream_uses_multipart(storage: Storage) -> None:
     stream = GenStream(12 * MiB + 123)
-    obj = storage.put_stream(stream, content_type="application/dicom", max_size=20 * MiB,
-                             chunk_size=5 * MiB)
+    obj = storage.put_stream(stream, content_type="application/dicom", max_size=20 * MiB, chunk_size=5 * MiB)
     assert (obj.size, obj.sha256) == (stream.size, stream.sha.hexdigest())
     assert leftovers(storage) == [obj.key if isinstance(storage, LocalStorage) else f"uploads/{obj.key}"]
     if isinstance(storage, S3Storage):
@@ -135,8 +136,9 @@ def test_too_large_leaves_nothing_and_stops_reading(storage: Storage, size, max_
 
 
 def test_exact_max_size_is_accepted(storage: Storage) -> None:
-    obj = storage.put_stream(GenStream(5 * MiB), content_type="text/plain", max_size=5 * MiB,
-                             chunk_size=5 * MiB)
+    obj = storage.put_stream(
+        GenStream(5 * MiB), content_type="text/plain", max_size=5 * MiB, chunk_size=5 * MiB
+    )
     assert obj.size == 5 * MiB
 
 
@@ -149,8 +151,12 @@ def test_empty_file(storage: Storage) -> None:
 @pytest.mark.parametrize("fail_after", [100, 7 * MiB])
 def test_input_stream_error_propagates_and_leaves_nothing(storage: Storage, fail_after) -> None:
     with pytest.raises(ClientGone):
-        storage.put_stream(GenStream(12 * MiB, fail_after=fail_after), content_type="text/plain",
-                           max_size=20 * MiB, chunk_size=5 * MiB)
+        storage.put_stream(
+            GenStream(12 * MiB, fail_after=fail_after),
+            content_type="text/plain",
+            max_size=20 * MiB,
+            chunk_size=5 * MiB,
+        )
     assert leftovers(storage) == []
 
 
@@ -165,8 +171,9 @@ def test_s3_failure_on_second_part_aborts_upload(s3_storage: S3Storage, monkeypa
 
     monkeypatch.setattr(s3_storage.client, "upload_part", flaky_upload_part)
     with pytest.raises(StorageUnavailable):
-        s3_storage.put_stream(GenStream(12 * MiB), content_type="text/plain", max_size=20 * MiB,
-                              chunk_size=5 * MiB)
+        s3_storage.put_stream(
+            GenStream(12 * MiB), content_type="text/plain", max_size=20 * MiB, chunk_size=5 * MiB
+        )
     assert sorted(calls)[:2] == [1, 2] and len(calls) <= 3  # stops reading once a part failed
     assert leftovers(s3_storage) == []
 
@@ -198,10 +205,10 @@ def test_s3_parts_go_up_two_at_a_time_while_the_next_is_read(s3_storage: S3Stora
     assert hashlib.sha256(got).hexdigest() == stream.sha.hexdigest()  # parts assembled in order
 
 
-@pytest.mark.parametrize("method, size", [("put_object", 100),
-                                          ("complete_multipart_upload", 6 * MiB)])
-def test_s3_response_lost_after_write_deletes_object(s3_storage: S3Storage, monkeypatch,
-                                                     method: str, size: int) -> None:
+@pytest.mark.parametrize("method, size", [("put_object", 100), ("complete_multipart_upload", 6 * MiB)])
+def test_s3_response_lost_after_write_deletes_object(
+    s3_storage: S3Storage, monkeypatch, method: str, size: int
+) -> None:
     real = getattr(s3_storage.client, method)
 
     def written_but_timed_out(**kwargs):
@@ -210,8 +217,9 @@ def test_s3_response_lost_after_write_deletes_object(s3_storage: S3Storage, monk
 
     monkeypatch.setattr(s3_storage.client, method, written_but_timed_out)
     with pytest.raises(StorageUnavailable):
-        s3_storage.put_stream(GenStream(size), content_type="text/plain", max_size=10 * MiB,
-                              chunk_size=5 * MiB)
+        s3_storage.put_stream(
+            GenStream(size), content_type="text/plain", max_size=10 * MiB, chunk_size=5 * MiB
+        )
     assert leftovers(s3_storage) == []
 
 
@@ -221,8 +229,9 @@ def test_local_failure_on_rename_removes_temp_file(local_storage: LocalStorage, 
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(StorageUnavailable):
-        local_storage.put_stream(GenStream(6 * MiB), content_type="text/plain", max_size=10 * MiB,
-                                 chunk_size=5 * MiB)
+        local_storage.put_stream(
+            GenStream(6 * MiB), content_type="text/plain", max_size=10 * MiB, chunk_size=5 * MiB
+        )
     monkeypatch.undo()
     assert leftovers(local_storage) == []
 
@@ -231,8 +240,13 @@ def test_s3_endpoint_down_is_storage_unavailable() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again below: connections are refused
-    storage = storage_from_url("s3://bucket/p", endpoint_url=f"http://127.0.0.1:{port}",
-                               max_attempts=1, connect_timeout=1, read_timeout=1)
+    storage = storage_from_url(
+        "s3://bucket/p",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        max_attempts=1,
+        connect_timeout=1,
+        read_timeout=1,
+    )
     key = "ab/ab" + "0" * 30
     started = time.monotonic()
     assert storage.ping() is False
@@ -265,8 +279,7 @@ def test_tampered_bytes_fail_integrity_check(storage: Storage) -> None:
     if isinstance(storage, LocalStorage):
         (storage.root / obj.key).write_bytes(b"tampered bytes")
     else:
-        storage.client.put_object(Bucket=storage.bucket, Key=f"uploads/{obj.key}",
-                                  Body=b"tampered bytes")
+        storage.client.put_object(Bucket=storage.bucket, Key=f"uploads/{obj.key}", Body=b"tampered bytes")
     assert b"".join(storage.open(obj.key)) == b"tampered bytes"  # no check without a hash
     with pytest.raises(IntegrityFailure):
         b"".join(storage.open(obj.key, expected_sha256=obj.sha256))
@@ -274,9 +287,18 @@ def test_tampered_bytes_fail_integrity_check(storage: Storage) -> None:
     assert b"".join(storage.open(obj.key, expected_sha256=tampered_sha)) == b"tampered bytes"
 
 
-HOSTILE_KEYS = ["../x", "ab/../../x", "/etc/passwd", "ab/ab" + "0" * 30 + "\n",
-                "AB/AB" + "0" * 30, "ff/00" + "0" * 30, "ab/ab" + "0" * 29, "ab\\ab" + "0" * 30,
-                "", "uploads/ab/ab" + "0" * 30]
+HOSTILE_KEYS = [
+    "../x",
+    "ab/../../x",
+    "/etc/passwd",
+    "ab/ab" + "0" * 30 + "\n",
+    "AB/AB" + "0" * 30,
+    "ff/00" + "0" * 30,
+    "ab/ab" + "0" * 29,
+    "ab\\ab" + "0" * 30,
+    "",
+    "uploads/ab/ab" + "0" * 30,
+]
 
 
 @pytest.mark.parametrize("key", HOSTILE_KEYS)
@@ -318,8 +340,9 @@ def test_local_memory_does_not_grow_with_file_size(local_storage: LocalStorage) 
 def test_presigned_url_downloads_with_content_disposition(s3_storage: S3Storage) -> None:
     data = b"%PDF-1.7 report"
     obj = s3_storage.put_stream(io.BytesIO(data), content_type="application/pdf", max_size=100)
-    url = s3_storage.presigned_get_url(obj.key, filename="Анализ крови.pdf",
-                                       content_type="application/pdf", expires=60)
+    url = s3_storage.presigned_get_url(
+        obj.key, filename="Анализ крови.pdf", content_type="application/pdf", expires=60
+    )
     assert url and "X-Amz-Signature=" in url
     response = requests.get(url, timeout=10)
     assert response.status_code == 200 and response.content == data
@@ -333,8 +356,7 @@ def test_presigned_url_downloads_with_content_disposition(s3_storage: S3Storage)
 
 def test_local_has_no_presigned_url(local_storage: LocalStorage) -> None:
     obj = local_storage.put_stream(io.BytesIO(b"x"), content_type="text/plain", max_size=10)
-    assert local_storage.presigned_get_url(obj.key, filename="x.txt",
-                                           content_type="text/plain") is None
+    assert local_storage.presigned_get_url(obj.key, filename="x.txt", content_type="text/plain") is None
 
 
 def test_sse_fallback_is_detected_once(s3_storage: S3Storage, monkeypatch) -> None:
@@ -348,8 +370,10 @@ def test_sse_fallback_is_detected_once(s3_storage: S3Storage, monkeypatch) -> No
         return real(**kwargs)
 
     monkeypatch.setattr(s3_storage.client, "put_object", put_without_sse_support)
-    keys = [s3_storage.put_stream(io.BytesIO(b"abc"), content_type="text/plain", max_size=10).key
-            for _ in range(2)]
+    keys = [
+        s3_storage.put_stream(io.BytesIO(b"abc"), content_type="text/plain", max_size=10).key
+        for _ in range(2)
+    ]
     assert seen == [True, False, False]
     assert all(s3_storage.exists(k) for k in keys)
 
@@ -375,9 +399,15 @@ def test_open_releases_file_when_abandoned(local_storage: LocalStorage) -> None:
     assert list(stream) == []
 
 
-@pytest.mark.parametrize("url, error", [
-    ("http://bucket/x", ValueError), ("file://host/abs", ValueError), ("file:relative/dir", ValueError),
-    ("s3:///nobucket", ValueError)])
+@pytest.mark.parametrize(
+    "url, error",
+    [
+        ("http://bucket/x", ValueError),
+        ("file://host/abs", ValueError),
+        ("file:relative/dir", ValueError),
+        ("s3:///nobucket", ValueError),
+    ],
+)
 def test_storage_url_validation(url: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         storage_from_url(url)

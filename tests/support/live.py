@@ -41,11 +41,17 @@ class SocketClient:
             with self._cond:
                 self.events.setdefault(name, []).append(data)
                 self._cond.notify_all()
+
         return record
 
     def connect(self):
-        self.sio.connect(self.url, auth={"token": self.token} if self.token else None, headers=self.headers,
-                         transports=["websocket"], wait_timeout=10)
+        self.sio.connect(
+            self.url,
+            auth={"token": self.token} if self.token else None,
+            headers=self.headers,
+            transports=["websocket"],
+            wait_timeout=10,
+        )
         return self
 
     def call(self, event: str, data, timeout: float = 10):

@@ -71,7 +71,9 @@ def counter_frame(tag: int, n: int, width: int, height: int) -> av.VideoFrame:
     frame = av.VideoFrame(width, height, "yuv420p")
     luma = frame.planes[0]
     rows = height // STRIPES
-    stripes = b"".join(bytes([235 if (value >> bit) & 1 else 16]) * (luma.line_size * rows) for bit in range(STRIPES))
+    stripes = b"".join(
+        bytes([235 if (value >> bit) & 1 else 16]) * (luma.line_size * rows) for bit in range(STRIPES)
+    )
     luma.update(stripes + bytes([16]) * (luma.buffer_size - len(stripes)))
     for chroma in frame.planes[1:]:
         chroma.update(bytes([128]) * chroma.buffer_size)
@@ -85,7 +87,7 @@ def read_counter(frame: av.VideoFrame) -> tuple[int, int] | None:
     rows, value = frame.height // STRIPES, 0
     for bit in range(STRIPES):
         start = (bit * rows + rows // 2) * stride
-        sample = data[start + frame.width // 4: start + 3 * frame.width // 4]
+        sample = data[start + frame.width // 4 : start + 3 * frame.width // 4]
         mean = sum(sample) / len(sample)
         if mean > 170:
             value |= 1 << bit
@@ -133,17 +135,18 @@ def sdp_candidates(sdp: str) -> list[dict]:
             flush()
             index, mid, pending = index + 1, None, []
         elif index >= 0 and line.startswith("a=mid:"):
-            mid = line[len("a=mid:"):]
+            mid = line[len("a=mid:") :]
         elif index >= 0 and line.startswith("a=candidate:"):
-            pending.append(line[len("a="):])
+            pending.append(line[len("a=") :])
     flush()
     return out
 
 
 def strip_candidates(sdp: str) -> str:
     """The SDP without its ``a=candidate`` and ``a=end-of-candidates`` lines (they go as signals)."""
-    lines = [line for line in sdp.split("\r\n")
-             if not line.startswith(("a=candidate:", "a=end-of-candidates"))]
+    lines = [
+        line for line in sdp.split("\r\n") if not line.startswith(("a=candidate:", "a=end-of-candidates"))
+    ]
     return "\r\n".join(lines)
 
 
@@ -153,8 +156,10 @@ def candidate_type(init: dict) -> str | None:
 
 
 def ice_servers_from_json(servers: list[dict]) -> list[RTCIceServer]:
-    return [RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
-            for s in servers]
+    return [
+        RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+        for s in servers
+    ]
 
 
 @contextlib.contextmanager
@@ -185,7 +190,9 @@ def logged_warnings() -> Iterator[list[logging.LogRecord]]:
 def api_token(base_url: str, username: str, password: str = PASSWORD) -> str:
     """A bearer token from ``POST /api/v1/auth/token``."""
     with requests.Session() as http:
-        r = http.post(f"{base_url}/api/v1/auth/token", json={"username": username, "password": password}, timeout=30)
+        r = http.post(
+            f"{base_url}/api/v1/auth/token", json={"username": username, "password": password}, timeout=30
+        )
         r.raise_for_status()
         return r.json()["token"]
 
@@ -206,6 +213,7 @@ class _PeerSocket(SocketClient):
         def both(data):
             record(data)
             self._listener(name, data)
+
         return both
 
 
@@ -224,10 +232,22 @@ class RtcPeer:
     only) and remote non-relay candidates are dropped too.
     """
 
-    def __init__(self, base_url: str, username: str, consultation_id: int, loop: AsyncioThread, *,
-                 password: str = PASSWORD, ice_servers: list[dict] | None = None, relay_only: bool = False,
-                 offerer: bool | None = None, tag: int | None = None, size: tuple[int, int] = (320, 256),
-                 fps: float = 30, http: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        consultation_id: int,
+        loop: AsyncioThread,
+        *,
+        password: str = PASSWORD,
+        ice_servers: list[dict] | None = None,
+        relay_only: bool = False,
+        offerer: bool | None = None,
+        tag: int | None = None,
+        size: tuple[int, int] = (320, 256),
+        fps: float = 30,
+        http: requests.Session | None = None,
+    ) -> None:
         self.base_url, self.username, self.password = base_url.rstrip("/"), username, password
         self.consultation_id, self.loop = consultation_id, loop
         self.relay_only, self._offerer, self._tag = relay_only, offerer, tag
@@ -284,16 +304,22 @@ class RtcPeer:
     # -- set-up ------------------------------------------------------------------------------------
 
     def login(self) -> RtcPeer:
-        r = self.http.post(f"{self.base_url}/api/v1/auth/token",
-                           json={"username": self.username, "password": self.password}, timeout=30)
+        r = self.http.post(
+            f"{self.base_url}/api/v1/auth/token",
+            json={"username": self.username, "password": self.password},
+            timeout=30,
+        )
         r.raise_for_status()
         body = r.json()
         self.token, self.user = body["token"], body["user"]
         return self
 
     def fetch_ice_servers(self) -> dict:
-        r = self.http.get(f"{self.base_url}/api/v1/consultations/{self.consultation_id}/ice-servers",
-                          headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+        r = self.http.get(
+            f"{self.base_url}/api/v1/consultations/{self.consultation_id}/ice-servers",
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30,
+        )
         r.raise_for_status()
         return r.json()
 
@@ -302,7 +328,9 @@ class RtcPeer:
             self.ice_servers_json = self.fetch_ice_servers()["iceServers"]
         policy = RTCIceTransportPolicy.RELAY if self.relay_only else RTCIceTransportPolicy.ALL
         # an explicit list, even empty: None would make aiortc use a public STUN server
-        return RTCConfiguration(iceServers=ice_servers_from_json(self.ice_servers_json), iceTransportPolicy=policy)
+        return RTCConfiguration(
+            iceServers=ice_servers_from_json(self.ice_servers_json), iceTransportPolicy=policy
+        )
 
     def start(self) -> RtcPeer:
         """Log in (if needed), create the peer connection, connect Socket.IO. Does not join yet."""
@@ -348,8 +376,11 @@ class RtcPeer:
         return None
 
     def local_candidate_types(self) -> list[str]:
-        return [candidate_type(s["candidate"]) for s in self.log.sent
-                if s["type"] == "candidate" and s["candidate"]]
+        return [
+            candidate_type(s["candidate"])
+            for s in self.log.sent
+            if s["type"] == "candidate" and s["candidate"]
+        ]
 
     def close(self) -> None:
         """Say ``bye`` (when still joined), disconnect Socket.IO, close the peer connection."""
@@ -361,7 +392,9 @@ class RtcPeer:
         if self.sock is not None:
             if self.sock.sio.connected and self.joined_at is not None:
                 with contextlib.suppress(Exception):  # best effort on the way out
-                    self.sock.call("signal", {"consultation_id": self.consultation_id, "type": "bye"}, timeout=5)
+                    self.sock.call(
+                        "signal", {"consultation_id": self.consultation_id, "type": "bye"}, timeout=5
+                    )
             self.sock.close()
         if self.loop.running:
             self.loop.run(self.aclose(), timeout=15)
@@ -464,7 +497,9 @@ class RtcPeer:
         self.log.applied_candidates += 1
 
     async def _end_of_candidates(self) -> None:
-        await asyncio.sleep(END_OF_CANDIDATES_GRACE_S)  # candidates relayed before it may still be on their way
+        await asyncio.sleep(
+            END_OF_CANDIDATES_GRACE_S
+        )  # candidates relayed before it may still be on their way
         if self.pc.connectionState != "closed":
             await self.pc.addIceCandidate(None)
 

@@ -49,28 +49,30 @@ class Coturn:
         return f"turn:127.0.0.1:{self.port}?transport=udp"
 
     def config(self) -> str:
-        return "\n".join([
-            "listening-ip=127.0.0.1",
-            "relay-ip=127.0.0.1",
-            f"listening-port={self.port}",
-            "use-auth-secret",
-            f"static-auth-secret={self.secret}",
-            f"realm={REALM}",
-            "no-tls",
-            "no-dtls",
-            "no-tcp",
-            "no-tcp-relay",
-            "no-cli",
-            "no-multicast-peers",
-            "allow-loopback-peers",  # both relay addresses are 127.0.0.1; never in production
-            "verbose",  # logs each ALLOCATE / CHANNEL_BIND and each refused credential
-            f"log-file={self.log_path}",
-            "simple-log",
-            "no-stdout-log",
-            f"pidfile={self.workdir / 'turnserver.pid'}",
-            f"userdb={self.workdir / 'turndb'}",  # not /var/lib/turn
-            "",
-        ])
+        return "\n".join(
+            [
+                "listening-ip=127.0.0.1",
+                "relay-ip=127.0.0.1",
+                f"listening-port={self.port}",
+                "use-auth-secret",
+                f"static-auth-secret={self.secret}",
+                f"realm={REALM}",
+                "no-tls",
+                "no-dtls",
+                "no-tcp",
+                "no-tcp-relay",
+                "no-cli",
+                "no-multicast-peers",
+                "allow-loopback-peers",  # both relay addresses are 127.0.0.1; never in production
+                "verbose",  # logs each ALLOCATE / CHANNEL_BIND and each refused credential
+                f"log-file={self.log_path}",
+                "simple-log",
+                "no-stdout-log",
+                f"pidfile={self.workdir / 'turnserver.pid'}",
+                f"userdb={self.workdir / 'turndb'}",  # not /var/lib/turn
+                "",
+            ]
+        )
 
     @property
     def running(self) -> bool:
@@ -80,8 +82,13 @@ class Coturn:
         """Start it (again) and wait until it answers a STUN binding request."""
         self.conf_path.write_text(self.config())
         self._out = (self.workdir / "turnserver.out").open("ab")
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf_path)], stdin=subprocess.DEVNULL,
-                                     stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(self.conf_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 15
         while not self._answers_stun():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -100,7 +107,10 @@ class Coturn:
                 time.sleep(0.1)
                 return False
         response = stun.parse_message(data)
-        return response.transaction_id == request.transaction_id and response.message_class == stun.Class.RESPONSE
+        return (
+            response.transaction_id == request.transaction_id
+            and response.message_class == stun.Class.RESPONSE
+        )
 
     def log(self) -> str:
         try:

@@ -13,16 +13,31 @@ DAY = date(2026, 6, 2)
 
 
 def policy(**kw) -> rules.PolicyFacts:
-    base = dict(valid_from=date(2026, 1, 1), valid_to=date(2026, 12, 31), contract_starts_on=date(2026, 1, 1),
-                contract_ends_on=date(2026, 12, 31), telemedicine=True,
-                covered_specialties=frozenset(BY_CODE), psychologist_limit=3)
+    base = {
+        "valid_from": date(2026, 1, 1),
+        "valid_to": date(2026, 12, 31),
+        "contract_starts_on": date(2026, 1, 1),
+        "contract_ends_on": date(2026, 12, 31),
+        "telemedicine": True,
+        "covered_specialties": frozenset(BY_CODE),
+        "psychologist_limit": 3,
+    }
     return rules.PolicyFacts(**{**base, **kw})
 
 
 def facts(**kw) -> rules.BookingFacts:
-    base = dict(now=NOW, slot_start=NOW + timedelta(days=1), consultation_day=DAY, specialty=BY_CODE["therapist"],
-                patient_birth_date=date(1990, 1, 1), booker_is_patient=True, booker_is_guardian=False,
-                consent_accepted=True, policy=policy(), psychologist_used=0)
+    base = {
+        "now": NOW,
+        "slot_start": NOW + timedelta(days=1),
+        "consultation_day": DAY,
+        "specialty": BY_CODE["therapist"],
+        "patient_birth_date": date(1990, 1, 1),
+        "booker_is_patient": True,
+        "booker_is_guardian": False,
+        "consent_accepted": True,
+        "policy": policy(),
+        "psychologist_used": 0,
+    }
     return rules.BookingFacts(**{**base, **kw})
 
 
@@ -30,8 +45,10 @@ def test_a_valid_booking_passes():
     assert rules.check_booking(facts()) is None
 
 
-@pytest.mark.parametrize("birth, expected", [
-    (date(2008, 6, 2), 18), (date(2008, 6, 3), 17), (date(2000, 2, 29), 26), (date(2026, 6, 2), 0)])
+@pytest.mark.parametrize(
+    "birth, expected",
+    [(date(2008, 6, 2), 18), (date(2008, 6, 3), 17), (date(2000, 2, 29), 26), (date(2026, 6, 2), 0)],
+)
 def test_age_on_counts_whole_years(birth, expected):
     assert rules.age_on(birth, DAY) == expected
 
@@ -42,23 +59,32 @@ def test_experience_years_is_whole_years_and_never_negative():
     assert rules.experience_years(date(2030, 1, 1), date(2026, 1, 1)) == 0
 
 
-@pytest.mark.parametrize("kw, error", [
-    (dict(booker_is_patient=False), errors.NotGuardian),
-    (dict(consent_accepted=False), errors.ConsentRequired),
-    (dict(slot_start=NOW), errors.SlotUnavailable),
-    (dict(slot_start=NOW - timedelta(minutes=1)), errors.SlotUnavailable),
-    (dict(policy=None), errors.PolicyInactive),
-    (dict(policy=policy(telemedicine=False)), errors.NotCovered),
-    (dict(policy=policy(covered_specialties=frozenset({"pediatrician"}))), errors.NotCovered),
-])
+@pytest.mark.parametrize(
+    "kw, error",
+    [
+        ({"booker_is_patient": False}, errors.NotGuardian),
+        ({"consent_accepted": False}, errors.ConsentRequired),
+        ({"slot_start": NOW}, errors.SlotUnavailable),
+        ({"slot_start": NOW - timedelta(minutes=1)}, errors.SlotUnavailable),
+        ({"policy": None}, errors.PolicyInactive),
+        ({"policy": policy(telemedicine=False)}, errors.NotCovered),
+        ({"policy": policy(covered_specialties=frozenset({"pediatrician"}))}, errors.NotCovered),
+    ],
+)
 def test_each_rule_refuses(kw, error):
     with pytest.raises(error):
         rules.check_booking(facts(**kw))
 
 
 def test_guardian_may_book_for_the_child():
-    rules.check_booking(facts(booker_is_patient=False, booker_is_guardian=True, specialty=BY_CODE["pediatrician"],
-                              patient_birth_date=date(2018, 1, 1)))
+    rules.check_booking(
+        facts(
+            booker_is_patient=False,
+            booker_is_guardian=True,
+            specialty=BY_CODE["pediatrician"],
+            patient_birth_date=date(2018, 1, 1),
+        )
+    )
 
 
 def test_the_booker_is_checked_before_anything_else():
@@ -79,9 +105,13 @@ def test_pediatrician_is_for_children_only():
     rules.check_booking(facts(specialty=BY_CODE["pediatrician"], patient_birth_date=date(2008, 6, 3)))
 
 
-@pytest.mark.parametrize("limit, used, ok", [(3, 0, True), (3, 2, True), (3, 3, False), (5, 4, True), (1, 1, False)])
+@pytest.mark.parametrize(
+    "limit, used, ok", [(3, 0, True), (3, 2, True), (3, 3, False), (5, 4, True), (1, 1, False)]
+)
 def test_psychologist_limit_comes_from_the_programme(limit, used, ok):
-    f = facts(specialty=BY_CODE["psychologist"], policy=policy(psychologist_limit=limit), psychologist_used=used)
+    f = facts(
+        specialty=BY_CODE["psychologist"], policy=policy(psychologist_limit=limit), psychologist_used=used
+    )
     if ok:
         rules.check_booking(f)
     else:

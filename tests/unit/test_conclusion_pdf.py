@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfoNotFoundError
 
 import pytest
@@ -16,8 +16,15 @@ from telemed.records.pdf import CLINIC_NOTICE, FontNotFoundError, render_conclus
 
 HASH = "3f9a" * 16
 HEADINGS = [
-    "Медицинское заключение", "Жалобы", "Анамнез", "Объективно", "Диагноз",
-    "Рекомендации", "Направления", "Повторная консультация", "Дополнения",
+    "Медицинское заключение",
+    "Жалобы",
+    "Анамнез",
+    "Объективно",
+    "Диагноз",
+    "Рекомендации",
+    "Направления",
+    "Повторная консультация",
+    "Дополнения",
 ]
 
 
@@ -37,14 +44,20 @@ def make_doc(**changes) -> ConclusionDocument:
         patient_birth_date=date(1990, 3, 14),
         doctor_name="Петров Алексей Иванович",
         doctor_specialty="Терапевт",
-        started_at=datetime(2025, 11, 24, 11, 30, tzinfo=timezone.utc),
+        started_at=datetime(2025, 11, 24, 11, 30, tzinfo=UTC),
         time_zone="Europe/Moscow",
         content=content,
-        signed_at=datetime(2025, 11, 24, 12, 5, tzinfo=timezone.utc),
+        signed_at=datetime(2025, 11, 24, 12, 5, tzinfo=UTC),
         signed_by="Петров Алексей Иванович",
         content_sha256=HASH,
-        addenda=[("Петров А. И.", datetime(2025, 11, 25, 8, 0, tzinfo=timezone.utc),
-                  "Уточнение диагноза", "Получен результат анализа крови.")],
+        addenda=[
+            (
+                "Петров А. И.",
+                datetime(2025, 11, 25, 8, 0, tzinfo=UTC),
+                "Уточнение диагноза",
+                "Получен результат анализа крови.",
+            )
+        ],
     )
     return dataclasses.replace(doc, **changes)
 

@@ -46,5 +46,8 @@ def test_the_command_reports_a_bad_policy_and_exits(env, tmp_path):
     env.setenv("TELEMED_ICE_TRANSPORT_POLICY", "private")
     result = CliRunner().invoke(main, ["init-db"])
     assert result.exit_code == 1
-    assert "configuration error: TELEMED_ICE_TRANSPORT_POLICY must be one of all, relay, not 'private'" in result.output
+    assert (
+        "configuration error: TELEMED_ICE_TRANSPORT_POLICY must be one of all, relay, not 'private'"
+        in result.output
+    )
     assert not (tmp_path / "inst").exists()  # refused before touching anything

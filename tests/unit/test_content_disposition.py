@@ -33,20 +33,23 @@ def test_plain_ascii_name() -> None:
 
 def test_cyrillic_name_round_trips() -> None:
     value = attachment_header("Анализ крови.pdf")
-    assert value.startswith('attachment; filename="______ _____.pdf"; filename*=UTF-8\'\'')
+    assert value.startswith("attachment; filename=\"______ _____.pdf\"; filename*=UTF-8''")
     assert parsed_name(value) == "Анализ крови.pdf"
     assert rfc2231_name(value) == "Анализ крови.pdf"
 
 
-@pytest.mark.parametrize("name, shown", [
-    ("../../x", "x"),
-    ("..\\..\\boot.ini", "boot.ini"),
-    ("a\r\nSet-Cookie: x=1.pdf", "aSet-Cookie: x=1.pdf"),
-    ('he said "hi"; 100%.pdf', 'he said "hi"; 100%.pdf'),
-    ("evil\x00.txt", "evil.txt"),
-    ("..", "file"),
-    ("", "file"),
-])
+@pytest.mark.parametrize(
+    "name, shown",
+    [
+        ("../../x", "x"),
+        ("..\\..\\boot.ini", "boot.ini"),
+        ("a\r\nSet-Cookie: x=1.pdf", "aSet-Cookie: x=1.pdf"),
+        ('he said "hi"; 100%.pdf', 'he said "hi"; 100%.pdf'),
+        ("evil\x00.txt", "evil.txt"),
+        ("..", "file"),
+        ("", "file"),
+    ],
+)
 def test_hostile_names_are_safe(name: str, shown: str) -> None:
     value = attachment_header(name)
     value.encode("ascii")  # pure ASCII, so valid in any HTTP/WSGI stack

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -24,8 +24,8 @@ from telemed.records.documents import (
 )
 from telemed.records.fhir import NAMESPACE, build_bundle, full_url
 
-T0 = datetime(2025, 11, 24, 11, 30, tzinfo=timezone.utc)
-SIGNED = datetime(2025, 11, 24, 12, 5, tzinfo=timezone.utc)
+T0 = datetime(2025, 11, 24, 11, 30, tzinfo=UTC)
+SIGNED = datetime(2025, 11, 24, 12, 5, tzinfo=UTC)
 CONTENT = ConclusionContent(
     complaints="Боль в горле <b>&</b>",
     anamnesis="Болеет 2 дня.\nАллергию отрицает.",
@@ -38,18 +38,34 @@ CONTENT = ConclusionContent(
 
 
 def make_inputs() -> dict[str, Any]:
-    return dict(
-        patient=FhirPatient(1, "Иванова Мария Сергеевна", date(1990, 3, 14), "female", "ДМС-000123",
-                            family="Иванова", given=["Мария", "Сергеевна"]),
-        practitioners=[FhirPractitioner(7, "Петров Алексей Иванович", "ПМГМУ им. И. М. Сеченова, 2010")],
-        encounters=[
+    return {
+        "patient": FhirPatient(
+            1,
+            "Иванова Мария Сергеевна",
+            date(1990, 3, 14),
+            "female",
+            "ДМС-000123",
+            family="Иванова",
+            given=["Мария", "Сергеевна"],
+        ),
+        "practitioners": [FhirPractitioner(7, "Петров Алексей Иванович", "ПМГМУ им. И. М. Сеченова, 2010")],
+        "encounters": [
             FhirEncounter(3, 7, "finished", True, T0, SIGNED, "Боль в горле", "Терапевт"),
-            FhirEncounter(4, 7, "planned", False, datetime(2025, 12, 1, 7, 0, tzinfo=timezone.utc)),
+            FhirEncounter(4, 7, "planned", False, datetime(2025, 12, 1, 7, 0, tzinfo=UTC)),
         ],
-        conclusions=[FhirConclusion(5, 3, 7, CONTENT, SIGNED, "ab" * 32,
-                                    [("Петров А. И.", SIGNED, "Уточнение", "Результат анализа получен.")])],
-        documents=[FhirDocument(9, "анализ крови.pdf", "application/pdf", 48213, "cd" * 32, T0, 3, "ОАК")],
-    )
+        "conclusions": [
+            FhirConclusion(
+                5,
+                3,
+                7,
+                CONTENT,
+                SIGNED,
+                "ab" * 32,
+                [("Петров А. И.", SIGNED, "Уточнение", "Результат анализа получен.")],
+            )
+        ],
+        "documents": [FhirDocument(9, "анализ крови.pdf", "application/pdf", 48213, "cd" * 32, T0, 3, "ОАК")],
+    }
 
 
 def bundle(**changes: Any) -> dict[str, Any]:
@@ -74,15 +90,29 @@ def test_whole_bundle_parses_as_fhir_r4b():
     parsed = Bundle.model_validate(b)
     assert parsed.type == "collection"
     kinds = [type(e.resource).__name__ for e in parsed.entry]
-    assert kinds == ["Patient", "Practitioner", "Encounter", "Encounter", "Condition",
-                     "Composition", "DocumentReference"]
+    assert kinds == [
+        "Patient",
+        "Practitioner",
+        "Encounter",
+        "Encounter",
+        "Condition",
+        "Composition",
+        "DocumentReference",
+    ]
 
 
 @pytest.mark.parametrize(
     ("resource_type", "element"),
-    [("Composition", "status"), ("Composition", "type"), ("Composition", "title"),
-     ("Encounter", "class"), ("Encounter", "status"), ("DocumentReference", "content"),
-     ("DocumentReference", "status"), ("Condition", "subject")],
+    [
+        ("Composition", "status"),
+        ("Composition", "type"),
+        ("Composition", "title"),
+        ("Encounter", "class"),
+        ("Encounter", "status"),
+        ("DocumentReference", "content"),
+        ("DocumentReference", "status"),
+        ("Condition", "subject"),
+    ],
 )
 def test_a_missing_required_element_fails_validation(resource_type, element):
     broken = copy.deepcopy(bundle())
@@ -109,8 +139,12 @@ def test_patient_and_practitioner():
     (patient,) = resources(b, "Patient")
     assert patient["identifier"] == [{"system": "urn:telemed:policy", "value": "ДМС-000123"}]
     assert patient["birthDate"] == "1990-03-14" and patient["gender"] == "female"
-    assert patient["name"][0] == {"use": "official", "text": "Иванова Мария Сергеевна",
-                                  "family": "Иванова", "given": ["Мария", "Сергеевна"]}
+    assert patient["name"][0] == {
+        "use": "official",
+        "text": "Иванова Мария Сергеевна",
+        "family": "Иванова",
+        "given": ["Мария", "Сергеевна"],
+    }
     (doctor,) = resources(b, "Practitioner")
     assert doctor["qualification"] == [{"code": {"text": "ПМГМУ им. И. М. Сеченова, 2010"}}]
 
@@ -135,17 +169,30 @@ def test_composition_is_a_final_legally_attested_consult_note():
     (composition,) = resources(b, "Composition")
     assert composition["status"] == "final"
     assert composition["type"]["coding"] == [
-        {"system": "http://loinc.org", "code": "11488-4", "display": "Consult note"}]
+        {"system": "http://loinc.org", "code": "11488-4", "display": "Consult note"}
+    ]
     assert composition["subject"]["reference"] == full_url("Patient", 1)
     assert composition["encounter"]["reference"] == full_url("Encounter", 3)
     assert composition["author"] == [{"reference": full_url("Practitioner", 7)}]
     assert composition["date"] == "2025-11-24T12:05:00+00:00"
-    assert composition["attester"] == [{"mode": "legal", "time": "2025-11-24T12:05:00+00:00",
-                                        "party": {"reference": full_url("Practitioner", 7)}}]
+    assert composition["attester"] == [
+        {
+            "mode": "legal",
+            "time": "2025-11-24T12:05:00+00:00",
+            "party": {"reference": full_url("Practitioner", 7)},
+        }
+    ]
     assert composition["extension"][0]["valueString"] == "ab" * 32
     titles = [s["title"] for s in composition["section"]]
-    assert titles == ["Жалобы", "Анамнез", "Диагноз", "Рекомендации", "Направления",
-                      "Повторная консультация", "Дополнения"]  # empty «Объективно» is left out
+    assert titles == [
+        "Жалобы",
+        "Анамнез",
+        "Диагноз",
+        "Рекомендации",
+        "Направления",
+        "Повторная консультация",
+        "Дополнения",
+    ]  # empty «Объективно» is left out
 
 
 def test_section_narrative_is_escaped_xhtml():

@@ -6,8 +6,14 @@ import io
 
 import pytest
 
-from telemed.chat.filetypes import (ALLOWED_TYPES, SNIFF_BYTES, require_allowed, safe_filename,
-                                    sniff, sniff_stream)
+from telemed.chat.filetypes import (
+    ALLOWED_TYPES,
+    SNIFF_BYTES,
+    require_allowed,
+    safe_filename,
+    sniff,
+    sniff_stream,
+)
 from telemed.errors import EmptyFile, UnsupportedType
 
 
@@ -77,8 +83,15 @@ def test_sniff_rejects_everything_else(head: bytes) -> None:
 
 
 def test_allowed_types_and_sniff_bytes() -> None:
-    assert ALLOWED_TYPES == {"application/pdf", "image/jpeg", "image/png", "image/heic",
-                             "image/heif", "application/dicom", "text/plain"}
+    assert {
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "image/heic",
+        "image/heif",
+        "application/dicom",
+        "text/plain",
+    } == ALLOWED_TYPES
     assert SNIFF_BYTES >= 132
 
 
@@ -97,8 +110,9 @@ def test_markup_anywhere_in_the_head_is_rejected() -> None:
     assert sniff(b"harmless line\n" * 250) == "text/plain"
 
 
-@pytest.mark.parametrize("bytes_, name", [(b"<svg onload=alert(1)>", "x.pdf"),
-                                         (b"<html><script>x</script>", "scan.png")])
+@pytest.mark.parametrize(
+    "bytes_, name", [(b"<svg onload=alert(1)>", "x.pdf"), (b"<html><script>x</script>", "scan.png")]
+)
 def test_name_and_declared_type_do_not_matter(bytes_: bytes, name: str) -> None:
     stream = io.BytesIO(bytes_)
     stream.name = name  # what a multipart upload would carry; never looked at
@@ -144,18 +158,25 @@ def test_sniff_stream_empty() -> None:
         sniff_stream(io.BytesIO(b""))
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("Анализ крови.pdf", "Анализ крови.pdf"),
-    ("../../etc/passwd", "passwd"),
-    ("C:\\Users\\me\\Снимок.png", "Снимок.png"),
-    ("evil\r\nSet-Cookie: a=b.txt", "evilSet-Cookie: a=b.txt"),
-    ("nul\x00byte\x1f.txt", "nulbyte.txt"),
-    ("  many \u2028  spaces\u3000here .pdf ", "many spaces here .pdf"),
-    ("invoice\u202egpj.exe", "invoicegpj.exe"),
-    ("..", "file"), (".", "file"), ("", "file"), ("dir/", "file"), ("\r\n\x00", "file"),
-    ("/..", "file"),
-    ("Cafe\u0301.txt", "Café.txt"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("Анализ крови.pdf", "Анализ крови.pdf"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\me\\Снимок.png", "Снимок.png"),
+        ("evil\r\nSet-Cookie: a=b.txt", "evilSet-Cookie: a=b.txt"),
+        ("nul\x00byte\x1f.txt", "nulbyte.txt"),
+        ("  many \u2028  spaces\u3000here .pdf ", "many spaces here .pdf"),
+        ("invoice\u202egpj.exe", "invoicegpj.exe"),
+        ("..", "file"),
+        (".", "file"),
+        ("", "file"),
+        ("dir/", "file"),
+        ("\r\n\x00", "file"),
+        ("/..", "file"),
+        ("Cafe\u0301.txt", "Café.txt"),
+    ],
+)
 def test_safe_filename(name: str, expected: str) -> None:
     assert safe_filename(name) == expected
 

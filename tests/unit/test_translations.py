@@ -15,8 +15,24 @@ MO = PO.with_suffix(".mo")
 
 def test_every_extracted_message_is_translated(tmp_path):
     pot = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "--quiet", "extract", "-F", str(ROOT / "babel.cfg"),
-                    "-k", "_l", "-o", str(pot), str(ROOT)], check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "--quiet",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_l",
+            "-o",
+            str(pot),
+            str(ROOT),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     template = read_po(io.BytesIO(pot.read_bytes()))
     catalog = read_po(io.BytesIO(PO.read_bytes()))
     missing = [m.id for m in template if m.id and (m.id not in catalog or not catalog[m.id].string)]

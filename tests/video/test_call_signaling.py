@@ -75,7 +75,9 @@ def test_member_and_doctor_call_through_signal(live, room, peers) -> None:
     try:
         member.start()
         doctor.start()
-        assert member.ice_servers_json == doctor.ice_servers_json == []  # from the endpoint: host candidates only
+        assert (
+            member.ice_servers_json == doctor.ice_servers_json == []
+        )  # from the endpoint: host candidates only
         assert member.join()["room_open"] is True
         for event in ("join", "signal"):  # an outsider can neither enter the room nor signal into it
             ack = boris.call(event, {"consultation_id": cid, "type": "offer", "sdp": "v=0\r\n"})
@@ -104,7 +106,7 @@ def test_member_and_doctor_call_through_signal(live, room, peers) -> None:
         assert "a=candidate" not in other.remote_sdp
         assert other.log.applied_candidates == len(sent) - 1 and other.log.end_of_candidates
         # what reached the other side came from this peer, with the server's `from`
-        got = [s for s in other.sock.received("signal")]
+        got = list(other.sock.received("signal"))
         assert {(s["from"]["id"], s["from"]["role"]) for s in got} == {(peer.user["id"], peer.role)}
         assert len(got) == len(peer.log.sent)
         assert peer.selected_pair() == ("host", "host")

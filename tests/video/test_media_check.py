@@ -403,7 +403,9 @@ def test_sequential_checks_leave_nothing_behind(server_loop, client_loop) -> Non
     assert service.active_count() == 0
     assert (server_loop.run(task_count()), client_loop.run(task_count())) == tasks_before
     # other tests' threads may still be winding down, so: no new thread, and no more than before
-    new_threads = [t for t in threading.enumerate() if t not in threads_before and not t.name.startswith("asyncio_")]
+    new_threads = [
+        t for t in threading.enumerate() if t not in threads_before and not t.name.startswith("asyncio_")
+    ]
     assert new_threads == []
     assert after["native"] <= before["native"]
     assert after["pools"] <= 2 * (min(32, (os.cpu_count() or 1) + 4))  # default executors are bounded

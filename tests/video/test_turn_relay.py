@@ -74,8 +74,11 @@ def room(app, factory):
     member, patient = factory.member("anna", contract=contract)
     doctor = factory.doctor("therapist", username="drt")
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
-    return {"consultation": make_consultation(factory, member, patient, doctor, contract, start=start),
-            "member": member, "doctor": doctor}
+    return {
+        "consultation": make_consultation(factory, member, patient, doctor, contract, start=start),
+        "member": member,
+        "doctor": doctor,
+    }
 
 
 # -- tests -----------------------------------------------------------------------------------------
@@ -124,8 +127,12 @@ def test_wrong_or_expired_turn_credentials_allocate_nothing(coturn) -> None:
     tampered = (good[0].replace(":41", ":44"), good[1])  # another user id under the same password
 
     async def relay_candidates(username: str, password: str) -> list[str]:
-        servers = ice_servers_from_json([{"urls": [coturn.url], "username": username, "credential": password}])
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, iceTransportPolicy=RTCIceTransportPolicy.RELAY))
+        servers = ice_servers_from_json(
+            [{"urls": [coturn.url], "username": username, "credential": password}]
+        )
+        pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=servers, iceTransportPolicy=RTCIceTransportPolicy.RELAY)
+        )
         try:
             pc.addTrack(CounterVideoTrack(1, 160, 128))
             await pc.setLocalDescription(await pc.createOffer())
@@ -135,8 +142,15 @@ def test_wrong_or_expired_turn_credentials_allocate_nothing(coturn) -> None:
 
     loop = AsyncioThread("turn-credentials").start()
     try:
-        got = {name: loop.run(relay_candidates(*creds), timeout=20) for name, creds in
-               {"good": good, "wrong_secret": wrong_secret, "expired": expired, "tampered": tampered}.items()}
+        got = {
+            name: loop.run(relay_candidates(*creds), timeout=20)
+            for name, creds in {
+                "good": good,
+                "wrong_secret": wrong_secret,
+                "expired": expired,
+                "tampered": tampered,
+            }.items()
+        }
     finally:
         loop.stop()
 
@@ -146,4 +160,6 @@ def test_wrong_or_expired_turn_credentials_allocate_nothing(coturn) -> None:
     assert coturn.allocated(good[0])
     for username, _ in (wrong_secret, expired, tampered):
         assert not coturn.allocated(username)
-        assert re.search(rf"user <{re.escape(username)}>: incoming packet \w+ processed, error 401", log), log[-3000:]
+        assert re.search(rf"user <{re.escape(username)}>: incoming packet \w+ processed, error 401", log), (
+            log[-3000:]
+        )

@@ -23,7 +23,9 @@ def test_token_for_valid_credentials(app, factory):
     assert r.json["token"] and r.json["user"] == {"id": user.id, "role": "member", "name": "Anna Petrova"}
 
 
-@pytest.mark.parametrize("body", [{"username": "anna", "password": "wrong"}, {"username": "nobody", "password": "x"}])
+@pytest.mark.parametrize(
+    "body", [{"username": "anna", "password": "wrong"}, {"username": "nobody", "password": "x"}]
+)
 def test_wrong_credentials_get_401(app, factory, body):
     factory.user("anna")
     assert_error(app.test_client().post("/api/v1/auth/token", json=body), 401, "invalid_credentials")
@@ -37,8 +39,11 @@ def test_malformed_token_requests_get_a_clear_4xx(app, body):
 
 def test_requests_without_or_with_a_bad_token_get_401(app):
     assert_error(app.test_client().get("/api/v1/me"), 401, "not_authenticated")
-    assert_error(app.test_client().get("/api/v1/me", headers={"Authorization": "Bearer nope"}), 401,
-                 "not_authenticated")
+    assert_error(
+        app.test_client().get("/api/v1/me", headers={"Authorization": "Bearer nope"}),
+        401,
+        "not_authenticated",
+    )
 
 
 def test_revoked_token_stops_working(app, factory):
@@ -89,7 +94,9 @@ def test_login_attempts_are_rate_limited(db_url, tmp_path, factory):
     client = limited.test_client()
     for _ in range(3):
         assert client.post("/api/v1/auth/token", json={"username": "x", "password": "y"}).status_code == 401
-    assert_error(client.post("/api/v1/auth/token", json={"username": "x", "password": "y"}), 429, "rate_limited")
+    assert_error(
+        client.post("/api/v1/auth/token", json={"username": "x", "password": "y"}), 429, "rate_limited"
+    )
     limited.extensions["telemed.db"].dispose()
 
 

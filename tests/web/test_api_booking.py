@@ -67,10 +67,16 @@ def test_slots_are_free_future_and_iso_with_offset(app, factory, world):
     assert [s["id"] for s in ranged] == [s3.id, far.id]
 
 
-@pytest.mark.parametrize("params", [{"from": "yesterday"}, {"from": "2026-01-01T10:00:00"},
-                                    {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
-                                    {"from": "2026-01-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"},
-                                    {"limit": "many"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "yesterday"},
+        {"from": "2026-01-01T10:00:00"},
+        {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+        {"from": "2026-01-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"},
+        {"limit": "many"},
+    ],
+)
 def test_bad_slot_queries_get_422(app, world, params):
     r = ApiClient(app, "anna").get(f"/api/v1/doctors/{world['doctor'].id}/slots", query_string=params)
     assert_error(r, 422, "validation_error")
@@ -94,8 +100,9 @@ def test_booking_returns_the_consultation(app, factory, world):
 
 def test_booking_for_the_child(app, factory, world):
     slot = factory.slot(factory.doctor("pediatrician"))
-    r = ApiClient(app, "anna").post("/api/v1/consultations", json={"slot_id": slot.id,
-                                                                   "patient_id": world["child"].id})
+    r = ApiClient(app, "anna").post(
+        "/api/v1/consultations", json={"slot_id": slot.id, "patient_id": world["child"].id}
+    )
     assert r.status_code == 201 and r.json["patient"]["id"] == world["child"].id
 
 
@@ -105,45 +112,87 @@ def test_booking_errors_map_to_documented_codes(app, factory, world):
     taken = factory.slot(world["doctor"])
     api.post("/api/v1/consultations", json={"slot_id": taken.id})
     factory.member("boris", contract=world["contract"])
-    assert_error(ApiClient(app, "boris").post("/api/v1/consultations", json={"slot_id": taken.id}), 409,
-                 "slot_taken")
-    assert_error(api.post("/api/v1/consultations", json={"slot_id": factory.slot(psych).id,
-                                                         "patient_id": world["child"].id}), 422, "adult_only")
+    assert_error(
+        ApiClient(app, "boris").post("/api/v1/consultations", json={"slot_id": taken.id}), 409, "slot_taken"
+    )
+    assert_error(
+        api.post(
+            "/api/v1/consultations", json={"slot_id": factory.slot(psych).id, "patient_id": world["child"].id}
+        ),
+        422,
+        "adult_only",
+    )
     assert_error(api.post("/api/v1/consultations", json={"slot_id": 987654}), 422, "slot_unavailable")
-    stranger_child = factory.patient(name="Other kid", birth_date=date(2019, 1, 1), contract=world["contract"])
-    assert_error(api.post("/api/v1/consultations", json={"slot_id": factory.slot(psych).id,
-                                                         "patient_id": stranger_child.id}), 422, "not_guardian")
+    stranger_child = factory.patient(
+        name="Other kid", birth_date=date(2019, 1, 1), contract=world["contract"]
+    )
+    assert_error(
+        api.post(
+            "/api/v1/consultations", json={"slot_id": factory.slot(psych).id, "patient_id": stranger_child.id}
+        ),
+        422,
+        "not_guardian",
+    )
     past = factory.slot(world["doctor"], datetime.now(UTC) - timedelta(minutes=5))
     assert_error(api.post("/api/v1/consultations", json={"slot_id": past.id}), 422, "slot_unavailable")
     for s in factory.slots(psych, 3, start=next_slot_start(days=3)):
         assert api.post("/api/v1/consultations", json={"slot_id": s.id}).status_code == 201
-    assert_error(api.post("/api/v1/consultations", json={"slot_id": factory.slot(psych).id}), 422, "limit_reached")
+    assert_error(
+        api.post("/api/v1/consultations", json={"slot_id": factory.slot(psych).id}), 422, "limit_reached"
+    )
     api.delete("/api/v1/me/consent")
-    assert_error(api.post("/api/v1/consultations", json={"slot_id": factory.slot(world["doctor"],
-                 next_slot_start(days=4)).id}), 422, "consent_required")
+    assert_error(
+        api.post(
+            "/api/v1/consultations",
+            json={"slot_id": factory.slot(world["doctor"], next_slot_start(days=4)).id},
+        ),
+        422,
+        "consent_required",
+    )
 
 
 def test_not_covered_and_policy_inactive_codes(app, factory):
     factory.member("narrow", contract=factory.contract(specialties=["therapist"]))
     factory.member("nopolicy")
     cardio = factory.slot(factory.doctor("cardiologist"))
-    assert_error(ApiClient(app, "narrow").post("/api/v1/consultations", json={"slot_id": cardio.id}), 422,
-                 "not_covered")
-    assert_error(ApiClient(app, "nopolicy").post("/api/v1/consultations", json={"slot_id": cardio.id}), 422,
-                 "policy_inactive")
+    assert_error(
+        ApiClient(app, "narrow").post("/api/v1/consultations", json={"slot_id": cardio.id}),
+        422,
+        "not_covered",
+    )
+    assert_error(
+        ApiClient(app, "nopolicy").post("/api/v1/consultations", json={"slot_id": cardio.id}),
+        422,
+        "policy_inactive",
+    )
 
 
-@pytest.mark.parametrize("body", [{}, {"slot_id": "1"}, {"slot_id": -3}, {"slot_id": True}, {"slot_id": 1.5},
-                                  {"slot_id": 1, "patient_id": "me"}, {"slot_id": 1, "reason": 5},
-                                  {"slot_id": 1, "reason": "x" * 2001}, {"slot_id": 10**30}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"slot_id": "1"},
+        {"slot_id": -3},
+        {"slot_id": True},
+        {"slot_id": 1.5},
+        {"slot_id": 1, "patient_id": "me"},
+        {"slot_id": 1, "reason": 5},
+        {"slot_id": 1, "reason": "x" * 2001},
+        {"slot_id": 10**30},
+    ],
+)
 def test_bad_booking_input_gets_422_not_500(app, world, body):
     assert_error(ApiClient(app, "anna").post("/api/v1/consultations", json=body), 422, "validation_error")
 
 
 def test_non_json_booking_body_gets_400(app, world):
     api = ApiClient(app, "anna")
-    r = api.client.post("/api/v1/consultations", data="slot_id=1", headers=api._headers(),
-                        content_type="application/x-www-form-urlencoded")
+    r = api.client.post(
+        "/api/v1/consultations",
+        data="slot_id=1",
+        headers=api._headers(),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert_error(r, 400, "bad_request")
 
 

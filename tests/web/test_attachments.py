@@ -32,8 +32,10 @@ TEXT = "Гемоглобин 135 г/л\nЛейкоциты 6.1\n".encode()
 def store_app(request, db_url, tmp_path, monkeypatch):
     if request.param == "s3":
         use_fake_aws(monkeypatch)
-        extra = {"STORAGE_URL": f"s3://att-{uuid.uuid4().hex[:12]}/docs",
-                 "S3_ENDPOINT_URL": request.getfixturevalue("moto_endpoint")}
+        extra = {
+            "STORAGE_URL": f"s3://att-{uuid.uuid4().hex[:12]}/docs",
+            "S3_ENDPOINT_URL": request.getfixturevalue("moto_endpoint"),
+        }
     else:
         extra = {"STORAGE_URL": (tmp_path / "store").as_uri()}
     app = make_app(db_url, tmp_path, MAX_UPLOAD_MB=30, **extra)
@@ -74,8 +76,10 @@ def row_count(app) -> int:
 
 def multipart_chunks(name: str, head: bytes, size: int, chunk: int = 1024 * 1024):
     """A chunked multipart body (no Content-Length) of ``size`` bytes starting with ``head``."""
-    yield (f'--B\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-           "Content-Type: application/pdf\r\n\r\n").encode() + head
+    yield (
+        f'--B\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode() + head
     sent = len(head)
     block = b"0" * chunk
     while sent < size:
@@ -93,16 +97,23 @@ def storage_key(app, attachment_id: int) -> str:
 def multipart(data: bytes, name: str, content_type: str, field: str = "file") -> tuple[bytes, str]:
     """Encode one file field (werkzeug's own encoder leaks a temporary file for large bodies)."""
     quoted = name.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "%0D").replace("\n", "%0A")
-    head = (f'--BOUNDARY\r\nContent-Disposition: form-data; name="{field}"; filename="{quoted}"\r\n'
-            f"Content-Type: {content_type}\r\n\r\n").encode()
+    head = (
+        f'--BOUNDARY\r\nContent-Disposition: form-data; name="{field}"; filename="{quoted}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
     return head + data + b"\r\n--BOUNDARY--\r\n", "multipart/form-data; boundary=BOUNDARY"
 
 
-def upload(api, cid, data: bytes, name="analysis.pdf", content_type="application/pdf", headers=None, client=None):
+def upload(
+    api, cid, data: bytes, name="analysis.pdf", content_type="application/pdf", headers=None, client=None
+):
     body, ctype = multipart(data, name, content_type)
-    return (client or api.client).post(f"/api/v1/consultations/{cid}/attachments",
-                                       headers={**(api._headers() if api else {}), **(headers or {})},
-                                       data=body, content_type=ctype)
+    return (client or api.client).post(
+        f"/api/v1/consultations/{cid}/attachments",
+        headers={**(api._headers() if api else {}), **(headers or {})},
+        data=body,
+        content_type=ctype,
+    )
 
 
 def test_upload_and_download_round_trip(store_app, world):
@@ -134,24 +145,38 @@ def test_a_stranger_can_neither_upload_nor_download(store_app, world):
     assert ApiClient(store_app).get(f"/api/v1/attachments/{aid}").status_code == 401
 
 
-@pytest.mark.parametrize("data, name, expected", [
-    (PNG, "scan.png", "image/png"), (JPEG, "photo.jpg", "image/jpeg"), (HEIC, "IMG_0001.HEIC", "image/heic"),
-    (DICOM, "ct.dcm", "application/dicom"), (TEXT, "results.txt", "text/plain"),
-    (PDF, "no-extension", "application/pdf"),
-])
+@pytest.mark.parametrize(
+    "data, name, expected",
+    [
+        (PNG, "scan.png", "image/png"),
+        (JPEG, "photo.jpg", "image/jpeg"),
+        (HEIC, "IMG_0001.HEIC", "image/heic"),
+        (DICOM, "ct.dcm", "application/dicom"),
+        (TEXT, "results.txt", "text/plain"),
+        (PDF, "no-extension", "application/pdf"),
+    ],
+)
 def test_allowed_types_are_decided_from_the_bytes(store_app, world, data, name, expected):
-    r = upload(ApiClient(store_app, "anna"), world["consultation"].id, data, name=name,
-               content_type="application/octet-stream")
+    r = upload(
+        ApiClient(store_app, "anna"),
+        world["consultation"].id,
+        data,
+        name=name,
+        content_type="application/octet-stream",
+    )
     assert r.status_code == 201 and r.json["content_type"] == expected
 
 
-@pytest.mark.parametrize("data, name", [
-    (b"<html><script>alert(1)</script></html>", "results.pdf"),
-    (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "scan.png"),
-    (b"  <!DOCTYPE html><p>hi", "notes.txt"),
-    (b"PK\x03\x04" + b"\x00" * 100, "archive.pdf"),
-    (b"MZ\x90\x00" + b"\x00" * 100, "program.jpg"),
-])
+@pytest.mark.parametrize(
+    "data, name",
+    [
+        (b"<html><script>alert(1)</script></html>", "results.pdf"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "scan.png"),
+        (b"  <!DOCTYPE html><p>hi", "notes.txt"),
+        (b"PK\x03\x04" + b"\x00" * 100, "archive.pdf"),
+        (b"MZ\x90\x00" + b"\x00" * 100, "program.jpg"),
+    ],
+)
 def test_disguised_and_unsupported_types_are_refused(store_app, world, data, name):
     r = upload(ApiClient(store_app, "anna"), world["consultation"].id, data, name=name)
     assert r.status_code == 415 and r.json["error"]["code"] == "unsupported_type"
@@ -167,8 +192,9 @@ def test_missing_file_field_and_non_multipart_bodies(store_app, world):
     api = ApiClient(store_app, "anna")
     cid = world["consultation"].id
     body, ctype = multipart(PDF, "a.pdf", "application/pdf", field="other")
-    r = api.client.post(f"/api/v1/consultations/{cid}/attachments", headers=api._headers(), data=body,
-                        content_type=ctype)
+    r = api.client.post(
+        f"/api/v1/consultations/{cid}/attachments", headers=api._headers(), data=body, content_type=ctype
+    )
     assert r.status_code == 422 and r.json["error"]["code"] == "validation_error"
     r = api.post(f"/api/v1/consultations/{cid}/attachments", json={"file": "x"})
     assert r.status_code == 400 and r.json["error"]["code"] == "bad_request"
@@ -181,15 +207,27 @@ def test_too_large_is_refused_and_leaves_nothing(store_app, world, monkeypatch):
     assert r.status_code == 413 and r.json["error"]["code"] == "file_too_large"
     # without a Content-Length (chunked), the limit is enforced while streaming
     with LiveServer(store_app) as live:
-        r = requests.post(f"{live.url}/api/v1/consultations/{world['consultation'].id}/attachments",
-                          headers={**api._headers(), "Content-Type": "multipart/form-data; boundary=B"},
-                          data=multipart_chunks("big.pdf", PDF, 3 * 1024 * 1024), timeout=30)
+        r = requests.post(
+            f"{live.url}/api/v1/consultations/{world['consultation'].id}/attachments",
+            headers={**api._headers(), "Content-Type": "multipart/form-data; boundary=B"},
+            data=multipart_chunks("big.pdf", PDF, 3 * 1024 * 1024),
+            timeout=30,
+        )
     assert r.status_code == 413 and r.json()["error"]["code"] == "file_too_large"
     assert stored_objects(store_app) == [] and row_count(store_app) == 0
 
 
-@pytest.mark.parametrize("name", ["../../x.pdf", "a\r\nSet-Cookie: x=1.pdf", 'quo"te\'s.pdf', "я" * 300 + ".pdf",
-                                  "C:\\Windows\\evil.pdf", "\x00.pdf"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../x.pdf",
+        "a\r\nSet-Cookie: x=1.pdf",
+        "quo\"te's.pdf",
+        "я" * 300 + ".pdf",
+        "C:\\Windows\\evil.pdf",
+        "\x00.pdf",
+    ],
+)
 def test_hostile_file_names_are_made_safe(store_app, world, name):
     api = ApiClient(store_app, "anna")
     r = upload(api, world["consultation"].id, PDF, name=name)
@@ -208,8 +246,9 @@ def test_attachments_travel_with_a_message(store_app, world):
     aid = upload(api, cid, PNG, name="рентген.png", content_type="image/png").json["id"]
     r = api.post(f"/api/v1/consultations/{cid}/messages", json={"text": "Снимок", "attachment_ids": [aid]})
     assert r.status_code == 201
-    assert r.json["attachments"] == [{"id": aid, "filename": "рентген.png", "content_type": "image/png",
-                                      "size": len(PNG)}]
+    assert r.json["attachments"] == [
+        {"id": aid, "filename": "рентген.png", "content_type": "image/png", "size": len(PNG)}
+    ]
     again = api.post(f"/api/v1/consultations/{cid}/messages", json={"text": "again", "attachment_ids": [aid]})
     assert again.status_code == 422
     doctor_file = upload(ApiClient(store_app, "drt"), cid, PDF).json["id"]
@@ -278,7 +317,10 @@ def test_large_files_use_s3_multipart(store_app, world):
     assert r.status_code == 201
     storage = store_app.extensions["telemed.storage"]
     key = storage_key(store_app, r.json["id"])
-    head = boto3.session.Session().client("s3", endpoint_url=store_app.config["S3_ENDPOINT_URL"]).head_object(
-        Bucket=storage.bucket, Key=f"{storage.prefix}/{key}")
+    head = (
+        boto3.session.Session()
+        .client("s3", endpoint_url=store_app.config["S3_ENDPOINT_URL"])
+        .head_object(Bucket=storage.bucket, Key=f"{storage.prefix}/{key}")
+    )
     assert head["ContentLength"] == len(data) and "-" in head["ETag"]
     assert ApiClient(store_app, "drt").get(f"/api/v1/attachments/{r.json['id']}").data == data

@@ -55,18 +55,21 @@ def test_anonymous_is_refused(app) -> None:
     assert EXTENSION_KEY not in app.extensions  # refused before anything started
 
 
-@pytest.mark.parametrize("body", [
-    {"type": "answer", "sdp": "v=0\r\n"},
-    {"sdp": "v=0\r\n"},
-    {"type": "offer"},
-    {"type": "offer", "sdp": 42},
-    {"type": "offer", "sdp": ["v=0"]},
-    {"type": "offer", "sdp": "   "},
-    {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 5000},  # over 20 kB
-    {"type": "offer", "sdp": "hello"},
-    {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video nonsense\r\n"},
-    {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"},  # no media
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "answer", "sdp": "v=0\r\n"},
+        {"sdp": "v=0\r\n"},
+        {"type": "offer"},
+        {"type": "offer", "sdp": 42},
+        {"type": "offer", "sdp": ["v=0"]},
+        {"type": "offer", "sdp": "   "},
+        {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 5000},  # over 20 kB
+        {"type": "offer", "sdp": "hello"},
+        {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video nonsense\r\n"},
+        {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"},  # no media
+    ],
+)
 def test_bad_offers_are_422_invalid_offer(app, anna, body) -> None:
     r = ApiClient(app, "anna").post(OFFER, json=body)
     assert r.status_code == 422, r.json
@@ -76,8 +79,11 @@ def test_bad_offers_are_422_invalid_offer(app, anna, body) -> None:
 
 def test_a_body_that_is_not_json_is_a_400_and_a_huge_one_422(app, anna) -> None:
     api = ApiClient(app, "anna")
-    r = api.client.post(OFFER, data="sdp=v%3D0", headers={**api._headers(),
-                                                           "Content-Type": "application/x-www-form-urlencoded"})
+    r = api.client.post(
+        OFFER,
+        data="sdp=v%3D0",
+        headers={**api._headers(), "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 400 and r.json["error"]["code"] == "bad_request"
     r = api.post(OFFER, json={"type": "offer", "sdp": "v=0\r\n", "padding": "x" * 100_000})
     assert r.status_code == 422 and r.json["error"]["code"] == "invalid_offer"
@@ -168,8 +174,9 @@ def test_check_page_needs_login_and_starts_nothing(app, anna) -> None:
 
 
 def test_check_page_hands_the_browser_the_configured_ice_servers(app, anna) -> None:
-    app.config.update(STUN_URLS="stun:stun.example.org:3478", TURN_URLS="turn:turn.example.org:3478",
-                      TURN_SECRET="s3cret")
+    app.config.update(
+        STUN_URLS="stun:stun.example.org:3478", TURN_URLS="turn:turn.example.org:3478", TURN_SECRET="s3cret"
+    )
     html = page_login(app, "anna").get("/check").text
     assert "stun:stun.example.org:3478" in html and "turn:turn.example.org:3478" in html
     assert '"credential":' in html and "s3cret" not in html

@@ -62,8 +62,9 @@ def test_cabinet_lists_teleconsultations_and_the_psychologist_quota(app, factory
     page_client = page_login(app, "anna")
     slot = factory.slot(psych)
     token = csrf_token(page_client.get(f"/consultations/new/slot/{slot.id}").text)
-    page_client.post(f"/consultations/new/slot/{slot.id}", data={"csrf_token": token,
-                                                                 "patient_id": world["patient"].id})
+    page_client.post(
+        f"/consultations/new/slot/{slot.id}", data={"csrf_token": token, "patient_id": world["patient"].id}
+    )
     text = text_of(page_client.get("/cabinet").text)
     assert "Телеконсультации" in text and "Новая консультация" in text
     assert "осталось 2 из 3" in text
@@ -87,8 +88,10 @@ def test_booking_flow_from_specialty_to_booked(app, factory, world):
     assert f"/consultations/new/slot/{slot.id}" in slots
     confirm = client.get(f"/consultations/new/slot/{slot.id}").text
     assert "Миша" in confirm
-    r = client.post(f"/consultations/new/slot/{slot.id}", data={"csrf_token": csrf_token(confirm),
-                                                                "patient_id": world["child"].id, "reason": "Жар"})
+    r = client.post(
+        f"/consultations/new/slot/{slot.id}",
+        data={"csrf_token": csrf_token(confirm), "patient_id": world["child"].id, "reason": "Жар"},
+    )
     assert r.status_code == 302
     page = text_of(client.get(r.headers["Location"]).text)
     assert "Телеконсультация назначена" in page and "Миша" in page and "Назначена" in page
@@ -98,9 +101,12 @@ def test_a_refused_booking_shows_the_reason(app, factory, world):
     slot = factory.slot(factory.doctor("psychologist"))
     client = page_login(app, "anna")
     confirm = client.get(f"/consultations/new/slot/{slot.id}").text
-    r = client.post(f"/consultations/new/slot/{slot.id}", data={"csrf_token": csrf_token(confirm),
-                                                                "patient_id": world["child"].id},
-                    headers={"Referer": f"/consultations/new/slot/{slot.id}"}, follow_redirects=True)
+    r = client.post(
+        f"/consultations/new/slot/{slot.id}",
+        data={"csrf_token": csrf_token(confirm), "patient_id": world["child"].id},
+        headers={"Referer": f"/consultations/new/slot/{slot.id}"},
+        follow_redirects=True,
+    )
     assert "только взрослых" in r.text
 
 
@@ -114,7 +120,9 @@ def test_slots_are_shown_in_the_viewers_time_zone(app, factory, world):
     assert re.search(r">\s*11:00\s*<", vladivostok) and "Asia/Vladivostok" in vladivostok
     client.set_cookie("tz", "America/New_York")
     new_york = client.get(f"/consultations/new/doctor/{doctor.id}").text
-    local = (start - timedelta(hours=5 if start.astimezone(UTC).month in (11, 12, 1, 2) else 4)).strftime("%H:%M")
+    local = (start - timedelta(hours=5 if start.astimezone(UTC).month in (11, 12, 1, 2) else 4)).strftime(
+        "%H:%M"
+    )
     assert re.search(rf">\s*{local}\s*<", new_york)
 
 
@@ -122,8 +130,10 @@ def test_cancel_from_the_page(app, factory, world):
     slot = factory.slot(factory.doctor())
     client = page_login(app, "anna")
     confirm = client.get(f"/consultations/new/slot/{slot.id}").text
-    location = client.post(f"/consultations/new/slot/{slot.id}", data={"csrf_token": csrf_token(confirm),
-                                                                       "patient_id": world["patient"].id}).headers["Location"]
+    location = client.post(
+        f"/consultations/new/slot/{slot.id}",
+        data={"csrf_token": csrf_token(confirm), "patient_id": world["patient"].id},
+    ).headers["Location"]
     page = client.get(location).text
     action = re.search(r'action="(/consultations/\d+/cancel)"', page).group(1)
     client.post(action, data={"csrf_token": csrf_token(page)})
@@ -143,11 +153,15 @@ def test_consent_page_accept_and_withdraw(app, factory):
 
 def test_doctor_sees_the_booking_in_the_schedule(app, factory, world):
     doctor = factory.doctor(username="drt")
-    slot = factory.slot(doctor, datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=3))
+    slot = factory.slot(
+        doctor, datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=3)
+    )
     member = page_login(app, "anna")
     confirm = member.get(f"/consultations/new/slot/{slot.id}").text
-    member.post(f"/consultations/new/slot/{slot.id}", data={"csrf_token": csrf_token(confirm),
-                                                            "patient_id": world["patient"].id, "reason": "Давление"})
+    member.post(
+        f"/consultations/new/slot/{slot.id}",
+        data={"csrf_token": csrf_token(confirm), "patient_id": world["patient"].id, "reason": "Давление"},
+    )
     doc = page_login(app, "drt")
     text = text_of(doc.get("/schedule").text)
     assert "Моё расписание" in text and world["user"].full_name in text and "Давление" in text
@@ -158,8 +172,10 @@ def test_a_stranger_gets_404_on_someone_elses_consultation_page(app, factory, wo
     slot = factory.slot(factory.doctor())
     client = page_login(app, "anna")
     confirm = client.get(f"/consultations/new/slot/{slot.id}").text
-    location = client.post(f"/consultations/new/slot/{slot.id}", data={"csrf_token": csrf_token(confirm),
-                                                                       "patient_id": world["patient"].id}).headers["Location"]
+    location = client.post(
+        f"/consultations/new/slot/{slot.id}",
+        data={"csrf_token": csrf_token(confirm), "patient_id": world["patient"].id},
+    ).headers["Location"]
     factory.member("boris", contract=world["contract"])
     assert page_login(app, "boris").get(location).status_code == 404
 

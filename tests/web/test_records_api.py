@@ -14,9 +14,15 @@ from telemed.scheduling.models import Consultation
 from tests.support.clients import ApiClient
 from tests.support.factories import PASSWORD, make_consultation
 
-DRAFT = {"complaints": "Кашель, температура 37,8", "anamnesis": "Болеет 3 дня", "objective": "Со слов пациента",
-         "diagnosis": {"icd10": "j06.9", "text": "ОРВИ"}, "recommendations": "Обильное питьё",
-         "referrals": ["Общий анализ крови"], "follow_up": "Через 5 дней"}
+DRAFT = {
+    "complaints": "Кашель, температура 37,8",
+    "anamnesis": "Болеет 3 дня",
+    "objective": "Со слов пациента",
+    "diagnosis": {"icd10": "j06.9", "text": "ОРВИ"},
+    "recommendations": "Обильное питьё",
+    "referrals": ["Общий анализ крови"],
+    "follow_up": "Через 5 дней",
+}
 
 
 @pytest.fixture
@@ -31,8 +37,14 @@ def world(factory):
     factory.user("adm", role="admin", consent=False)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
     c = make_consultation(factory, anna, patient, doctor, contract, start=start, status="in_progress")
-    return {"contract": contract, "patient": patient, "child": child, "consultation": c, "doctor": doctor,
-            "anna": anna}
+    return {
+        "contract": contract,
+        "patient": patient,
+        "child": child,
+        "consultation": c,
+        "doctor": doctor,
+        "anna": anna,
+    }
 
 
 def api(app, username=None):
@@ -41,7 +53,12 @@ def api(app, username=None):
 
 def signed(app, cid):
     drt = api(app, "drt")
-    assert drt.client.put(f"/api/v1/consultations/{cid}/conclusion", json=DRAFT, headers=drt._headers()).status_code == 200
+    assert (
+        drt.client.put(
+            f"/api/v1/consultations/{cid}/conclusion", json=DRAFT, headers=drt._headers()
+        ).status_code
+        == 200
+    )
     r = drt.post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": PASSWORD})
     assert r.status_code == 200, r.json
     return r.json
@@ -55,8 +72,11 @@ def test_doctor_writes_signs_and_the_member_reads(app, db, world):
     cid = world["consultation"].id
     drt, anna = api(app, "drt"), api(app, "anna")
     r = put(drt, cid, DRAFT)
-    assert r.status_code == 200 and r.json["status"] == "draft" and r.json["diagnosis"] == {"icd10": "J06.9",
-                                                                                            "text": "ОРВИ"}
+    assert (
+        r.status_code == 200
+        and r.json["status"] == "draft"
+        and r.json["diagnosis"] == {"icd10": "J06.9", "text": "ОРВИ"}
+    )
     assert anna.get(f"/api/v1/consultations/{cid}/conclusion").status_code == 404  # drafts are the doctor's
     wrong = drt.post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": "nope"})
     assert wrong.status_code == 403 and wrong.json["error"]["code"] == "invalid_password"
@@ -78,24 +98,37 @@ def test_a_signed_conclusion_cannot_change_only_addenda(app, world):
     assert r.status_code == 409 and r.json["error"]["code"] == "conclusion_signed"
     again = drt.post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": PASSWORD})
     assert again.status_code == 409
-    r = drt.post(f"/api/v1/consultations/{cid}/conclusion/addenda",
-                 json={"text": "Уточнение: температура 38,1", "reason": "Опечатка"})
+    r = drt.post(
+        f"/api/v1/consultations/{cid}/conclusion/addenda",
+        json={"text": "Уточнение: температура 38,1", "reason": "Опечатка"},
+    )
     assert r.status_code == 201
     after = api(app, "anna").get(f"/api/v1/consultations/{cid}/conclusion").json
     assert after["diagnosis"] == first["diagnosis"] and after["content_sha256"] == first["content_sha256"]
     assert [(a["text"], a["reason"], a["author"]["name"]) for a in after["addenda"]] == [
-        ("Уточнение: температура 38,1", "Опечатка", "Соколова Марина")]
+        ("Уточнение: температура 38,1", "Опечатка", "Соколова Марина")
+    ]
     bad = drt.post(f"/api/v1/consultations/{cid}/conclusion/addenda", json={"text": "x"})
     assert bad.status_code == 422
 
 
-@pytest.mark.parametrize("who, status", [("anna", 403), ("boris", 404), ("dr2", 404), ("rec", 404), (None, 401)])
+@pytest.mark.parametrize(
+    "who, status", [("anna", 403), ("boris", 404), ("dr2", 404), ("rec", 404), (None, 401)]
+)
 def test_only_the_consultations_doctor_writes(app, world, who, status):
     assert put(api(app, who), world["consultation"].id, DRAFT).status_code == status
 
 
-@pytest.mark.parametrize("body", [{"diagnosis": {"icd10": "Z99.999", "text": "x"}}, {"diagnosis": "J06"},
-                                  {"complaints": 5}, {"referrals": "ОАК"}, {"complaints": "x" * 10_001}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"diagnosis": {"icd10": "Z99.999", "text": "x"}},
+        {"diagnosis": "J06"},
+        {"complaints": 5},
+        {"referrals": "ОАК"},
+        {"complaints": "x" * 10_001},
+    ],
+)
 def test_bad_conclusion_input_gets_422(app, world, body):
     assert put(api(app, "drt"), world["consultation"].id, {**DRAFT, **body}).status_code == 422
 
@@ -106,12 +139,26 @@ def test_conclusion_pdf_has_extractable_cyrillic(app, world):
     r = api(app, "anna").get(f"/api/v1/consultations/{cid}/conclusion.pdf")
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(r.data)).pages)
-    for expected in ("Медицинское заключение", world["anna"].full_name, "ОРВИ", "J06.9", "Общий анализ крови"):
+    for expected in (
+        "Медицинское заключение",
+        world["anna"].full_name,
+        "ОРВИ",
+        "J06.9",
+        "Общий анализ крови",
+    ):
         assert expected in text
     assert api(app, "boris").get(f"/api/v1/consultations/{cid}/conclusion.pdf").status_code == 404
 
 
-RECORD_MATRIX = [("anna", 200), ("boris", 404), ("drt", 200), ("dr2", 404), ("rec", 200), ("adm", 200), (None, 401)]
+RECORD_MATRIX = [
+    ("anna", 200),
+    ("boris", 404),
+    ("drt", 200),
+    ("dr2", 404),
+    ("rec", 200),
+    ("adm", 200),
+    (None, 401),
+]
 
 
 @pytest.mark.parametrize("who, status", RECORD_MATRIX)
@@ -121,10 +168,14 @@ def test_record_access_matrix(app, world, who, status, suffix):
     assert r.status_code == status
 
 
-@pytest.mark.parametrize("who, status", [("anna", 200), ("boris", 404), ("drt", 404), ("dr2", 404), ("rec", 200),
-                                         ("adm", 200), (None, 401)])
+@pytest.mark.parametrize(
+    "who, status",
+    [("anna", 200), ("boris", 404), ("drt", 404), ("dr2", 404), ("rec", 200), ("adm", 200), (None, 401)],
+)
 def test_access_log_matrix(app, world, who, status):
-    assert api(app, who).get(f"/api/v1/patients/{world['patient'].id}/record/access-log").status_code == status
+    assert (
+        api(app, who).get(f"/api/v1/patients/{world['patient'].id}/record/access-log").status_code == status
+    )
 
 
 def test_guardian_reads_the_childs_record_and_strangers_get_404_for_unknown_ids(app, world):
@@ -135,40 +186,82 @@ def test_guardian_reads_the_childs_record_and_strangers_get_404_for_unknown_ids(
 
 def test_doctor_access_ends_30_days_after_the_consultation(app, factory, world):
     old_doctor = factory.doctor("neurologist", username="drold")
-    make_consultation(factory, world["anna"], world["patient"], old_doctor, world["contract"],
-                      start=datetime.now(UTC) - timedelta(days=31), status="completed")
+    make_consultation(
+        factory,
+        world["anna"],
+        world["patient"],
+        old_doctor,
+        world["contract"],
+        start=datetime.now(UTC) - timedelta(days=31),
+        status="completed",
+    )
     assert api(app, "drold").get(f"/api/v1/patients/{world['patient'].id}/record").status_code == 404
-    make_consultation(factory, world["anna"], world["patient"], old_doctor, world["contract"],
-                      start=datetime.now(UTC) - timedelta(days=29), status="completed")
+    make_consultation(
+        factory,
+        world["anna"],
+        world["patient"],
+        old_doctor,
+        world["contract"],
+        start=datetime.now(UTC) - timedelta(days=29),
+        status="completed",
+    )
     assert api(app, "drold").get(f"/api/v1/patients/{world['patient'].id}/record").status_code == 200
 
 
-@pytest.mark.parametrize("who, status", [("rec", 201), ("adm", 201), ("anna", 403), ("drt", 403), (None, 401)])
+@pytest.mark.parametrize(
+    "who, status", [("rec", 201), ("adm", 201), ("anna", 403), ("drt", 403), (None, 401)]
+)
 def test_only_records_staff_add_visits(app, world, who, status):
-    r = api(app, who).post(f"/api/v1/patients/{world['patient'].id}/record/visits", json={
-        "date": "2026-03-02", "clinic": "Клиника на Пятницкой", "doctor_name": "Петров П. П.",
-        "diagnosis": {"icd10": "I10", "text": "Гипертензия"}, "notes": "Давление 150/90"})
+    r = api(app, who).post(
+        f"/api/v1/patients/{world['patient'].id}/record/visits",
+        json={
+            "date": "2026-03-02",
+            "clinic": "Клиника на Пятницкой",
+            "doctor_name": "Петров П. П.",
+            "diagnosis": {"icd10": "I10", "text": "Гипертензия"},
+            "notes": "Давление 150/90",
+        },
+    )
     assert r.status_code == status
 
 
 def test_the_ecard_holds_every_kind_newest_first_with_filters(app, world):
     pid, cid = world["patient"].id, world["consultation"].id
     rec = api(app, "rec")
-    visit = rec.post(f"/api/v1/patients/{pid}/record/visits", json={
-        "date": "2026-03-02", "clinic": "Клиника на Пятницкой", "doctor_name": "Петров П. П.",
-        "specialty": "cardiologist", "diagnosis": {"icd10": "I10", "text": "Эссенциальная гипертензия"}, "notes": ""})
-    assert visit.status_code == 201 and visit.json["kind"] == "visit" and visit.json["author"] == "Петров П. П."
-    upload_body = ('--B\r\nContent-Disposition: form-data; name="file"; filename="ОАК.pdf"\r\n'
-                   "Content-Type: application/pdf\r\n\r\n%PDF-1.4 test\r\n--B--\r\n").encode()
+    visit = rec.post(
+        f"/api/v1/patients/{pid}/record/visits",
+        json={
+            "date": "2026-03-02",
+            "clinic": "Клиника на Пятницкой",
+            "doctor_name": "Петров П. П.",
+            "specialty": "cardiologist",
+            "diagnosis": {"icd10": "I10", "text": "Эссенциальная гипертензия"},
+            "notes": "",
+        },
+    )
+    assert (
+        visit.status_code == 201 and visit.json["kind"] == "visit" and visit.json["author"] == "Петров П. П."
+    )
+    upload_body = (
+        '--B\r\nContent-Disposition: form-data; name="file"; filename="ОАК.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n%PDF-1.4 test\r\n--B--\r\n"
+    ).encode()
     anna = api(app, "anna")
-    up = anna.client.post(f"/api/v1/consultations/{cid}/attachments", data=upload_body, headers=anna._headers(),
-                          content_type="multipart/form-data; boundary=B")
+    up = anna.client.post(
+        f"/api/v1/consultations/{cid}/attachments",
+        data=upload_body,
+        headers=anna._headers(),
+        content_type="multipart/form-data; boundary=B",
+    )
     assert up.status_code == 201
     signed(app, cid)
     entries = anna.get(f"/api/v1/patients/{pid}/record").json
     assert [e["kind"] for e in entries] == ["conclusion", "document", "visit"]
     conclusion = entries[0]
-    assert conclusion["author"] == "Соколова Марина" and conclusion["diagnosis"] == {"icd10": "J06.9", "text": "ОРВИ"}
+    assert conclusion["author"] == "Соколова Марина" and conclusion["diagnosis"] == {
+        "icd10": "J06.9",
+        "text": "ОРВИ",
+    }
     assert conclusion["specialty"] == "therapist" and conclusion["consultation_id"] == cid
     assert entries[1]["summary"] == "ОАК.pdf"
     kinds = lambda **q: [e["kind"] for e in anna.get(f"/api/v1/patients/{pid}/record", query_string=q).json]  # noqa: E731
@@ -198,10 +291,15 @@ def test_every_access_is_audited_allowed_and_denied(app, db, world):
     api(app, "boris").get(f"/api/v1/patients/{pid}/record")
     api(app).get(f"/api/v1/patients/{pid}/record")
     with db.session() as s:
-        rows = s.scalars(select(AuditEvent).where(AuditEvent.object_type == "record").order_by(AuditEvent.id)).all()
+        rows = s.scalars(
+            select(AuditEvent).where(AuditEvent.object_type == "record").order_by(AuditEvent.id)
+        ).all()
         got = [(r.actor_role, r.patient_id, r.action, r.outcome) for r in rows]
-    assert got == [("records", pid, "read", "allowed"), ("member", pid, "read", "denied"),
-                   ("anonymous", pid, "read", "denied")]
+    assert got == [
+        ("records", pid, "read", "allowed"),
+        ("member", pid, "read", "denied"),
+        ("anonymous", pid, "read", "denied"),
+    ]
     log = api(app, "anna").get(f"/api/v1/patients/{pid}/record/access-log").json
     assert {(e["actor"]["role"], e["outcome"]) for e in log} >= {("records", "allowed"), ("member", "denied")}
 
@@ -211,40 +309,70 @@ def test_fhir_export_validates_against_r4(app, world):
 
     pid, cid = world["patient"].id, world["consultation"].id
     signed(app, cid)
-    api(app, "rec").post(f"/api/v1/patients/{pid}/record/visits", json={
-        "date": "2026-03-02", "clinic": "Клиника", "doctor_name": "Петров П. П.", "diagnosis": {"text": "Осмотр"}})
+    api(app, "rec").post(
+        f"/api/v1/patients/{pid}/record/visits",
+        json={
+            "date": "2026-03-02",
+            "clinic": "Клиника",
+            "doctor_name": "Петров П. П.",
+            "diagnosis": {"text": "Осмотр"},
+        },
+    )
     r = api(app, "anna").get(f"/api/v1/patients/{pid}/record/fhir")
     assert r.status_code == 200 and r.mimetype == "application/fhir+json"
     bundle = Bundle.model_validate(r.json)
     types = [e.resource.get_resource_type() for e in bundle.entry]
     assert {"Patient", "Practitioner", "Encounter", "Composition"} <= set(types)
-    classes = sorted(e.resource.class_fhir.code for e in bundle.entry if e.resource.get_resource_type() == "Encounter")
+    classes = sorted(
+        e.resource.class_fhir.code for e in bundle.entry if e.resource.get_resource_type() == "Encounter"
+    )
     assert classes == ["AMB", "VR"]
 
 
 def test_visit_documents_and_attachment_reads_are_audited(app, db, world):
     pid = world["patient"].id
     rec = api(app, "rec")
-    visit = rec.post(f"/api/v1/patients/{pid}/record/visits", json={
-        "date": "2026-03-02", "clinic": "Клиника", "doctor_name": "Петров П. П.", "diagnosis": {"text": "Осмотр"}}).json
-    body = ('--B\r\nContent-Disposition: form-data; name="file"; filename="ЭКГ.pdf"\r\n'
-            "Content-Type: application/pdf\r\n\r\n%PDF-1.4 ecg\r\n--B--\r\n").encode()
+    visit = rec.post(
+        f"/api/v1/patients/{pid}/record/visits",
+        json={
+            "date": "2026-03-02",
+            "clinic": "Клиника",
+            "doctor_name": "Петров П. П.",
+            "diagnosis": {"text": "Осмотр"},
+        },
+    ).json
+    body = (
+        '--B\r\nContent-Disposition: form-data; name="file"; filename="ЭКГ.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n%PDF-1.4 ecg\r\n--B--\r\n"
+    ).encode()
 
     def upload(client):
-        return client.client.post(f"/api/v1/patients/{pid}/record/visits/{visit['object_id']}/documents", data=body,
-                                  headers=client._headers(), content_type="multipart/form-data; boundary=B")
+        return client.client.post(
+            f"/api/v1/patients/{pid}/record/visits/{visit['object_id']}/documents",
+            data=body,
+            headers=client._headers(),
+            content_type="multipart/form-data; boundary=B",
+        )
 
     assert upload(api(app, "anna")).status_code == 403
     r = upload(rec)
     assert r.status_code == 201 and r.json["filename"] == "ЭКГ.pdf"
     aid = r.json["id"]
-    assert [e["summary"] for e in api(app, "anna").get(f"/api/v1/patients/{pid}/record?kind=document").json] == [
-        "ЭКГ.pdf"]
+    assert [
+        e["summary"] for e in api(app, "anna").get(f"/api/v1/patients/{pid}/record?kind=document").json
+    ] == ["ЭКГ.pdf"]
     assert api(app, "anna").get(f"/api/v1/attachments/{aid}").data.startswith(b"%PDF-1.4 ecg")
     assert api(app, "drt").get(f"/api/v1/attachments/{aid}").status_code == 200  # caring for the patient
     assert api(app, "boris").get(f"/api/v1/attachments/{aid}").status_code == 404
     with db.session() as s:
-        rows = s.scalars(select(AuditEvent).where(AuditEvent.object_type == "attachment").order_by(AuditEvent.id))
+        rows = s.scalars(
+            select(AuditEvent).where(AuditEvent.object_type == "attachment").order_by(AuditEvent.id)
+        )
         got = [(r.actor_role, r.action, r.outcome) for r in rows]
-    assert got == [("member", "write", "denied"), ("records", "write", "allowed"), ("member", "read", "allowed"),
-                   ("doctor", "read", "allowed"), ("member", "read", "denied")]
+    assert got == [
+        ("member", "write", "denied"),
+        ("records", "write", "allowed"),
+        ("member", "read", "allowed"),
+        ("doctor", "read", "allowed"),
+        ("member", "read", "denied"),
+    ]
