@@ -33,7 +33,7 @@ from boto3.s3.transfer import TransferConfig
 from moto.server import ThreadedMotoServer
 
 from telemed.storage import storage_from_url
-from telemed.storage_s3 import S3Storage
+from telemed.storage.s3 import S3Storage
 
 MiB = 1024 * 1024
 

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from telemed.storage import LocalStorage, storage_from_url
-from telemed.storage_s3 import S3Storage
+from telemed.storage.s3 import S3Storage
 from tests.support.s3 import use_fake_aws
 
 

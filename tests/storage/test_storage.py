@@ -20,7 +20,7 @@ from werkzeug.http import parse_options_header
 from telemed.content_disposition import attachment_header
 from telemed.errors import EmptyFile, FileTooLarge, IntegrityFailure, NotFound, StorageUnavailable
 from telemed.storage import InvalidKey, LocalStorage, Storage, check_key, storage_from_url
-from telemed.storage_s3 import S3Storage
+from telemed.storage.s3 import S3Storage
 
 MiB = 1024 * 1024
 
@@ -416,3 +416,18 @@ def test_storage_url_validation(url: str, error: type[Exception]) -> None:
 def test_file_url_rejects_s3_options(tmp_path) -> None:
     with pytest.raises(TypeError):
         storage_from_url(tmp_path.as_uri(), max_attempts=1)
+
+
+def test_only_the_s3_backend_imports_botocore(tmp_path):
+    """The embedded default (local directory) works without loading boto3/botocore at all."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, telemed.storage as st;"
+        f"s = st.storage_from_url({(tmp_path / 'store').as_uri()!r});"
+        "assert type(s).__name__ == 'LocalStorage';"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('botocore', 'boto3')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

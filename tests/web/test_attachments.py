@@ -295,7 +295,7 @@ def test_storage_failure_midway_leaves_nothing_and_the_server_keeps_serving(stor
 
         monkeypatch.setattr(storage.client, "upload_part", flaky)
     else:
-        import telemed.storage as local
+        import telemed.storage.local as local
 
         def broken_replace(*_args):
             raise OSError(28, "No space left on device")

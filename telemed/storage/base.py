@@ -1,6 +1,6 @@
-"""Object storage for uploaded files: one :class:`Storage` interface, a local-directory and an S3 backend.
+"""The storage contract: :class:`Storage`, the objects it returns, keys, and chunked hashing I/O.
 
-Contract shared by both backends:
+Contract shared by every backend:
 
 - Keys are generated here (``"ab/<uuid4 hex>"``, the 2-char fan-out being the hex's first two chars),
   never derived from user input; every method rejects any other key with :class:`InvalidKey`.
@@ -15,40 +15,20 @@ from __future__ import annotations
 import abc
 import hashlib
 import logging
-import os
 import re
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import unquote, urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from telemed.errors import EmptyFile, FileTooLarge, IntegrityFailure, NotFound, StorageUnavailable
+from telemed.errors import FileTooLarge, IntegrityFailure, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 DEFAULT_CHUNK = 8 * MiB
-S3_MIN_PART = 5 * MiB
 _KEY_RE = re.compile(r"([0-9a-f]{2})/\1[0-9a-f]{30}")
-_MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
-_SSE_REJECTED = frozenset(
-    {
-        "NotImplemented",
-        "InvalidArgument",
-        "InvalidRequest",
-        "InvalidEncryptionAlgorithmError",
-        "UnsupportedOperation",
-    }
-)
-_NO_PUBLIC_ACCESS_BLOCK = frozenset(
-    {"NotImplemented", "MethodNotAllowed", "InvalidRequest", "UnsupportedOperation", "XNotImplemented"}
-)
 
 
 class InvalidKey(ValueError):
@@ -79,27 +59,24 @@ def check_key(key: object) -> str:
 
 
 @contextmanager
-def _backend() -> Iterator[None]:
-    """Translate backend/network errors into ``StorageUnavailable``."""
+def unavailable_on(*errors: type[BaseException]) -> Iterator[None]:
+    """Translate the backend's own failures (``errors``) into ``StorageUnavailable``."""
     try:
         yield
-    except (ClientError, BotoCoreError, OSError) as exc:
+    except errors as exc:
         log.warning("storage backend error: %r", exc)
         raise StorageUnavailable() from exc
 
 
-def _quietly(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+def quietly(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Run a cleanup step; log, never raise (cleanup must never mask the original error)."""
     try:
         fn(*args, **kwargs)
-    except Exception as exc:  # cleanup must never mask the original error
+    except Exception as exc:
         log.warning("storage cleanup failed: %r", exc)
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-class _ChunkReader:
+class ChunkReader:
     """Reads an input stream in ``chunk_size`` chunks, hashing and enforcing ``max_size``."""
 
     def __init__(self, stream: BinaryIO, chunk_size: int, max_size: int):
@@ -133,8 +110,11 @@ class _ChunkReader:
         return StoredObject(key, self.size, self.sha.hexdigest(), content_type)
 
 
-class _ChunkStream(Iterator[bytes]):
-    """Chunks from ``read``; verifies sha256 after the last one; always releases the source."""
+class ChunkStream(Iterator[bytes]):
+    """Chunks from ``read``; verifies sha256 after the last one; always releases the source.
+
+    ``backend_errors`` raised by ``read`` become ``StorageUnavailable``.
+    """
 
     def __init__(
         self,
@@ -143,19 +123,21 @@ class _ChunkStream(Iterator[bytes]):
         close: Callable[[], None],
         chunk_size: int,
         expected_sha256: str | None,
+        backend_errors: tuple[type[BaseException], ...] = (OSError,),
     ):
+        self._errors = backend_errors
         self._key, self._read, self._close, self._chunk = key, read, close, chunk_size
         self._expected = expected_sha256.lower() if expected_sha256 else None
         self._sha, self._done = hashlib.sha256(), False
 
-    def __iter__(self) -> _ChunkStream:
+    def __iter__(self) -> ChunkStream:
         return self
 
     def __next__(self) -> bytes:
         if self._done:
             raise StopIteration
         try:
-            with _backend():
+            with unavailable_on(*self._errors):
                 data = self._read(self._chunk)
         except BaseException:
             self.close()
@@ -173,7 +155,7 @@ class _ChunkStream(Iterator[bytes]):
         """Release the underlying file/connection (idempotent; WSGI servers call it)."""
         if not getattr(self, "_done", True):
             self._done = True
-            _quietly(self._close)
+            quietly(self._close)
 
     def __del__(self) -> None:
         self.close()
@@ -220,98 +202,3 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def ping(self) -> bool:
         """True when the backend is usable (health checks); never raises."""
-
-
-class LocalStorage(Storage):
-    """Files under a root directory; writes are atomic (temp file + ``os.replace``)."""
-
-    def __init__(self, root: str | os.PathLike[str]):
-        self.root = Path(root).resolve()
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-
-    def _path(self, key: str) -> Path:
-        path = self.root / check_key(key)
-        if self.root not in path.resolve().parents:  # e.g. a symlinked fan-out directory
-            raise InvalidKey("storage key escapes the root")
-        return path
-
-    def put_stream(
-        self, stream: BinaryIO, *, content_type: str, max_size: int, chunk_size: int = DEFAULT_CHUNK
-    ) -> StoredObject:
-        reader = _ChunkReader(stream, chunk_size, max_size)
-        key = new_key()
-        final = self._path(key)
-        tmp: str | None = None
-        try:
-            with _backend():
-                final.parent.mkdir(mode=0o700, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".tmp-")
-                out = os.fdopen(fd, "wb")
-            with out:
-                while chunk := reader.next():
-                    with _backend():
-                        out.write(chunk)
-                    del chunk  # hold one chunk at a time, not two
-                if reader.size == 0:
-                    raise EmptyFile()
-                with _backend():
-                    out.flush()
-                    os.fsync(out.fileno())
-            with _backend():
-                os.replace(tmp, final)
-            tmp = None
-        finally:
-            if tmp is not None:
-                _quietly(os.unlink, tmp)
-        return reader.stored(key, content_type)
-
-    def open(
-        self, key: str, *, expected_sha256: str | None = None, chunk_size: int = DEFAULT_CHUNK
-    ) -> Iterator[bytes]:
-        path = self._path(key)
-        try:
-            f = path.open("rb")
-        except FileNotFoundError as exc:
-            raise NotFound() from exc
-        except OSError as exc:
-            raise StorageUnavailable() from exc
-        return _ChunkStream(key, f.read, f.close, chunk_size, expected_sha256)
-
-    def delete(self, key: str) -> None:
-        with _backend():
-            self._path(key).unlink(missing_ok=True)
-
-    def exists(self, key: str) -> bool:
-        with _backend():
-            return self._path(key).is_file()
-
-    def presigned_get_url(
-        self, key: str, *, filename: str, content_type: str, expires: int = 60
-    ) -> str | None:
-        check_key(key)
-        return None
-
-    def ping(self) -> bool:
-        return self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)
-
-
-def storage_from_url(url: str, *, endpoint_url: str | None = None, **options: Any) -> Storage:
-    """``file:///abs/dir`` -> :class:`LocalStorage`; ``s3://bucket[/prefix]`` -> :class:`S3Storage`.
-
-    ``endpoint_url`` and ``options`` (``max_attempts``, ``connect_timeout``, ``read_timeout``,
-    ``region_name``, ``addressing_style``, ``sse``) apply to S3 only; ``endpoint_url`` is ignored
-    for ``file:``. Raises ``ValueError`` for any other URL.
-    """
-    parts = urlsplit(url)
-    if parts.scheme == "file":
-        path = unquote(parts.path)
-        if parts.netloc not in ("", "localhost") or not path.startswith("/"):
-            raise ValueError("file storage URL must be file:///absolute/path")
-        if options:
-            raise TypeError(f"unexpected options for file storage: {sorted(options)}")
-        return LocalStorage(path)
-    if parts.scheme == "s3" and parts.netloc:
-        from telemed.storage_s3 import S3Storage
-
-        return S3Storage(parts.netloc, unquote(parts.path), endpoint_url=endpoint_url, **options)
-    raise ValueError("storage URL must be file:///path or s3://bucket/prefix")

@@ -1,34 +1,56 @@
-"""The S3 backend of :mod:`telemed.storage` (boto3; any S3-compatible endpoint)."""
+"""The S3 backend (boto3; any S3-compatible endpoint). The only module that imports botocore."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager
 from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from telemed.content_disposition import attachment_header
 from telemed.errors import EmptyFile, NotFound, StorageUnavailable
-from telemed.storage import (
-    _MISSING,
-    _NO_PUBLIC_ACCESS_BLOCK,
-    _SSE_REJECTED,
+from telemed.storage.base import (
     DEFAULT_CHUNK,
-    S3_MIN_PART,
+    ChunkReader,
+    ChunkStream,
+    MiB,
     Storage,
     StoredObject,
-    _backend,
-    _ChunkReader,
-    _ChunkStream,
-    _code,
-    _quietly,
     check_key,
     new_key,
+    quietly,
+    unavailable_on,
 )
 
 log = logging.getLogger(__name__)
+
+S3_MIN_PART = 5 * MiB
+_BACKEND_ERRORS = (ClientError, BotoCoreError, OSError)
+_MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+_SSE_REJECTED = frozenset(
+    {
+        "NotImplemented",
+        "InvalidArgument",
+        "InvalidRequest",
+        "InvalidEncryptionAlgorithmError",
+        "UnsupportedOperation",
+    }
+)
+_NO_PUBLIC_ACCESS_BLOCK = frozenset(
+    {"NotImplemented", "MethodNotAllowed", "InvalidRequest", "UnsupportedOperation", "XNotImplemented"}
+)
+
+
+def _backend() -> AbstractContextManager[None]:
+    """Botocore and network failures become ``StorageUnavailable``."""
+    return unavailable_on(*_BACKEND_ERRORS)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 class S3Storage(Storage):
@@ -134,7 +156,7 @@ class S3Storage(Storage):
         see ``bench/bench_upload.py``)."""
         if chunk_size < S3_MIN_PART or max_size > chunk_size * 10_000:
             raise ValueError("S3 needs chunk_size >= 5 MiB and max_size <= 10 000 chunks")
-        reader = _ChunkReader(stream, chunk_size, max_size)
+        reader = ChunkReader(stream, chunk_size, max_size)
         key = new_key()
         where = {"Bucket": self.bucket, "Key": self._full(key)}
         upload_id: str | None = None
@@ -167,13 +189,13 @@ class S3Storage(Storage):
             return reader.stored(key, content_type)
         except BaseException:
             if upload_id is not None:
-                _quietly(self.client.abort_multipart_upload, **where, UploadId=upload_id)
+                quietly(self.client.abort_multipart_upload, **where, UploadId=upload_id)
             if maybe_written:
-                _quietly(self.client.delete_object, **where)
+                quietly(self.client.delete_object, **where)
             raise
 
     def _upload_parts(
-        self, where: dict[str, str], upload_id: str, reader: _ChunkReader, first: bytes
+        self, where: dict[str, str], upload_id: str, reader: ChunkReader, first: bytes
     ) -> list[dict[str, Any]]:
         """Upload the parts of a multipart upload, up to ``part_concurrency`` at a time, while the next
         part is read from the client: at most ``part_concurrency + 1`` parts are held in memory.
@@ -224,7 +246,7 @@ class S3Storage(Storage):
             raise StorageUnavailable() from exc
         except BotoCoreError as exc:
             raise StorageUnavailable() from exc
-        return _ChunkStream(key, body.read, body.close, chunk_size, expected_sha256)
+        return ChunkStream(key, body.read, body.close, chunk_size, expected_sha256, _BACKEND_ERRORS)
 
     def delete(self, key: str) -> None:
         with _backend():
