@@ -44,8 +44,8 @@ from telemed import create_app
 from telemed.auth import service as auth_service
 from telemed.auth.models import User
 from telemed.catalog.models import Doctor
-from telemed.chat.models import Attachment
 from telemed.cli import init_database
+from telemed.documents.models import Attachment
 from telemed.members.models import Contract, Patient, Policy, fold
 from telemed.records.audit import chain_hash
 from telemed.records.audit_models import GENESIS_HASH, AuditEvent

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from telemed import create_app
+from telemed.auth.roles import Role
 
 
 def _app():
@@ -59,7 +60,7 @@ def seed_demo_command(days: int) -> None:
 
 @main.command("create-user")
 @click.option("--username", required=True)
-@click.option("--role", type=click.Choice(["member", "doctor", "records", "admin"]), required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--name", "full_name", required=True, help="Full name shown to others.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_user_command(username: str, role: str, full_name: str, password: str) -> None:

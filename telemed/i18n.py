@@ -8,6 +8,8 @@ from flask import Flask, current_app, request, session
 from flask_babel import format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
 
+from telemed.catalog.specialties import BY_CODE
+from telemed.scheduling.status import Status
 from telemed.web import viewer_tz
 
 LOCALES = ("ru", "en")
@@ -38,8 +40,6 @@ def local_time(value: datetime | None, fmt: str = "short") -> str:
 
 
 def specialty_name(code: str) -> str:
-    from telemed.catalog.specialties import BY_CODE
-
     info = BY_CODE.get(code)
     if info is None:
         return code
@@ -47,11 +47,11 @@ def specialty_name(code: str) -> str:
 
 
 STATUS_LABELS = {
-    "scheduled": "Scheduled",
-    "in_progress": "In progress",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "no_show": "Missed",
+    Status.SCHEDULED: "Scheduled",
+    Status.IN_PROGRESS: "In progress",
+    Status.COMPLETED: "Completed",
+    Status.CANCELLED: "Cancelled",
+    Status.NO_SHOW: "Missed",
 }
 
 

@@ -2,7 +2,8 @@
 
 from telemed.auth.models import ApiToken, ConsentRecord, LoginSession, Role, User  # noqa: F401
 from telemed.catalog.models import Doctor, Specialty  # noqa: F401
-from telemed.chat.models import Attachment, Message, ReadMark  # noqa: F401
+from telemed.chat.models import Message, ReadMark  # noqa: F401
+from telemed.documents.models import Attachment  # noqa: F401
 from telemed.members.models import Contract, Guardianship, Patient, Policy  # noqa: F401
 from telemed.records.audit_models import AuditEvent  # noqa: F401
 from telemed.records.models import Addendum, Conclusion, Visit  # noqa: F401

@@ -13,11 +13,13 @@ from sqlalchemy import insert, select
 
 from telemed.auth import service as auth_service
 from telemed.auth.models import User
+from telemed.auth.roles import Role
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import CODES
 from telemed.db import utcnow
 from telemed.members.models import Contract, Guardianship, Patient, Policy
 from telemed.scheduling.models import Slot
+from telemed.scheduling.status import Mode, Status
 
 PASSWORD = "demo"
 SLOT_MINUTES = 30
@@ -221,7 +223,7 @@ DOCTORS = [
     ("psychologist", "Жуков Степан Ильич", 2018, "МГППУ, клиническая психология", None, None),
 ]
 
-STAFF = [("records", "records", "Ершова Галина Фёдоровна"), ("admin", "admin", "Администратор Клиники")]
+STAFF = [("records", Role.RECORDS, "Ершова Галина Фёдоровна"), ("admin", Role.ADMIN, "Администратор Клиники")]
 
 
 def _user(s, passwords, username: str, role: str, full_name: str) -> User:
@@ -316,8 +318,8 @@ def seed_demo(app, *, days: int = 14) -> dict[str, int]:
             )
             s.add(contract)
             s.flush()
-        member = _user(s, passwords, "member", "member", "Иванова Анна Сергеевна")
-        member2 = _user(s, passwords, "member2", "member", "Петров Олег Николаевич")
+        member = _user(s, passwords, "member", Role.MEMBER, "Иванова Анна Сергеевна")
+        member2 = _user(s, passwords, "member2", Role.MEMBER, "Петров Олег Николаевич")
         me = _patient(s, member.full_name, date(1988, 3, 14), member, "female")
         child = _patient(s, "Иванов Михаил Андреевич", date(2017, 9, 2), sex="male")
         other = _patient(s, member2.full_name, date(1979, 11, 30), member2, "male")
@@ -333,7 +335,7 @@ def seed_demo(app, *, days: int = 14) -> dict[str, int]:
         for code, name, year, education, degree, username in DOCTORS:
             doctor = s.scalar(select(Doctor).where(Doctor.full_name == name))
             if doctor is None:
-                account = _user(s, passwords, username, "doctor", name) if username else None
+                account = _user(s, passwords, username, Role.DOCTOR, name) if username else None
                 doctor = Doctor(
                     full_name=name,
                     specialty_code=code,
@@ -371,8 +373,8 @@ def _seed_history(
         slot_id=slot.id,
         contract_id=contract.id,
         specialty_code="therapist",
-        mode="planned",
-        status="completed",
+        mode=Mode.PLANNED,
+        status=Status.COMPLETED,
         reason="Кашель, температура",
         starts_at=slot.starts_at,
         ends_at=slot.ends_at,

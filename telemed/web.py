@@ -9,8 +9,6 @@ from flask import current_app, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from telemed import errors
-from telemed.auth.actor import Actor
 from telemed.db import Database, utcnow
 
 
@@ -33,13 +31,6 @@ def close_db_session(_exc=None) -> None:
 
 def now() -> datetime:
     return utcnow()
-
-
-def current_actor() -> Actor:
-    """The authenticated actor, or ``NotAuthenticated``."""
-    if not current_user.is_authenticated:
-        raise errors.NotAuthenticated()
-    return current_user.actor
 
 
 def clinic_tz() -> ZoneInfo:

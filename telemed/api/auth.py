@@ -9,11 +9,9 @@ from telemed.api import serializers as ser
 from telemed.api.parsing import field_str, json_body
 from telemed.auth import service
 from telemed.auth.limits import login_limited
-from telemed.auth.models import User
-from telemed.auth.web import bearer_token, token_ttl
-from telemed.catalog.models import Doctor
-from telemed.members import service as members
-from telemed.web import clinic_tz, current_actor, database, db_session, now
+from telemed.auth.web import bearer_token, current_actor, token_ttl
+from telemed.scheduling.cabinet import me_payload
+from telemed.web import clinic_tz, database, db_session, now
 
 
 def _passwords():
@@ -50,67 +48,17 @@ def revoke_token():
     return "", 204
 
 
-def _policy_json(policy) -> dict | None:
-    if policy is None:
-        return None
-    c = policy.contract
-    return {
-        "number": policy.number,
-        "valid_from": policy.valid_from.isoformat(),
-        "valid_to": policy.valid_to.isoformat(),
-        "contract": {
-            "number": c.number,
-            "client": c.client,
-            "telemedicine": c.telemedicine,
-            "covered_specialties": list(c.covered_specialties or []),
-            "psychologist_limit": c.psychologist_limit,
-        },
-    }
-
-
-def me_payload(session, actor) -> dict:
-    """What ``GET /me`` returns; also used by the cabinet page."""
-    user = session.get(User, actor.id)
-    today = now().astimezone(clinic_tz()).date()
-    version = current_app.config["CONSENT_VERSION"]
-    patients = []
-    for p in members.bookable_patients(session, actor.id):
-        policy = members.active_policy(session, p.id, today)
-        ent = members.psychologist_entitlement(session, p, today)
-        patients.append(
-            {
-                **ser.patient(p, today),
-                "is_self": p.user_id == actor.id,
-                "policy": _policy_json(policy),
-                "psychologist": ent.as_dict(),
-            }
-        )
-    own = next((p for p in patients if p["is_self"]), None)
-    body = {
-        "id": user.id,
-        "username": user.username,
-        "role": user.role,
-        "name": user.full_name,
-        "timezone": user.timezone,
-        "locale": user.locale,
-        "patients": patients,
-        "policy": own["policy"] if own else None,
-        "entitlements": {"psychologist": {str(p["id"]): p["psychologist"] for p in patients}},
-        "consent": {
-            "current_version": version,
-            "accepted": service.current_consent(session, actor.id, version) is not None,
-        },
-    }
-    doctor = session.query(Doctor).filter_by(user_id=actor.id).one_or_none()
-    if doctor is not None:
-        body["doctor"] = {"id": doctor.id, "specialty": doctor.specialty_code}
-    return body
-
-
 @api.get("/me")
 def me():
     """The current user, who they may book for, policy, entitlements and consent."""
-    return jsonify(me_payload(db_session(), current_actor()))
+    return jsonify(
+        me_payload(
+            db_session(),
+            current_actor(),
+            today=now().astimezone(clinic_tz()).date(),
+            consent_version=current_app.config["CONSENT_VERSION"],
+        )
+    )
 
 
 @api.post("/me/consent")

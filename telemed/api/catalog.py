@@ -10,9 +10,10 @@ from telemed import errors
 from telemed.api import api
 from telemed.api import serializers as ser
 from telemed.api.parsing import query_datetime, query_int
+from telemed.auth.web import current_actor
 from telemed.catalog import service as catalog
-from telemed.scheduling import service as scheduling
-from telemed.web import clinic_tz, current_actor, db_session, now
+from telemed.scheduling import doctors, slots
+from telemed.web import clinic_tz, db_session, now
 
 
 @api.get("/specialties")
@@ -30,7 +31,7 @@ def list_doctors():
     if not code:
         raise errors.ValidationFailed("'specialty' is required.", details={"field": "specialty"})
     t = now()
-    cards = catalog.doctors_for(db_session(), code, today=t.astimezone(clinic_tz()).date(), now=t)
+    cards = doctors.doctors_for(db_session(), code, today=t.astimezone(clinic_tz()).date(), now=t)
     return jsonify([ser.doctor_card(c) for c in cards])
 
 
@@ -42,5 +43,5 @@ def list_slots(doctor_id: int):
     start = query_datetime("from", t)
     end = query_datetime("to", start + timedelta(days=14))
     limit = query_int("limit", 1000, lo=1, hi=2000)
-    slots = scheduling.free_slots(db_session(), doctor_id, start=start, end=end, now=t, limit=limit)
-    return jsonify([ser.slot(s) for s in slots])
+    free = slots.free_slots(db_session(), doctor_id, start=start, end=end, now=t, limit=limit)
+    return jsonify([ser.slot(s) for s in free])

@@ -6,15 +6,18 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 
 from telemed import errors
 from telemed.api import api
-from telemed.api.audit_context import audited
 from telemed.api.parsing import json_body, query_int
+from telemed.auth.web import current_actor
 from telemed.chat import attachments
 from telemed.chat import service as chat
 from telemed.chat.events import message_writer
-from telemed.chat.multipart import MultipartFileReader
 from telemed.chat.writer import Outgoing
 from telemed.content_disposition import attachment_header
-from telemed.web import close_db_session, current_actor, database, now
+from telemed.documents.multipart import MultipartFileReader
+from telemed.documents.store import attachment_json
+from telemed.records import attachments as record_documents
+from telemed.records.audit_web import audited
+from telemed.web import close_db_session, database, now
 
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -72,7 +75,7 @@ def upload_attachment(consultation_id: int):
             max_size=limit,
         )
         ctx["patient_id"], ctx["object_id"] = row.patient_id, row.id
-    return jsonify(chat.attachment_json(row, with_hash=True)), 201
+    return jsonify(attachment_json(row, with_hash=True)), 201
 
 
 def _file_reader(limit: int) -> MultipartFileReader:
@@ -88,7 +91,7 @@ def upload_visit_document(patient_id: int, visit_id: int):
     limit = _max_upload()
     with audited("attachment", "write", patient_id=patient_id, object_id=f"visit:{visit_id}") as ctx:
         reader = _file_reader(limit)
-        row = attachments.upload_visit_document(
+        row = record_documents.upload_visit_document(
             database(),
             current_app.extensions["telemed.storage"],
             ctx["actor"],
@@ -100,14 +103,14 @@ def upload_visit_document(patient_id: int, visit_id: int):
             max_size=limit,
         )
         ctx["object_id"] = row.id
-    return jsonify(chat.attachment_json(row, with_hash=True)), 201
+    return jsonify(attachment_json(row, with_hash=True)), 201
 
 
 @api.get("/attachments/<int:attachment_id>")
 def download_attachment(attachment_id: int):
     """The attachment's bytes as a download (checksum verified while streaming); 404 to non-parties."""
     with audited("attachment", "read", object_id=attachment_id) as ctx:
-        a = attachments.attachment_for(database(), ctx["actor"], attachment_id, now=now())
+        a = record_documents.attachment_for(database(), ctx["actor"], attachment_id, now=now())
         ctx["patient_id"] = a.patient_id
     chunks = current_app.extensions["telemed.storage"].open(a.storage_key, expected_sha256=a.sha256)
     response = Response(stream_with_context(chunks), mimetype=a.content_type)

@@ -8,8 +8,9 @@ from telemed import errors
 from telemed.api import api
 from telemed.api import serializers as ser
 from telemed.api.parsing import field_int, field_str, json_body, query_int
+from telemed.auth.web import current_actor
 from telemed.scheduling import service as scheduling
-from telemed.web import clinic_tz, current_actor, database, db_session, now
+from telemed.web import clinic_tz, database, db_session, now
 
 REASON_MAX = 2000
 
@@ -60,8 +61,11 @@ def get_consultation(consultation_id: int):
 
 @api.post("/consultations/<int:consultation_id>/cancel")
 def cancel_consultation(consultation_id: int):
-    """Cancel before the start (frees the slot and the quota); 409 ``not_cancellable`` after."""
+    """Cancel ``{reason?}`` before the start (frees the slot and the quota); 409 ``not_cancellable``
+    after. The doctor must give a ``reason`` (422 ``validation_error`` without), shown to the member
+    as ``cancel_reason``."""
     actor = current_actor()
+    reason = field_str(json_body(), "reason", required=False, max_len=REASON_MAX)
     with database().transaction() as s:
-        body = ser.consultation(scheduling.cancel(s, actor, consultation_id, now=now()))
+        body = ser.consultation(scheduling.cancel(s, actor, consultation_id, now=now(), reason=reason))
     return jsonify(body)

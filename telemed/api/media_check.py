@@ -8,10 +8,10 @@ from flask_login import current_user
 
 from telemed.api import api
 from telemed.api.parsing import json_body
+from telemed.auth.web import current_actor
 from telemed.extensions import limiter
 from telemed.video.media_check import InvalidOffer
 from telemed.video.runtime import media_check_service
-from telemed.web import current_actor
 
 MAX_OFFER_BYTES = 20 * 1024  # a browser's audio+video offer with its candidates is 4-8 kB
 MAX_BODY_BYTES = 2 * MAX_OFFER_BYTES  # JSON escaping of the SDP's CRLFs

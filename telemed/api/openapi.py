@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import jsonify
 
 from telemed.api import api
+from telemed.auth.roles import Role
+from telemed.scheduling.status import Mode, Status
 
 
 def _ref(name: str) -> dict:
@@ -80,7 +82,7 @@ SCHEMAS = {
         "type": "object",
         "properties": {
             "id": {"type": "integer"},
-            "role": {"type": "string", "enum": ["member", "doctor", "records", "admin"]},
+            "role": {"type": "string", "enum": [r.value for r in Role]},
             "name": {"type": "string"},
         },
     },
@@ -131,7 +133,7 @@ SCHEMAS = {
             "code": {"type": "string"},
             "name": {"type": "string"},
             "name_en": {"type": "string"},
-            "modes": {"type": "array", "items": {"type": "string", "enum": ["urgent", "planned"]}},
+            "modes": {"type": "array", "items": {"type": "string", "enum": [m.value for m in Mode]}},
             "adult_only": {"type": "boolean"},
         },
     },
@@ -294,16 +296,24 @@ SCHEMAS = {
             "id": {"type": "integer"},
             "status": {
                 "type": "string",
-                "enum": ["scheduled", "in_progress", "completed", "cancelled", "no_show"],
+                "enum": [s.value for s in Status],
             },
-            "mode": {"type": "string", "enum": ["planned", "urgent"]},
+            "mode": {"type": "string", "enum": [m.value for m in Mode]},
             "specialty": {"type": "string"},
             "doctor": {"type": "object"},
             "patient": {"type": "object"},
             "start": _DT,
             "end": _DT,
             "reason": {"type": "string"},
+            "created_at": _DT,
+            "cancelled_at": {"type": ["string", "null"], "format": "date-time"},
+            "cancel_reason": {"type": ["string", "null"]},
         },
+    },
+    "CancelRequest": {
+        "type": "object",
+        "properties": {"reason": {"type": "string", "maxLength": 2000}},
+        "description": "'reason' is required when the consultation's doctor cancels",
     },
 }
 
@@ -549,9 +559,18 @@ def document() -> dict:
             }
         },
         "/consultations/{id}/cancel": {
-            "post": _op(
-                "Cancel before the start", _json(_ref("Consultation")), errs=(401, 404, 409), params=[_ID]
-            )
+            "post": {
+                **_op(
+                    "Cancel before the start; the doctor must give a reason, which the member reads",
+                    _json(_ref("Consultation")),
+                    errs=(401, 404, 409, 422),
+                    params=[_ID],
+                ),
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("CancelRequest")}},
+                },
+            }
         },
         "/media-check/offer": {
             "post": {

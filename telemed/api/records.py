@@ -6,14 +6,15 @@ from flask import Response, current_app, jsonify, request
 
 from telemed import errors
 from telemed.api import api
-from telemed.api.audit_context import audited
 from telemed.api.parsing import field_str, json_body, query_datetime, query_int
+from telemed.auth.web import current_actor
 from telemed.catalog.specialties import BY_CODE
-from telemed.records import audit, ecard, icd10
+from telemed.records import access, audit, ecard, icd10
 from telemed.records import conclusions as service
+from telemed.records.audit_web import audited
 from telemed.records.export import conclusion_document, fhir_bundle
 from telemed.records.pdf import render_conclusion_pdf
-from telemed.web import clinic_tz, current_actor, database, db_session, now, viewer_tz
+from telemed.web import clinic_tz, database, db_session, now, viewer_tz
 
 
 @api.put("/consultations/<int:consultation_id>/conclusion")
@@ -180,7 +181,7 @@ def patient_fhir(patient_id: int):
 def icd10_search():
     """ICD-10 codes matching ``?q=`` (code prefix or words of the title), for doctors and records staff."""
     actor = current_actor()
-    if not (actor.is_doctor or actor.is_staff):
+    if not access.may_search_icd10(actor):
         raise errors.NotPermitted("Only clinicians search the ICD-10 list.")
     q = request.args.get("q", "").strip()
     if not q or len(q) > 100:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from telemed.catalog.models import Doctor
-from telemed.catalog.service import DoctorCard
 from telemed.catalog.specialties import BY_CODE
-from telemed.members.models import Patient
-from telemed.members.service import is_adult
+from telemed.scheduling.doctors import DoctorCard
 from telemed.scheduling.models import Consultation, Slot
 
 
@@ -48,15 +46,6 @@ def slot(s: Slot) -> dict:
     return {"id": s.id, "start": iso(s.starts_at), "end": iso(s.ends_at)}
 
 
-def patient(p: Patient, today: date) -> dict:
-    return {
-        "id": p.id,
-        "name": p.full_name,
-        "birth_date": p.birth_date.isoformat(),
-        "is_adult": is_adult(p, today),
-    }
-
-
 def consultation(c: Consultation) -> dict:
     return {
         "id": c.id,
@@ -71,4 +60,5 @@ def consultation(c: Consultation) -> dict:
         "booked_by": c.booked_by_id,
         "created_at": iso(c.created_at),
         "cancelled_at": iso(c.cancelled_at),
+        "cancel_reason": c.cancel_reason,
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from telemed.auth.roles import RECORDS_STAFF, Role
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -15,12 +17,13 @@ class Actor:
 
     @property
     def is_member(self) -> bool:
-        return self.role == "member"
+        return self.role == Role.MEMBER
 
     @property
     def is_doctor(self) -> bool:
-        return self.role == "doctor"
+        return self.role == Role.DOCTOR
 
     @property
     def is_staff(self) -> bool:
-        return self.role in ("records", "admin")
+        """Records staff or an admin: may browse any patient's e-card."""
+        return self.role in RECORDS_STAFF

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from telemed.auth.roles import Role
 from telemed.db import Base, UTCDateTime, utcnow
 
-
-class Role(StrEnum):
-    MEMBER = "member"
-    DOCTOR = "doctor"
-    RECORDS = "records"
-    ADMIN = "admin"
+__all__ = ["ApiToken", "ConsentRecord", "LoginSession", "Role", "User"]
 
 
 class User(Base):

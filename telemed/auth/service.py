@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, and_, bindparam, delete, select
+from sqlalchemy.orm import Session
 
 from telemed import errors
 from telemed.auth.actor import Actor
@@ -64,11 +64,23 @@ def open_login_session(session: Session, user: User, *, now: datetime, ttl: time
     return sid
 
 
+def _live_session(now) -> ColumnElement[bool]:
+    """SQL: the login session (joined with its user) is valid at ``now``: unexpired, user active."""
+    return and_(LoginSession.expires_at > now, User.is_active.is_(True))
+
+
+def _live_token(now) -> ColumnElement[bool]:
+    """SQL: the API token (joined with its user) is valid at ``now``: not revoked, unexpired, user active."""
+    return and_(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now, User.is_active.is_(True))
+
+
 def user_for_login_session(session: Session, sid: str, *, now: datetime) -> User | None:
-    row = session.get(LoginSession, sid, options=[joinedload(LoginSession.user)])
-    if row is None or row.expires_at <= now or not row.user.is_active:
-        return None
-    return row.user
+    """The active user of a valid login session (``_live_session``), else None."""
+    return session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.id == sid, _live_session(now))
+    )
 
 
 def close_login_session(session: Session, sid: str) -> None:
@@ -83,12 +95,12 @@ def issue_token(session: Session, user: User, *, now: datetime, ttl: timedelta) 
 
 
 def user_for_token(session: Session, raw: str, *, now: datetime) -> User | None:
-    token = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(raw)).options(joinedload(ApiToken.user))
+    """The active user of a valid bearer token (``_live_token``), else None."""
+    return session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _digest(raw), _live_token(now))
     )
-    if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
-        return None
-    return token.user
 
 
 @dataclass(frozen=True)
@@ -104,8 +116,8 @@ def actors_for(
 ) -> dict[Credential, Actor]:
     """Re-validate many credentials at once (two statements at most): the active user of each valid one.
 
-    The same rules as ``user_for_login_session`` and ``user_for_token``: unexpired, not revoked, and
-    the user active. Invalid credentials are absent from the result.
+    The same conditions as ``user_for_login_session`` and ``user_for_token`` (``_live_session``,
+    ``_live_token``). Invalid credentials are absent from the result.
     """
     wanted = set(credentials)
     found: dict[Credential, Actor] = {}
@@ -125,21 +137,12 @@ def actors_for(
 _SESSIONS_STATEMENT = (
     select(LoginSession.id, User.id, User.role, User.full_name)
     .join(User, User.id == LoginSession.user_id)
-    .where(
-        LoginSession.id.in_(bindparam("ids", expanding=True)),
-        LoginSession.expires_at > bindparam("now"),
-        User.is_active.is_(True),
-    )
+    .where(LoginSession.id.in_(bindparam("ids", expanding=True)), _live_session(bindparam("now")))
 )
 _TOKENS_STATEMENT = (
     select(ApiToken.token_hash, User.id, User.role, User.full_name)
     .join(User, User.id == ApiToken.user_id)
-    .where(
-        ApiToken.token_hash.in_(bindparam("ids", expanding=True)),
-        ApiToken.revoked_at.is_(None),
-        ApiToken.expires_at > bindparam("now"),
-        User.is_active.is_(True),
-    )
+    .where(ApiToken.token_hash.in_(bindparam("ids", expanding=True)), _live_token(bindparam("now")))
 )
 
 

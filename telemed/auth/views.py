@@ -12,8 +12,9 @@ from telemed import errors
 from telemed.auth import service
 from telemed.auth.limits import login_limited
 from telemed.auth.models import User
-from telemed.auth.web import WebUser, session_ttl
-from telemed.web import current_actor, database, db_session, now
+from telemed.auth.roles import Role
+from telemed.auth.web import WebUser, current_actor, session_ttl
+from telemed.web import database, db_session, now
 
 bp = Blueprint("auth", __name__)
 
@@ -30,9 +31,9 @@ def _safe_next(target: str | None) -> str | None:
 
 def home_for(role: str) -> str:
     """Where a user lands after logging in: the schedule, the cabinet or the patient search."""
-    if role == "doctor":
+    if role == Role.DOCTOR:
         return url_for("scheduling.schedule")
-    return url_for("scheduling.cabinet") if role == "member" else url_for("records.patients")
+    return url_for("scheduling.cabinet") if role == Role.MEMBER else url_for("records.patients")
 
 
 @bp.get("/")

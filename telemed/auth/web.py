@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, request
-from flask_login import UserMixin
+from flask_login import UserMixin, current_user
 
+from telemed import errors
 from telemed.auth import service
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
@@ -33,6 +34,21 @@ class WebUser(UserMixin):
 
     def get_id(self) -> str | None:
         return self.session_id
+
+    @property
+    def is_doctor(self) -> bool:
+        return self.actor.is_doctor
+
+    @property
+    def is_member(self) -> bool:
+        return self.actor.is_member
+
+
+def current_actor() -> Actor:
+    """The authenticated actor of this request, or ``NotAuthenticated``."""
+    if not current_user.is_authenticated:
+        raise errors.NotAuthenticated()
+    return current_user.actor
 
 
 @login_manager.user_loader

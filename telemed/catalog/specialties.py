@@ -7,12 +7,20 @@ This is the single source of truth: ``sync_specialties`` writes it to the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
 from telemed.catalog.models import Specialty
 
 ADULT_AGE = 18
+
+
+class Mode(StrEnum):
+    """How a consultation is held. Planned: a booked slot. Urgent: the 24/7 queue."""
+
+    PLANNED = "planned"
+    URGENT = "urgent"
 
 
 @dataclass(frozen=True)
@@ -25,8 +33,8 @@ class SpecialtyInfo:
     max_age: int | None = None  # exclusive
 
     @property
-    def modes(self) -> list[str]:
-        return ["urgent", "planned"] if self.urgent else ["planned"]
+    def modes(self) -> list[Mode]:
+        return [Mode.URGENT, Mode.PLANNED] if self.urgent else [Mode.PLANNED]
 
     @property
     def adult_only(self) -> bool:

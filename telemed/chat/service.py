@@ -1,8 +1,7 @@
-"""Chat of a consultation: who may read and write, messages, read marks.
+"""Chat of a consultation: messages and read marks.
 
-The chat is open from booking until ``open_hours`` after the consultation ends, then read-only;
-a cancelled consultation's chat is read-only. Only the consultation's patient (or guardian) and
-its doctor may read or write; anyone else gets ``NotFound``.
+Only the consultation's parties read or write (``scheduling.service.get_for``; anyone else gets
+``NotFound``); when it is writable is ``chat.access``.
 """
 
 from __future__ import annotations
@@ -10,16 +9,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from telemed import errors
 from telemed.auth.actor import Actor
-from telemed.chat.models import Attachment, Message, ReadMark
+from telemed.chat import access
+from telemed.chat.models import Message, ReadMark
+from telemed.documents.models import Attachment
+from telemed.documents.store import attachment_json
 from telemed.scheduling import service as scheduling
-from telemed.scheduling.models import Consultation, Status
+from telemed.scheduling.models import Consultation
 
 TEXT_MAX = 4000
 ATTACHMENTS_MAX = 10
@@ -28,24 +30,11 @@ HISTORY_MAX = 500
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
-def chat_open(c: Consultation, now: datetime, open_hours: int) -> bool:
-    return c.status != Status.CANCELLED and now < c.ends_at + timedelta(hours=open_hours)
-
-
 def consultation_for_chat(
     session: Session, actor: Actor, consultation_id: int, *, lock: bool = False
 ) -> Consultation:
     """The consultation if the actor is its patient, guardian or doctor; else ``NotFound``."""
     return scheduling.get_for(session, actor, consultation_id, lock=lock)
-
-
-def require_writable(c: Consultation, now: datetime, open_hours: int) -> None:
-    if c.status == Status.CANCELLED:
-        raise errors.ChatReadOnly("The consultation was cancelled; its chat is read-only.")
-    if not chat_open(c, now, open_hours):
-        raise errors.ChatReadOnly(
-            f"The chat closed {open_hours} hours after the consultation; it is read-only."
-        )
 
 
 def clean_text(text: object) -> str:
@@ -135,7 +124,7 @@ def store_messages(
             state = states.get((d.actor.id, d.consultation_id))
             if state is None:
                 raise errors.NotFound("Consultation not found.")
-            require_writable(state, now, open_hours)
+            access.require_writable(state, now, open_hours)
             attachments = _claim_attachments(session, d, ids, claimed)
             if not body and not attachments:
                 raise errors.ValidationFailed(
@@ -250,7 +239,7 @@ def read_marks(session: Session, consultation_id: int) -> dict[int, int]:
     rows = session.execute(
         select(ReadMark.user_id, ReadMark.message_id).where(ReadMark.consultation_id == consultation_id)
     )
-    return dict(rows)
+    return dict(rows.all())  # Row objects are (user_id, message_id) pairs
 
 
 def message_json(m: Message) -> dict:
@@ -263,10 +252,3 @@ def message_json(m: Message) -> dict:
         "attachments": [attachment_json(a) for a in m.attachments],
         "created_at": m.created_at.isoformat(timespec="seconds"),
     }
-
-
-def attachment_json(a: Attachment, *, with_hash: bool = False) -> dict:
-    body = {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
-    if with_hash:
-        body["sha256"] = a.sha256
-    return body

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from telemed.catalog.specialties import ADULT_AGE, PSYCHOLOGIST
+from telemed.members import access, rules
 from telemed.members.models import Contract, Guardianship, Patient, Policy
-from telemed.scheduling import rules
-from telemed.scheduling.models import Consultation, Status
 
 
 def own_patient(session: Session, user_id: int) -> Patient | None:
@@ -41,7 +38,14 @@ def is_guardian(session: Session, user_id: int, patient_id: int) -> bool:
 
 
 def is_adult(patient: Patient, today: date) -> bool:
-    return rules.age_on(patient.birth_date, today) >= ADULT_AGE
+    return rules.is_adult_on(patient.birth_date, today)
+
+
+def may_act_for(session: Session, user_id: int, patient: Patient) -> bool:
+    """Whether the user acts for this patient: the patient themselves or a guardian (``access.may_act_for``)."""
+    return access.may_act_for(
+        user_id, patient_user_id=patient.user_id, is_guardian=is_guardian(session, user_id, patient.id)
+    )
 
 
 def to_facts(policy: Policy) -> rules.PolicyFacts:
@@ -62,41 +66,3 @@ def active_policy(session: Session, patient_id: int, day: date) -> Policy | None
     policies = session.scalars(select(Policy).where(Policy.patient_id == patient_id)).all()
     chosen = rules.pick_policy([to_facts(p) for p in policies], day)
     return next((p for p in policies if chosen is not None and to_facts(p) == chosen), None)
-
-
-def psychologist_used(session: Session, patient_id: int, contract_id: int) -> int:
-    """Non-cancelled psychologist consultations of the patient under the contract."""
-    return (
-        session.scalar(
-            select(func.count(Consultation.id)).where(
-                Consultation.patient_id == patient_id,
-                Consultation.contract_id == contract_id,
-                Consultation.specialty_code == PSYCHOLOGIST,
-                Consultation.status != Status.CANCELLED,
-            )
-        )
-        or 0
-    )
-
-
-@dataclass(frozen=True)
-class Entitlement:
-    limit: int
-    used: int
-    left: int
-
-    def as_dict(self) -> dict:
-        return {"limit": self.limit, "used": self.used, "left": self.left}
-
-
-def psychologist_entitlement(session: Session, patient: Patient, today: date) -> Entitlement:
-    """Psychologist consultations left for the patient under today's policy (0 for children)."""
-    policy = active_policy(session, patient.id, today)
-    if policy is None:
-        return Entitlement(0, 0, 0)
-    limit = policy.contract.psychologist_limit
-    used = psychologist_used(session, patient.id, policy.contract_id)
-    covered = policy.contract.telemedicine and PSYCHOLOGIST in (policy.contract.covered_specialties or ())
-    if not covered or not is_adult(patient, today):
-        return Entitlement(limit if covered else 0, used, 0)
-    return Entitlement(limit, used, max(0, limit - used))

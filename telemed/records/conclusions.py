@@ -19,7 +19,7 @@ from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.auth.passwords import Passwords
 from telemed.members.models import fold
-from telemed.records import icd10
+from telemed.records import access, icd10
 from telemed.records.models import Addendum, Conclusion
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.models import Consultation, Status
@@ -29,14 +29,10 @@ TEXT_MAX = 10_000
 REFERRALS_MAX = 30
 
 
-def _is_doctor_of(actor: Actor, c: Consultation) -> bool:
-    return actor.is_doctor and c.doctor.user_id == actor.id
-
-
 def consultation_for_doctor(session: Session, actor: Actor, consultation_id: int) -> Consultation:
     """The consultation if the actor is its doctor; ``NotFound`` for strangers, ``NotPermitted`` for the patient."""
     c = scheduling.get_for(session, actor, consultation_id, lock=True)
-    if not _is_doctor_of(actor, c):
+    if not access.may_write_conclusion(actor, c):
         raise errors.NotPermitted("Only the consultation's doctor writes the conclusion.")
     return c
 
@@ -197,7 +193,9 @@ def conclusion_for(session: Session, actor: Actor, consultation_id: int) -> tupl
     """The conclusion as the actor may see it: the doctor sees the draft, the patient only the signed one."""
     c = scheduling.get_for(session, actor, consultation_id)
     conclusion = session.scalar(select(Conclusion).where(Conclusion.consultation_id == c.id))
-    if conclusion is None or (conclusion.signed_at is None and not _is_doctor_of(actor, c)):
+    if conclusion is None or not access.may_read_conclusion(
+        actor, c, signed=conclusion.signed_at is not None
+    ):
         raise errors.NotFound("There is no signed conclusion yet.")
     return c, conclusion
 

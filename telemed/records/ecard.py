@@ -20,8 +20,10 @@ from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import BY_CODE
-from telemed.chat.models import Attachment
-from telemed.members.models import Guardianship, Patient, Policy, fold
+from telemed.documents.models import Attachment
+from telemed.members import service as members
+from telemed.members.models import Patient, Policy, fold
+from telemed.records import access
 from telemed.records.conclusions import clean_diagnosis
 from telemed.records.models import Conclusion, Visit
 from telemed.scheduling.models import Consultation, Status
@@ -47,23 +49,21 @@ def doctor_cares_for(session: Session, actor: Actor, patient_id: int, now: datet
 
 
 def patient_for_record(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> Patient:
-    """The patient if the actor may read the e-card, else ``NotFound``."""
+    """The patient if the actor may read the e-card (``access.may_read_record``), else ``NotFound``."""
     patient = session.get(Patient, patient_id)
-    allowed = patient is not None and (
-        actor.is_staff
-        or patient.user_id == actor.id
-        or session.get(Guardianship, (actor.id, patient_id)) is not None
-        or (actor.is_doctor and doctor_cares_for(session, actor, patient_id, now))
-    )
-    if not allowed:
+    if patient is None or not access.may_read_record(
+        actor,
+        acts_for_patient=members.may_act_for(session, actor.id, patient),
+        doctor_cares=actor.is_doctor and doctor_cares_for(session, actor, patient_id, now),
+    ):
         raise errors.NotFound("Patient not found.")
     return patient
 
 
 def patient_for_access_log(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> Patient:
-    """Who looked at a record is shown to the patient, a guardian, records staff and admins: not to doctors."""
+    """The patient if the actor may see who read the record (``access.may_read_access_log``), else ``NotFound``."""
     patient = patient_for_record(session, actor, patient_id, now=now)
-    if actor.is_doctor and patient.user_id != actor.id:
+    if not access.may_read_access_log(actor, is_own_record=patient.user_id == actor.id, may_read=True):
         raise errors.NotFound("Patient not found.")
     return patient
 
@@ -198,7 +198,7 @@ def add_visit(
     session: Session, actor: Actor, patient_id: int, data: dict, *, now: datetime, clinic_tz: ZoneInfo
 ) -> Visit:
     """Records staff enter an in-person visit (``{date, clinic, doctor_name, diagnosis, notes, specialty?}``)."""
-    if not actor.is_staff:
+    if not access.may_add_visit(actor):
         raise errors.NotPermitted("Only records staff add in-person visits.")
     if session.get(Patient, patient_id) is None:
         raise errors.NotFound("Patient not found.")
@@ -256,7 +256,7 @@ _DATE_RE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
 
 def search_patients(session: Session, actor: Actor, q: str, *, limit: int = 20) -> list[Patient]:
     """Records staff search by name, birth date (ДД.ММ.ГГГГ or ISO) or policy number."""
-    if not actor.is_staff:
+    if not access.may_search_patients(actor):
         raise errors.NotPermitted("Only records staff search patients.")
     q = (q or "").strip()
     if len(q) < 2 or len(q) > 100:

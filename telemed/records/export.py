@@ -7,20 +7,20 @@ from sqlalchemy.orm import Session
 
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import BY_CODE
-from telemed.chat.models import Attachment
+from telemed.documents.models import Attachment
 from telemed.members.models import Patient, Policy
 from telemed.records import documents as d
 from telemed.records.conclusions import content_of
 from telemed.records.fhir import build_bundle
 from telemed.records.models import Conclusion, Visit
-from telemed.scheduling.models import Consultation
+from telemed.scheduling.models import Consultation, Status
 
 _ENCOUNTER_STATUS = {
-    "scheduled": "planned",
-    "in_progress": "in-progress",
-    "completed": "finished",
-    "cancelled": "cancelled",
-    "no_show": "cancelled",
+    Status.SCHEDULED: "planned",
+    Status.IN_PROGRESS: "in-progress",
+    Status.COMPLETED: "finished",
+    Status.CANCELLED: "cancelled",
+    Status.NO_SHOW: "cancelled",
 }
 VISIT_PRACTITIONER_BASE = 1_000_000_000  # in-person doctors are names, not rows: ids above real ones
 

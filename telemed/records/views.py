@@ -14,15 +14,18 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from telemed import errors
-from telemed.api.audit_context import audited
+from telemed.auth.actor import Actor
+from telemed.auth.web import current_actor
 from telemed.catalog.specialties import BY_CODE, SPECIALTIES
 from telemed.members import service as members
+from telemed.records import access, ecard
 from telemed.records import conclusions as service
-from telemed.records import ecard
+from telemed.records.audit_web import audited
 from telemed.records.models import Conclusion, Visit
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.models import Consultation, Status
-from telemed.web import clinic_tz, current_actor, database, db_session, now, viewer_tz
+from telemed.scheduling.views import CONSULTATION_PANELS
+from telemed.web import clinic_tz, database, db_session, now, viewer_tz
 
 bp = Blueprint("records", __name__)
 PAGE_SIZE = 20
@@ -30,37 +33,34 @@ MAX_PAGE = 10_000
 CLOSED = (Status.CANCELLED, Status.NO_SHOW)
 
 
-def _is_doctor_of(actor, c: Consultation) -> bool:
-    return actor.is_doctor and c.doctor.user_id == actor.id
-
-
 def _conclusion_of(consultation_id: int) -> Conclusion | None:
     return db_session().scalar(select(Conclusion).where(Conclusion.consultation_id == consultation_id))
 
 
-def conclusion_panel(c: Consultation) -> dict:
+def conclusion_panel(actor: Actor, c: Consultation) -> dict:
     """What the viewer of consultation ``c`` sees of its conclusion (for ``records/_conclusion.html``).
 
     The consultation's doctor gets the state and a link to the editor; the patient and the guardian
     the signed conclusion only (that read is audited like ``GET /conclusion``); nothing while unsigned.
+    Registered as the ``conclusion`` panel of the consultation page (``scheduling.views``).
     """
-    actor = current_actor()
     conclusion = _conclusion_of(c.id)
-    if _is_doctor_of(actor, c):
+    closed = c.status in CLOSED
+    if access.may_write_conclusion(actor, c):
         state = "none" if conclusion is None else ("signed" if conclusion.signed_at else "draft")
-        return {"doctor": True, "state": state, "conclusion": conclusion, "closed": c.status in CLOSED}
+        return {"doctor": True, "state": state, "conclusion": conclusion, "closed": closed}
     if conclusion is None or conclusion.signed_at is None:
-        return {"doctor": False, "state": "none", "conclusion": None, "closed": c.status in CLOSED}
+        return {"doctor": False, "state": "none", "conclusion": None, "closed": closed}
     with audited("conclusion", "read", object_id=c.id, patient_id=c.patient_id) as ctx:
         _consultation, conclusion = service.conclusion_for(db_session(), ctx["actor"], c.id)
-    return {"doctor": False, "state": "signed", "conclusion": conclusion, "closed": c.status in CLOSED}
+    return {"doctor": False, "state": "signed", "conclusion": conclusion, "closed": closed}
 
 
-def _register_globals(state) -> None:
-    state.app.jinja_env.globals["conclusion_panel"] = conclusion_panel
+def _register_panel(state) -> None:
+    state.app.extensions.setdefault(CONSULTATION_PANELS, {})["conclusion"] = conclusion_panel
 
 
-bp.record_once(_register_globals)
+bp.record_once(_register_panel)
 
 
 @bp.get("/consultations/<int:consultation_id>/conclusion")
@@ -68,7 +68,7 @@ def editor(consultation_id: int):
     """The conclusion editor: only the consultation's doctor; 404 to everyone else, the patient included."""
     with audited("conclusion", "read", object_id=consultation_id) as ctx:
         c = scheduling.get_for(db_session(), ctx["actor"], consultation_id)
-        if not _is_doctor_of(ctx["actor"], c):
+        if not access.may_write_conclusion(ctx["actor"], c):
             raise errors.NotFound("Consultation not found.")
         ctx["patient_id"] = c.patient_id
         conclusion = _conclusion_of(c.id)
@@ -111,16 +111,10 @@ def _filters(args) -> tuple[ecard.EntryFilter, dict]:
     return f, form
 
 
-def _party_consultations(actor, ids: set[int]) -> set[int]:
+def _party_consultations(actor: Actor, ids: set[int]) -> set[int]:
     """Of ``ids``, the consultations the actor takes part in (may open the page, the PDF, the documents)."""
-    mine = set()
-    for cid in ids:
-        try:
-            scheduling.get_for(db_session(), actor, cid)
-        except errors.NotFound:
-            continue
-        mine.add(cid)
-    return mine
+    asks = [(actor.id, cid) for cid in ids]
+    return {cid for _, cid in scheduling.states_for_many(db_session(), asks)}
 
 
 def _view_entries(actor, items: list[dict]) -> list[dict]:
@@ -178,7 +172,7 @@ def _record_page(
         kinds=ecard.KINDS,
         specialties=SPECIALTIES,
         switch=switch if len(switch) > 1 else [],
-        can_add_visit=actor.is_staff,
+        can_add_visit=access.may_add_visit(actor),
         visit_form=visit_form or {},
         visit_error=_visit_error_message(visit_error) if visit_error else None,
         visit_error_field=(visit_error.details or {}).get("field") if visit_error else None,
@@ -246,8 +240,8 @@ def add_visit(patient_id: int):
 def patients():
     """Records staff and admins search patients by name, birth date (ДД.ММ.ГГГГ) or policy; 404 to others."""
     actor = current_actor()
-    if not actor.is_staff:
-        raise errors.NotFound()
+    if not access.may_search_patients(actor):
+        raise errors.NotPermitted("Only records staff search patients.")
     q = request.args.get("q", "").strip()[:100]
     found, message = None, None
     if q:

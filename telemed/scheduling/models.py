@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,19 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from telemed.catalog.models import Doctor
 from telemed.db import Base, UTCDateTime, utcnow
 from telemed.members.models import Patient
+from telemed.scheduling.status import Mode, Status
 
-
-class Mode(StrEnum):
-    PLANNED = "planned"
-    URGENT = "urgent"
-
-
-class Status(StrEnum):
-    SCHEDULED = "scheduled"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    NO_SHOW = "no_show"
+__all__ = ["Consultation", "Mode", "Slot", "Status"]
 
 
 class Slot(Base):
@@ -75,6 +64,7 @@ class Consultation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)  # required when the doctor cancels
 
     patient: Mapped[Patient] = relationship()
     doctor: Mapped[Doctor] = relationship()

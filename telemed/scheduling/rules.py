@@ -14,25 +14,8 @@ from datetime import date, datetime
 
 from telemed import errors
 from telemed.catalog.specialties import PSYCHOLOGIST, SpecialtyInfo
-
-
-@dataclass(frozen=True)
-class PolicyFacts:
-    """A policy of the patient with the programme of its contract."""
-
-    valid_from: date
-    valid_to: date
-    contract_starts_on: date
-    contract_ends_on: date
-    telemedicine: bool
-    covered_specialties: frozenset[str]
-    psychologist_limit: int
-
-    def active_on(self, day: date) -> bool:
-        return (
-            self.valid_from <= day <= self.valid_to
-            and self.contract_starts_on <= day <= self.contract_ends_on
-        )
+from telemed.members.rules import PolicyFacts, age_on
+from telemed.scheduling.status import Status
 
 
 @dataclass(frozen=True)
@@ -47,27 +30,6 @@ class BookingFacts:
     consent_accepted: bool
     policy: PolicyFacts | None  # the policy active on consultation_day, if any
     psychologist_used: int  # non-cancelled psychologist consultations under that contract
-
-
-def age_on(birth_date: date, day: date) -> int:
-    """Age in whole years on ``day`` (a 29 February birthday counts from 1 March)."""
-    years = day.year - birth_date.year
-    if (day.month, day.day) < (birth_date.month, birth_date.day):
-        years -= 1
-    return years
-
-
-def experience_years(career_start: date, today: date) -> int:
-    """Whole years of practice since ``career_start`` (never negative)."""
-    return max(0, age_on(career_start, today))
-
-
-def pick_policy(policies: list[PolicyFacts], day: date) -> PolicyFacts | None:
-    """The policy active on ``day``; if several, the one with telemedicine and the latest end."""
-    active = [p for p in policies if p.active_on(day)]
-    if not active:
-        return None
-    return max(active, key=lambda p: (p.telemedicine, p.valid_to))
 
 
 def check_age(specialty: SpecialtyInfo, birth_date: date, day: date) -> None:
@@ -111,4 +73,4 @@ def check_booking(f: BookingFacts) -> None:
 
 def can_cancel(status: str, starts_at: datetime, now: datetime) -> bool:
     """A consultation can be cancelled while it is scheduled and has not started."""
-    return status == "scheduled" and now < starts_at
+    return status == Status.SCHEDULED and now < starts_at

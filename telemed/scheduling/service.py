@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, bindparam, exists, or_, select, union_all
+from sqlalchemy import Row, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -24,16 +24,11 @@ from telemed.auth.actor import Actor
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import BY_CODE
 from telemed.members import service as members
-from telemed.members.models import Guardianship, Patient
-from telemed.scheduling import rules
+from telemed.members.models import Patient
+from telemed.scheduling import access, entitlements, parties, rules
 from telemed.scheduling.models import Consultation, Mode, Slot, Status
-
-MAX_SLOT_RANGE = timedelta(days=62)
-
-
-def slot_is_free():
-    """SQL condition: no non-cancelled consultation holds ``Slot``."""
-    return ~exists().where(Consultation.slot_id == Slot.id, Consultation.status != Status.CANCELLED)
+from telemed.scheduling.slots import slot_is_free
+from telemed.scheduling.status import OPEN_STATUSES
 
 
 def book(
@@ -71,7 +66,9 @@ def book(
         booker_is_guardian=members.is_guardian(session, actor.id, patient.id),
         consent_accepted=auth_service.current_consent(session, actor.id, consent_version) is not None,
         policy=members.to_facts(policy) if policy else None,
-        psychologist_used=members.psychologist_used(session, patient.id, policy.contract_id) if policy else 0,
+        psychologist_used=entitlements.psychologist_used(session, patient.id, policy.contract_id)
+        if policy
+        else 0,
     )
     rules.check_booking(facts)
     if session.scalar(select(Slot.id).where(Slot.id == slot.id, ~slot_is_free())):
@@ -98,62 +95,26 @@ def book(
     return consultation
 
 
-def _party_links():
-    """Who is party to a consultation, as ``(consultation column, key, user column)`` links: the user
-    in ``user column`` of the row whose ``key`` equals the consultation's column (``key`` None: the
-    consultation's column is the user id itself). The booker, the patient, a guardian, the doctor."""
-    return [
-        (Consultation.booked_by_id, None, None),
-        (Consultation.patient_id, Patient.id, Patient.user_id),
-        (Consultation.patient_id, Guardianship.patient_id, Guardianship.guardian_user_id),
-        (Consultation.doctor_id, Doctor.id, Doctor.user_id),
-    ]
-
-
-def _party_filter(user_id):
-    """SQL condition: the user (an id) is party to the consultation (``_party_links``)."""
-    return or_(
-        *(
-            own == user_id if key is None else own.in_(select(key).where(user == user_id))
-            for own, key, user in _party_links()
-        )
-    )
-
-
 def states_for_many(session: Session, asks: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Row]:
-    """Batch access check: for each ``(user id, consultation id)`` whose user is party to the consultation
-    (the rule of ``get_for``), a row ``(id, status, starts_at, ends_at)``; pairs that are not are absent.
-
-    One statement for the whole batch: the parties of every consultation asked about.
+    """Batch form of ``get_for``: for each ``(user id, consultation id)`` whose user is party to the
+    consultation (``parties.party_rows``), a row ``(id, status, starts_at, ends_at, user_id)``;
+    pairs that are not are absent. One cached statement for the whole batch.
     """
     asks = set(asks)
-    ids = sorted({cid for _, cid in asks})
-    if not ids:
+    if not asks:
         return {}
+    params = {"ids": sorted({cid for _, cid in asks}), "users": sorted({uid for uid, _ in asks})}
     found = {}
-    users = sorted({uid for uid, _ in asks})
-    for row in session.connection().execute(_parties_statement(), {"ids": ids, "users": users}):
+    for row in session.connection().execute(_states_statement(), params):
         if (row.user_id, row.id) in asks:
             found[(row.user_id, row.id)] = row
     return found
 
 
 @functools.cache
-def _parties_statement():
-    """``(id, status, starts_at, ends_at, user_id)`` for the parties among users ``:users`` of the
-    consultations ``:ids``."""
-    state = (Consultation.id, Consultation.status, Consultation.starts_at, Consultation.ends_at)
-    ids, users = bindparam("ids", expanding=True), bindparam("users", expanding=True)
-    return union_all(
-        *(
-            (
-                select(*state, own.label("user_id")).where(own.in_(users))
-                if key is None
-                else select(*state, user.label("user_id")).join(key.table, own == key).where(user.in_(users))
-            ).where(Consultation.id.in_(ids))
-            for own, key, user in _party_links()
-        )
-    )
+def _states_statement():
+    state = (Consultation.status, Consultation.starts_at, Consultation.ends_at)
+    return parties.party_rows(bindparam("users", expanding=True), bindparam("ids", expanding=True), *state)
 
 
 def _load_options():
@@ -162,7 +123,9 @@ def _load_options():
 
 def get_for(session: Session, actor: Actor, consultation_id: int, *, lock: bool = False) -> Consultation:
     """The consultation if the actor is party to it; otherwise ``NotFound`` (no existence leak)."""
-    query = select(Consultation).where(Consultation.id == consultation_id, _party_filter(actor.id))
+    query = select(Consultation).where(
+        Consultation.id == consultation_id, parties.is_party(actor.id, consultation_id)
+    )
     if lock:
         query = query.with_for_update(of=Consultation)
     found = session.scalar(query.options(*_load_options()))
@@ -181,17 +144,15 @@ def list_for(
     offset: int = 0,
 ) -> list[Consultation]:
     """The actor's consultations; ``when`` = "upcoming" | "past" | None (all)."""
-    query = select(Consultation).where(_party_filter(actor.id)).options(*_load_options())
+    query = select(Consultation).where(parties.is_party(actor.id)).options(*_load_options())
     if when == "upcoming":
-        query = query.where(
-            Consultation.ends_at > now, Consultation.status.in_([Status.SCHEDULED, Status.IN_PROGRESS])
-        )
+        query = query.where(Consultation.ends_at > now, Consultation.status.in_(OPEN_STATUSES))
         query = query.order_by(Consultation.starts_at)
     elif when == "past":
         query = query.where(
             or_(
                 Consultation.ends_at <= now,
-                Consultation.status.notin_([Status.SCHEDULED, Status.IN_PROGRESS]),
+                Consultation.status.notin_(OPEN_STATUSES),
             )
         )
         query = query.order_by(Consultation.starts_at.desc())
@@ -200,50 +161,24 @@ def list_for(
     return list(session.scalars(query.limit(limit).offset(offset)).unique())
 
 
-def cancel(session: Session, actor: Actor, consultation_id: int, *, now: datetime) -> Consultation:
-    """Cancel before the start; frees the slot and the psychologist quota."""
+def cancel(
+    session: Session, actor: Actor, consultation_id: int, *, now: datetime, reason: str = ""
+) -> Consultation:
+    """Cancel before the start (``access.check_cancel``); frees the slot and the psychologist quota.
+
+    The doctor must give a ``reason``, which the member reads (``cancel_reason``). Cancelling a
+    cancelled consultation changes nothing.
+    """
     consultation = get_for(session, actor, consultation_id, lock=True)
     if consultation.status == Status.CANCELLED:
         return consultation
-    if not rules.can_cancel(consultation.status, consultation.starts_at, now):
-        raise errors.NotCancellable()
+    access.check_cancel(actor, consultation, now, reason)
     consultation.status = Status.CANCELLED
     consultation.cancelled_at = now
     consultation.cancelled_by_id = actor.id
+    consultation.cancel_reason = reason or None
     session.flush()
     return consultation
-
-
-def free_slots(
-    session: Session,
-    doctor_id: int,
-    *,
-    start: datetime,
-    end: datetime,
-    now: datetime,
-    limit: int = 1000,
-) -> list[Slot]:
-    """Free future slots of an active doctor between ``start`` and ``end``."""
-    if end <= start:
-        raise errors.ValidationFailed("'to' must be after 'from'.")
-    if end - start > MAX_SLOT_RANGE:
-        raise errors.ValidationFailed("The range may span at most 62 days.")
-    doctor = session.get(Doctor, doctor_id)
-    if doctor is None or not doctor.is_active:
-        raise errors.NotFound("Doctor not found.")
-    return list(
-        session.scalars(
-            select(Slot)
-            .where(
-                Slot.doctor_id == doctor_id,
-                Slot.starts_at >= max(start, now),
-                Slot.starts_at < end,
-                slot_is_free(),
-            )
-            .order_by(Slot.starts_at)
-            .limit(limit)
-        )
-    )
 
 
 def doctor_schedule(session: Session, actor: Actor, *, start: datetime, end: datetime) -> list[Consultation]:

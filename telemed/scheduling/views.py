@@ -9,18 +9,34 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from telemed import errors
-from telemed.api.auth import me_payload
+from telemed.auth.web import current_actor
 from telemed.catalog import service as catalog
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import BY_CODE
 from telemed.members import service as members
-from telemed.scheduling import rules
+from telemed.scheduling import access, doctors, slots
 from telemed.scheduling import service as scheduling
+from telemed.scheduling.cabinet import me_payload
 from telemed.scheduling.models import Slot
-from telemed.web import clinic_tz, current_actor, database, db_session, now, viewer_tz
+from telemed.scheduling.status import OPEN_STATUSES
+from telemed.web import clinic_tz, database, db_session, now, viewer_tz
 
 bp = Blueprint("scheduling", __name__)
 BOOKING_DAYS = 14
+
+#: ``app.extensions`` key of the consultation page's extra panels: ``{name: build(actor, consultation)
+#: -> dict}``. Features above this one register theirs (``records`` adds ``conclusion``), so the page
+#: shows them without this package importing those features; each is computed before rendering.
+CONSULTATION_PANELS = "telemed.consultation_panels"
+
+
+def _me(session, actor) -> dict:
+    return me_payload(
+        session,
+        actor,
+        today=now().astimezone(clinic_tz()).date(),
+        consent_version=current_app.config["CONSENT_VERSION"],
+    )
 
 
 @bp.get("/cabinet")
@@ -31,7 +47,7 @@ def cabinet():
     t = now()
     return render_template(
         "scheduling/cabinet.html",
-        me=me_payload(s, actor),
+        me=_me(s, actor),
         upcoming=scheduling.list_for(s, actor, when="upcoming", now=t),
         past=scheduling.list_for(s, actor, when="past", now=t, limit=20),
     )
@@ -44,7 +60,7 @@ def choose_specialty():
     return render_template(
         "scheduling/specialties.html",
         specialties=catalog.specialties(db_session()),
-        me=me_payload(db_session(), actor),
+        me=_me(db_session(), actor),
     )
 
 
@@ -55,7 +71,7 @@ def choose_doctor(code: str):
     if code not in BY_CODE:
         raise errors.NotFound("Unknown specialty.")
     t = now()
-    cards = catalog.doctors_for(db_session(), code, today=t.astimezone(clinic_tz()).date(), now=t)
+    cards = doctors.doctors_for(db_session(), code, today=t.astimezone(clinic_tz()).date(), now=t)
     order = request.args.get("sort", "experience")
     if order == "experience_asc":
         cards = list(reversed(cards))
@@ -82,7 +98,7 @@ def choose_slot(doctor_id: int):
     t = now()
     tz = viewer_tz()
     days = _slots_by_day(
-        scheduling.free_slots(db_session(), doctor_id, start=t, end=t + timedelta(days=BOOKING_DAYS), now=t)
+        slots.free_slots(db_session(), doctor_id, start=t, end=t + timedelta(days=BOOKING_DAYS), now=t)
     )
     chosen = request.args.get("day")
     day = next((d for d in days if d.isoformat() == chosen), next(iter(days), None))
@@ -120,7 +136,7 @@ def confirm(slot_id: int):
             consultation_id = c.id
         flash(_("Teleconsultation booked."), "success")
         return redirect(url_for("scheduling.consultation", consultation_id=consultation_id))
-    me = me_payload(s, actor)
+    me = _me(s, actor)
     return render_template(
         "scheduling/confirm.html",
         slot=slot,
@@ -132,21 +148,32 @@ def confirm(slot_id: int):
 
 @bp.get("/consultations/<int:consultation_id>")
 def consultation(consultation_id: int):
-    """One consultation with its details and a cancel button while allowed."""
+    """One consultation: details, the cancel form while allowed, the chat and other features' panels."""
     actor = current_actor()
     c = scheduling.get_for(db_session(), actor, consultation_id)
-    cancellable = rules.can_cancel(c.status, c.starts_at, now()) and not actor.is_doctor
+    panels = {
+        name: build(actor, c) for name, build in current_app.extensions.get(CONSULTATION_PANELS, {}).items()
+    }
     return render_template(
-        "scheduling/consultation.html", c=c, specialty=BY_CODE[c.specialty_code], cancellable=cancellable
+        "scheduling/consultation.html",
+        c=c,
+        specialty=BY_CODE[c.specialty_code],
+        cancellable=access.may_cancel(actor, c, now()),
+        reason_required=access.cancel_reason_required(actor, c),
+        reason_max=access.REASON_MAX,
+        room_link=c.status in OPEN_STATUSES,
+        precall_check=not actor.is_doctor,
+        panels=panels,
     )
 
 
 @bp.post("/consultations/<int:consultation_id>/cancel")
 def cancel(consultation_id: int):
-    """Cancel a consultation before its start."""
+    """Cancel a consultation before its start; the doctor gives a reason (form field ``reason``)."""
     actor = current_actor()
+    reason = request.form.get("reason", "").strip()[: access.REASON_MAX]
     with database().transaction() as s:
-        scheduling.cancel(s, actor, consultation_id, now=now())
+        scheduling.cancel(s, actor, consultation_id, now=now(), reason=reason)
     flash(_("Consultation cancelled."), "info")
     return redirect(url_for("scheduling.cabinet"))
 

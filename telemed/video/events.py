@@ -1,16 +1,21 @@
-"""Socket.IO video signaling: offers, answers and candidates relayed between the two participants."""
+"""Socket.IO events of a consultation's room: ``join``, ``leave`` and presence, and the video signaling
+(offers, answers and candidates relayed between the two participants).
+
+Joining also catches the chat up (the room carries both the chat and the call). Every handler
+authorizes again (``telemed.sockets``).
+"""
 
 from __future__ import annotations
 
 from flask import current_app, request
-from flask_socketio import emit
+from flask_socketio import emit, join_room, leave_room
 
 from telemed import errors
+from telemed.chat import access as chat_access
 from telemed.chat import service as chat
 from telemed.extensions import socketio
-from telemed.socket_auth import event_handler, positive_int
-from telemed.video import rules
-from telemed.video import service as video
+from telemed.sockets import event_handler, positive_int, room
+from telemed.video import access, service
 from telemed.video.models import RoomPresence
 from telemed.web import database, now
 
@@ -28,10 +33,10 @@ def on_signal(actor, data):
     and across server processes.
     """
     cid = positive_int(data, "consultation_id")
-    payload = video.clean_signal(data)
+    payload = service.clean_signal(data)
     with database().session() as s:
         c = chat.consultation_for_chat(s, actor, cid)
-        rules.require_room_open(
+        access.require_room_open(
             status=c.status,
             starts_at=c.starts_at,
             ends_at=c.ends_at,
@@ -40,7 +45,7 @@ def on_signal(actor, data):
         )
         if s.get(RoomPresence, (request.sid, cid)) is None:
             raise errors.NotJoined()
-        targets = video.peer_sids(s, cid, actor.id)
+        targets = service.peer_sids(s, cid, actor.id)
     message = {
         **payload,
         "consultation_id": cid,
@@ -49,3 +54,70 @@ def on_signal(actor, data):
     for sid in targets:
         emit("signal", message, to=sid)
     return {"delivered": len(targets)}
+
+
+def broadcast_presence(session, consultation_id: int) -> None:
+    emit(
+        "presence",
+        {"consultation_id": consultation_id, "participants": service.participants(session, consultation_id)},
+        to=room(consultation_id),
+    )
+
+
+@socketio.on("join")
+@event_handler
+def on_join(actor, data):
+    """``{consultation_id, after?}`` → ``{messages, read_marks, chat_open, room_open, consultation}``.
+
+    Messages are the last 50, or those after id ``after`` (catch-up after a reconnect). The room is
+    joined before the history is read, so nothing sent in between is missed (clients de-duplicate
+    by message id). The room then gets ``presence``; the doctor joining an open room marks the
+    consultation ``in_progress``.
+    """
+    cid = positive_int(data, "consultation_id")
+    after = positive_int(data, "after", required=False)
+    with database().transaction() as s:
+        c = chat.consultation_for_chat(s, actor, cid, lock=True)
+        join_room(room(cid))
+        room_is_open = service.enter(
+            s, actor, c, request.sid, now=now(), early_minutes=current_app.config["ROOM_EARLY_JOIN_MINUTES"]
+        )
+        limit = chat.HISTORY_MAX if after is not None else chat.HISTORY_DEFAULT
+        messages = [chat.message_json(m) for m in chat.history(s, actor, cid, after=after, limit=limit)]
+        ack = {
+            "messages": messages,
+            "read_marks": {str(k): v for k, v in chat.read_marks(s, cid).items()},
+            "chat_open": chat_access.chat_open(c, now(), current_app.config["CHAT_OPEN_HOURS"]),
+            "room_open": room_is_open,
+            "consultation": {
+                "id": c.id,
+                "status": c.status,
+                "start": c.starts_at.isoformat(timespec="seconds"),
+                "end": c.ends_at.isoformat(timespec="seconds"),
+            },
+        }
+    with database().session() as s:
+        broadcast_presence(s, cid)
+    return ack
+
+
+@socketio.on("leave")
+@event_handler
+def on_leave(actor, data):
+    """``{consultation_id}``: stop receiving this consultation's events; the room gets ``presence``."""
+    cid = positive_int(data, "consultation_id")
+    leave_room(room(cid))
+    with database().transaction() as s:
+        service.leave(s, request.sid, cid)
+    with database().session() as s:
+        broadcast_presence(s, cid)
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args):
+    """A dropped or closed connection leaves every room it was in; each room gets ``presence``."""
+    with database().transaction() as s:
+        left = service.leave(s, request.sid)
+    with database().session() as s:
+        for cid in left:
+            broadcast_presence(s, cid)

@@ -14,6 +14,8 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
+from typing import Any
 
 _URL_RE = re.compile(r"^(stun|turns?):[^\s,?]+(\?transport=(udp|tcp))?$", re.IGNORECASE)
 _SPLIT_RE = re.compile(r"[\s,]+")
@@ -100,3 +102,19 @@ def ice_servers(
         username, credential = turn_credentials(turn_secret, user_id, ttl=ttl, now=now)
         servers.append({"urls": list(turn_urls), "username": username, "credential": credential})
     return {"iceServers": servers, "ttl": ttl}
+
+
+def ice_config(config: Mapping[str, Any], user_id: int, *, now: int) -> dict:
+    """``{iceServers, ttl, iceTransportPolicy}`` from the app's settings (``STUN_URLS``, ``TURN_URLS``,
+    ``TURN_SECRET``, ``TURN_TTL_SECONDS``, ``ICE_TRANSPORT_POLICY``): what a browser builds its
+    ``RTCPeerConnection`` from, with TURN credentials for ``user_id`` valid from ``now`` (Unix time)."""
+    result = ice_servers(
+        stun_urls=parse_url_list(config["STUN_URLS"]),
+        turn_urls=parse_url_list(config["TURN_URLS"]),
+        turn_secret=config["TURN_SECRET"],
+        user_id=user_id,
+        ttl=int(config["TURN_TTL_SECONDS"]),
+        now=now,
+    )
+    result["iceTransportPolicy"] = config["ICE_TRANSPORT_POLICY"]
+    return result

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from telemed.auth.web import current_actor
 from telemed.scheduling import service as scheduling
-from telemed.web import current_actor, db_session
+from telemed.web import db_session
 
 bp = Blueprint("room", __name__)
 

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from telemed import errors
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
+from telemed.scheduling.access import is_doctor_of
 from telemed.scheduling.models import Consultation, Status
-from telemed.video import rules
+from telemed.video import access
 from telemed.video.models import RoomPresence
 
 SIGNAL_TYPES = ("offer", "answer", "candidate", "bye", "restart")
@@ -22,7 +23,7 @@ PC_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def room_state(c: Consultation, now: datetime, early_minutes: int) -> bool:
-    return rules.room_open(
+    return access.room_open(
         status=c.status, starts_at=c.starts_at, ends_at=c.ends_at, now=now, early_minutes=early_minutes
     )
 
@@ -34,9 +35,7 @@ def enter(
     is_open = room_state(c, now, early_minutes)
     if session.get(RoomPresence, (sid, c.id)) is None:
         session.add(RoomPresence(sid=sid, consultation_id=c.id, user_id=actor.id, joined_at=now))
-    if rules.should_start(
-        role_is_doctor=actor.is_doctor and c.doctor.user_id == actor.id, status=c.status, is_open=is_open
-    ):
+    if access.should_start(role_is_doctor=is_doctor_of(actor, c), status=c.status, is_open=is_open):
         c.status = Status.IN_PROGRESS
     session.flush()
     return is_open

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, current_app, render_template, url_for
 
-from telemed.api.video import ice_config
+from telemed.auth.web import current_actor
+from telemed.video.ice import ice_config
 from telemed.video.runtime import time_limit_s
-from telemed.web import current_actor
 
 bp = Blueprint("video", __name__)
 
@@ -15,9 +17,10 @@ bp = Blueprint("video", __name__)
 def check():
     """Camera, microphone and connection check against the server's echo peer (any logged-in user)."""
     actor = current_actor()
+    ice = ice_config(current_app.config, actor.id, now=int(time.time()))  # the same STUN/TURN as a call
     config = {
         "offerUrl": url_for("api.media_check_offer"),
-        "iceServers": ice_config(actor.id)["iceServers"],  # the same STUN/TURN as a real call
+        "iceServers": ice["iceServers"],
         "timeLimitS": time_limit_s(current_app),
     }
     return render_template("video/check.html", config=config)

@@ -7,8 +7,9 @@ import pytest
 
 from telemed import errors
 from telemed.auth import service as auth_service
-from telemed.members import service as members
+from telemed.scheduling import entitlements
 from telemed.scheduling import service as scheduling
+from telemed.scheduling import slots as slots_service
 from telemed.scheduling.models import Consultation
 from tests.support.factories import actor, next_slot_start
 
@@ -60,7 +61,7 @@ def test_member_books_a_free_slot_and_the_doctor_sees_it(db, factory, contract):
             s, actor(dr), start=slot.starts_at - timedelta(hours=1), end=slot.starts_at + timedelta(hours=1)
         )
         assert [x.id for x in schedule] == [cid]
-        free = scheduling.free_slots(
+        free = slots_service.free_slots(
             s, doctor.id, start=datetime.now(UTC), end=slot.ends_at + timedelta(days=1), now=datetime.now(UTC)
         )
         assert slot.id not in [x.id for x in free]
@@ -99,7 +100,7 @@ def test_psychologist_limit_counts_non_cancelled_per_contract(db, factory, contr
     with pytest.raises(errors.LimitReached):
         book(db, user, slots[3])
     with db.session() as s:
-        assert members.psychologist_entitlement(s, patient, date.today()).as_dict() == {
+        assert entitlements.psychologist_entitlement(s, patient, date.today()).as_dict() == {
             "limit": 3,
             "used": 3,
             "left": 0,

@@ -5,14 +5,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from telemed import errors
+from telemed.catalog.rules import experience_years
 from telemed.catalog.specialties import BY_CODE
+from telemed.members.rules import PolicyFacts, age_on, pick_policy
 from telemed.scheduling import rules
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 DAY = date(2026, 6, 2)
 
 
-def policy(**kw) -> rules.PolicyFacts:
+def policy(**kw) -> PolicyFacts:
     base = {
         "valid_from": date(2026, 1, 1),
         "valid_to": date(2026, 12, 31),
@@ -22,7 +24,7 @@ def policy(**kw) -> rules.PolicyFacts:
         "covered_specialties": frozenset(BY_CODE),
         "psychologist_limit": 3,
     }
-    return rules.PolicyFacts(**{**base, **kw})
+    return PolicyFacts(**{**base, **kw})
 
 
 def facts(**kw) -> rules.BookingFacts:
@@ -50,13 +52,13 @@ def test_a_valid_booking_passes():
     [(date(2008, 6, 2), 18), (date(2008, 6, 3), 17), (date(2000, 2, 29), 26), (date(2026, 6, 2), 0)],
 )
 def test_age_on_counts_whole_years(birth, expected):
-    assert rules.age_on(birth, DAY) == expected
+    assert age_on(birth, DAY) == expected
 
 
 def test_experience_years_is_whole_years_and_never_negative():
-    assert rules.experience_years(date(2010, 9, 1), date(2026, 8, 31)) == 15
-    assert rules.experience_years(date(2010, 9, 1), date(2026, 9, 1)) == 16
-    assert rules.experience_years(date(2030, 1, 1), date(2026, 1, 1)) == 0
+    assert experience_years(date(2010, 9, 1), date(2026, 8, 31)) == 15
+    assert experience_years(date(2010, 9, 1), date(2026, 9, 1)) == 16
+    assert experience_years(date(2030, 1, 1), date(2026, 1, 1)) == 0
 
 
 @pytest.mark.parametrize(
@@ -132,8 +134,8 @@ def test_policy_must_be_active_on_the_day_within_the_contract_term():
 def test_pick_policy_prefers_a_telemedicine_policy():
     plain = policy(telemedicine=False, valid_to=date(2026, 12, 31))
     tele = policy(telemedicine=True, valid_to=date(2026, 7, 1))
-    assert rules.pick_policy([plain, tele], DAY) is tele
-    assert rules.pick_policy([policy(valid_to=date(2026, 1, 31))], DAY) is None
+    assert pick_policy([plain, tele], DAY) is tele
+    assert pick_policy([policy(valid_to=date(2026, 1, 31))], DAY) is None
 
 
 def test_can_cancel_only_scheduled_before_start():

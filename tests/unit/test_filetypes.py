@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from telemed.chat.filetypes import (
+from telemed.documents.filetypes import (
     ALLOWED_TYPES,
     SNIFF_BYTES,
     require_allowed,

@@ -13,7 +13,7 @@ from botocore.exceptions import EndpointConnectionError
 from sqlalchemy import func, select
 from werkzeug.http import parse_options_header
 
-from telemed.chat.models import Attachment
+from telemed.documents.models import Attachment
 from tests.conftest import empty_tables, make_app
 from tests.support.clients import ApiClient, csrf_token, page_login
 from tests.support.factories import Factory, make_consultation
@@ -268,12 +268,12 @@ def test_browser_uploads_need_the_csrf_header(store_app, world):
 
 
 def test_a_database_failure_after_storing_removes_the_object(store_app, world, monkeypatch):
-    import telemed.chat.attachments as attachments
+    import telemed.documents.store as store
 
     def boom(_name):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(attachments, "safe_filename", boom)
+    monkeypatch.setattr(store, "safe_filename", boom)
     r = upload(ApiClient(store_app, "anna"), world["consultation"].id, PDF)
     assert r.status_code == 500 and r.json["error"]["code"] == "internal_error"
     assert stored_objects(store_app) == [] and row_count(store_app) == 0

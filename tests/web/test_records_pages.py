@@ -116,7 +116,7 @@ def test_only_the_consultations_doctor_opens_the_editor(app, world, who, status)
 
 
 @pytest.mark.parametrize(
-    "who, status", [("rec", 200), ("adm", 200), ("anna", 404), ("drt", 404), (None, "login")]
+    "who, status", [("rec", 200), ("adm", 200), ("anna", 403), ("drt", 403), (None, "login")]
 )
 def test_patient_search_page_is_for_records_staff(app, world, who, status):
     assert_status(client_for(app, who).get("/patients?q=миша"), status)

@@ -1,4 +1,6 @@
-"""Who is on a Socket.IO connection, checked again on every event.
+"""Socket.IO plumbing shared by the features: who is on a connection, the ack contract, rooms.
+
+Who is on a connection is checked at ``connect`` and again on every event.
 
 Pages connect with the session cookie (Flask-Login re-validates the server-side login session on
 every event); API clients pass ``auth={"token": ...}`` (re-validated on every event too). A logged
@@ -10,19 +12,37 @@ from __future__ import annotations
 import functools
 import logging
 
-from flask import session
+from flask import request, session
 from flask_login import current_user
+from flask_socketio import ConnectionRefusedError
 
 from telemed import errors
 from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
 from telemed.auth.web import bearer_token
+from telemed.extensions import socketio
 from telemed.web import close_db_session, db_session, now
 
 log = logging.getLogger(__name__)
 TOKEN_KEY = "socket_token"
 CREDENTIAL_KEY = "telemed.socket_credential"  # in the connection's WSGI environ, set at connect
 LOGIN_SESSION_KEY = "_user_id"  # where Flask-Login keeps the login session id (``WebUser.get_id``)
+
+
+def room(consultation_id: int) -> str:
+    """The Socket.IO room of a consultation: its chat and its video call."""
+    return f"consultation:{consultation_id}"
+
+
+@socketio.on("connect")
+def on_connect(auth=None):
+    """Sent by clients on connecting: session cookie or ``auth={"token": ...}``; refused otherwise."""
+    remember_token(auth)
+    try:
+        socket_actor()
+        request.environ[CREDENTIAL_KEY] = socket_credential()
+    except errors.NotAuthenticated as exc:
+        raise ConnectionRefusedError(exc.to_dict()["error"]) from None
 
 
 def remember_token(auth: object) -> None:

@@ -1,4 +1,4 @@
-"""When a consultation's video room is open: pure functions.
+"""When a consultation's video room is open, and who starts the consultation: pure functions.
 
 The room opens ``early_minutes`` before the start and closes when the consultation is completed
 or 60 minutes after its scheduled end, whichever comes first. A cancelled or missed consultation
@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from telemed import errors
+from telemed.scheduling.status import OPEN_STATUSES, Status
 
 LATE_MINUTES = 60
 
@@ -17,7 +18,7 @@ LATE_MINUTES = 60
 def room_open(
     *, status: str, starts_at: datetime, ends_at: datetime, now: datetime, early_minutes: int
 ) -> bool:
-    if status not in ("scheduled", "in_progress"):
+    if status not in OPEN_STATUSES:
         return False
     return starts_at - timedelta(minutes=early_minutes) <= now <= ends_at + timedelta(minutes=LATE_MINUTES)
 
@@ -26,14 +27,14 @@ def require_room_open(
     *, status: str, starts_at: datetime, ends_at: datetime, now: datetime, early_minutes: int
 ) -> None:
     """Raise ``ConsultationCancelled`` or ``RoomClosed`` unless signaling is allowed now."""
-    if status == "cancelled":
+    if status == Status.CANCELLED:
         raise errors.ConsultationCancelled()
     if not room_open(
         status=status, starts_at=starts_at, ends_at=ends_at, now=now, early_minutes=early_minutes
     ):
         opens = starts_at - timedelta(minutes=early_minutes)
         raise errors.RoomClosed(
-            f"The video room opens {early_minutes} minutes before the start and closes 60 minutes after the end."
+            f"The video room opens {early_minutes} minutes before the start and closes {LATE_MINUTES} minutes after the end."
             if now < opens
             else "The video room is closed.",
             details={"opens_at": opens.isoformat(timespec="seconds")},
@@ -42,4 +43,4 @@ def require_room_open(
 
 def should_start(*, role_is_doctor: bool, status: str, is_open: bool) -> bool:
     """The doctor entering an open room starts the consultation."""
-    return role_is_doctor and is_open and status == "scheduled"
+    return role_is_doctor and is_open and status == Status.SCHEDULED

@@ -1,4 +1,4 @@
-"""Decide an upload's type from its bytes, and keep user-supplied file names safe to store.
+"""Decide a document's type from its bytes, and keep user-supplied file names safe to store.
 
 The declared ``Content-Type`` and the file name are never trusted: :func:`sniff` looks at the leading
 bytes only and answers one canonical MIME type from :data:`ALLOWED_TYPES` or ``None``.

@@ -1,4 +1,7 @@
-"""Audit every e-card access from the API: allowed and denied, with who, what and from where."""
+"""Audit every e-card access from pages and the API: allowed and denied, with who, what and from where.
+
+The web layer's side of ``records.audit`` (which stays free of Flask).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ from flask import request
 from flask_login import current_user
 
 from telemed import errors
+from telemed.auth.web import current_actor
 from telemed.records import audit
-from telemed.web import current_actor, database, now
+from telemed.web import database, now
 
 _DENIALS = (errors.NotFound, errors.NotPermitted, errors.NotAuthenticated)
 

@@ -1,0 +1,16 @@
+"""The roles of users (see DESIGN.md §1)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    DOCTOR = "doctor"
+    RECORDS = "records"
+    ADMIN = "admin"
+
+
+#: Staff who browse any patient's e-card and search patients.
+RECORDS_STAFF = frozenset({Role.RECORDS, Role.ADMIN})

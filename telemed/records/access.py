@@ -1,0 +1,44 @@
+"""Who may do what with the e-medical record (e-card): pure decisions over facts already loaded.
+
+A refusal to read is answered ``NotFound`` (no existence leak); a refusal to act on something the
+actor may see (a patient writing a conclusion) is ``NotPermitted``.
+"""
+
+from __future__ import annotations
+
+from telemed.auth.actor import Actor
+from telemed.scheduling.access import ConsultationFacts, is_doctor_of
+
+
+def may_read_record(actor: Actor, *, acts_for_patient: bool, doctor_cares: bool) -> bool:
+    """The patient, a guardian, records staff and admins, and a doctor caring for the patient now
+    (a consultation from booking until 30 days after it: ``ecard.CARE_WINDOW``)."""
+    return actor.is_staff or acts_for_patient or (actor.is_doctor and doctor_cares)
+
+
+def may_read_access_log(actor: Actor, *, is_own_record: bool, may_read: bool) -> bool:
+    """Who looked at a record is shown to whoever may read it, except doctors (unless it is their own)."""
+    return may_read and (not actor.is_doctor or is_own_record)
+
+
+def may_search_patients(actor: Actor) -> bool:
+    return actor.is_staff
+
+
+def may_add_visit(actor: Actor) -> bool:
+    """In-person visits and their documents are entered by records staff and admins."""
+    return actor.is_staff
+
+
+def may_write_conclusion(actor: Actor, c: ConsultationFacts) -> bool:
+    """Only the consultation's doctor writes, signs and amends its conclusion."""
+    return is_doctor_of(actor, c)
+
+
+def may_read_conclusion(actor: Actor, c: ConsultationFacts, *, signed: bool) -> bool:
+    """A party to the consultation reads the signed conclusion; its doctor also the draft."""
+    return signed or is_doctor_of(actor, c)
+
+
+def may_search_icd10(actor: Actor) -> bool:
+    return actor.is_doctor or actor.is_staff

@@ -1,0 +1,68 @@
+"""Documents as part of the e-card: who may download one, and records staff's visit documents.
+
+A chat document is seen by the consultation's parties; a visit document by whoever may read the
+patient's e-card (``ecard.patient_for_record``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import BinaryIO
+
+from telemed import errors
+from telemed.auth.actor import Actor
+from telemed.db import Database
+from telemed.documents.models import Attachment
+from telemed.documents.store import store_document
+from telemed.records import access
+from telemed.records.ecard import patient_for_record
+from telemed.records.models import Visit
+from telemed.scheduling import service as scheduling
+from telemed.storage import Storage
+
+
+def attachment_for(db: Database, actor: Actor, attachment_id: int, *, now: datetime) -> Attachment:
+    """The attachment if the actor may see it, otherwise ``NotFound``."""
+    with db.session() as s:
+        a = s.get(Attachment, attachment_id)
+        if a is None:
+            raise errors.NotFound("Attachment not found.")
+        try:
+            if a.consultation_id is not None:
+                scheduling.get_for(s, actor, a.consultation_id)
+            else:
+                patient_for_record(s, actor, a.patient_id, now=now)
+        except errors.NotFound:
+            raise errors.NotFound("Attachment not found.") from None
+        return a
+
+
+def upload_visit_document(
+    db: Database,
+    storage: Storage,
+    actor: Actor,
+    patient_id: int,
+    visit_id: int,
+    *,
+    stream: BinaryIO,
+    filename: str,
+    now: datetime,
+    max_size: int,
+) -> Attachment:
+    """Records staff attach a document (scan, results) to an in-person visit (``documents.store``)."""
+    if not access.may_add_visit(actor):
+        raise errors.NotPermitted("Only records staff add documents to in-person visits.")
+    with db.session() as s:
+        visit = s.get(Visit, visit_id)
+        if visit is None or visit.patient_id != patient_id:
+            raise errors.NotFound("Visit not found.")
+    return store_document(
+        db,
+        storage,
+        stream=stream,
+        filename=filename,
+        max_size=max_size,
+        uploaded_by=actor.id,
+        now=now,
+        owner=lambda _s: {"consultation_id": None, "visit_id": visit_id, "patient_id": patient_id},
+    )

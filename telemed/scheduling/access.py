@@ -1,0 +1,56 @@
+"""Who may do what to a consultation: pure decisions over facts already loaded.
+
+Being *party* to a consultation (its booker, patient, a guardian of the patient, or its doctor) is
+the gate for everything else and is decided in SQL by ``scheduling.parties``; a stranger gets
+``NotFound``. The decisions here take a consultation the actor is party to.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from telemed import errors
+from telemed.auth.actor import Actor
+from telemed.scheduling.rules import can_cancel
+
+REASON_MAX = 2000
+
+
+class _DoctorRef(Protocol):
+    user_id: int
+
+
+class ConsultationFacts(Protocol):
+    """What these rules read of a consultation (an ORM ``Consultation`` qualifies)."""
+
+    status: str
+    starts_at: datetime
+
+    @property
+    def doctor(self) -> _DoctorRef: ...
+
+
+def is_doctor_of(actor: Actor, c: ConsultationFacts) -> bool:
+    """The actor is the consultation's doctor."""
+    return actor.is_doctor and c.doctor.user_id == actor.id
+
+
+def may_cancel(actor: Actor, c: ConsultationFacts, now: datetime) -> bool:
+    """Before the start, while scheduled: the member side always, the doctor with a written reason."""
+    return can_cancel(c.status, c.starts_at, now)
+
+
+def cancel_reason_required(actor: Actor, c: ConsultationFacts) -> bool:
+    """The doctor cancels only with a reason the member will read; the member side needs none."""
+    return is_doctor_of(actor, c)
+
+
+def check_cancel(actor: Actor, c: ConsultationFacts, now: datetime, reason: str) -> None:
+    """Raise why the actor may not cancel now with ``reason`` (``NotCancellable``, ``ValidationFailed``)."""
+    if not may_cancel(actor, c, now):
+        raise errors.NotCancellable()
+    if cancel_reason_required(actor, c) and not reason:
+        raise errors.ValidationFailed(
+            "Write the reason for cancelling: the patient will read it.", details={"field": "reason"}
+        )
