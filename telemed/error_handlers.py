@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import get_translations
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from telemed import errors
+from telemed.text import _l
 from telemed.web import wants_json
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,13 @@ _HTTP_CODES = {
 }
 
 
+def translate(msgid: str) -> str:
+    """This request's language (``i18n.select_locale``) for a message id."""
+    return get_translations().gettext(msgid)
+
+
 def error_response(exc: errors.DomainError):
-    response = jsonify(exc.to_dict())
+    response = jsonify(exc.to_dict(translate))
     response.status_code = exc.status
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="telemed"'
@@ -42,11 +48,13 @@ def _page_error(exc: errors.DomainError):
         return redirect(url_for("auth.login", next=request.full_path))
     if request.method == "GET":
         return render_template("error.html", error=exc), exc.status
-    flash(gettext(exc.message), "error")
+    flash(exc.render(translate), "error")
     return redirect(request.referrer or url_for("scheduling.cabinet"))
 
 
 def register_error_handlers(app: Flask) -> None:
+    app.jinja_env.globals["translate"] = translate
+
     @app.errorhandler(errors.DomainError)
     def _domain(exc: errors.DomainError):
         return error_response(exc) if wants_json() else _page_error(exc)
@@ -54,7 +62,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
         err = errors.NotPermitted(
-            "The form expired or the CSRF token is missing. Reload the page and try again."
+            _l("The form expired or the CSRF token is missing. Reload the page and try again.")
         )
         err.code = "csrf_failed"
         return error_response(err) if wants_json() else _page_error(err)

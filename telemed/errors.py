@@ -2,11 +2,16 @@
 
 Every error the domain raises is a :class:`DomainError` with a stable machine
 ``code`` (part of the public API contract), an HTTP ``status`` and a message a
-person can read. Views, API handlers and socket events never invent codes of
-their own: they raise or catch these.
+person can read (a translatable :class:`~telemed.text.Text`). Views, API handlers
+and socket events never invent codes of their own: they raise or catch these.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from telemed.text import Text, _l, render
 
 
 class DomainError(Exception):
@@ -14,62 +19,77 @@ class DomainError(Exception):
 
     code = "error"
     status = 400
-    default_message = "The request could not be completed."
+    default_message: Text = _l("The request could not be completed.")
 
-    def __init__(self, message: str | None = None, *, details: dict | None = None):
-        super().__init__(message or self.default_message)
-        self.message = message or self.default_message
+    def __init__(self, message: str | Text | None = None, *, details: dict[str, Any] | None = None):
+        self.text: str | Text = message or self.default_message
+        super().__init__(str(self.text))
         self.details = details or {}
 
-    def to_dict(self) -> dict:
-        """The documented error shape: ``{"error": {"code", "message"}}``."""
-        body = {"code": self.code, "message": self.message}
+    @property
+    def message(self) -> str:
+        """The message in English."""
+        return str(self.text)
+
+    def render(self, gettext: Callable[[str], str] | None = None) -> str:
+        """The message translated with ``gettext`` (English without one)."""
+        return render(self.text, gettext)
+
+    def to_dict(self, gettext: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The documented error shape ``{"error": {"code", "message"}}``, the message translated
+        with ``gettext`` (English without one)."""
+        body: dict[str, Any] = {"code": self.code, "message": self.render(gettext)}
         if self.details:
             body["details"] = self.details
         return {"error": body}
 
 
-def _error(name: str, code: str, status: int, message: str) -> type[DomainError]:
+def _error(name: str, code: str, status: int, message: Text) -> type[DomainError]:
     return type(name, (DomainError,), {"code": code, "status": status, "default_message": message})
 
 
 # Generic
-BadRequest = _error("BadRequest", "bad_request", 400, "The request is malformed.")
-ValidationFailed = _error("ValidationFailed", "validation_error", 422, "Some fields are invalid.")
-NotAuthenticated = _error("NotAuthenticated", "not_authenticated", 401, "Please log in.")
-InvalidCredentials = _error("InvalidCredentials", "invalid_credentials", 401, "Wrong username or password.")
-NotPermitted = _error("NotPermitted", "forbidden", 403, "You are not allowed to do this.")
-NotFound = _error("NotFound", "not_found", 404, "Not found.")
-Conflict = _error("Conflict", "conflict", 409, "The request conflicts with the current state.")
-InternalError = _error(
-    "InternalError", "internal_error", 500, "Something went wrong on our side. Please try again."
+BadRequest = _error("BadRequest", "bad_request", 400, _l("The request is malformed."))
+ValidationFailed = _error("ValidationFailed", "validation_error", 422, _l("Some fields are invalid."))
+NotAuthenticated = _error("NotAuthenticated", "not_authenticated", 401, _l("Please log in."))
+InvalidCredentials = _error(
+    "InvalidCredentials", "invalid_credentials", 401, _l("Wrong username or password.")
 )
-RateLimited = _error("RateLimited", "rate_limited", 429, "Too many attempts. Please wait and try again.")
+NotPermitted = _error("NotPermitted", "forbidden", 403, _l("You are not allowed to do this."))
+NotFound = _error("NotFound", "not_found", 404, _l("Not found."))
+Conflict = _error("Conflict", "conflict", 409, _l("The request conflicts with the current state."))
+InternalError = _error(
+    "InternalError", "internal_error", 500, _l("Something went wrong on our side. Please try again.")
+)
+RateLimited = _error("RateLimited", "rate_limited", 429, _l("Too many attempts. Please wait and try again."))
 
 # Booking
-SlotTaken = _error("SlotTaken", "slot_taken", 409, "This time slot has just been booked by someone else.")
-SlotUnavailable = _error("SlotUnavailable", "slot_unavailable", 422, "This time slot cannot be booked.")
+SlotTaken = _error("SlotTaken", "slot_taken", 409, _l("This time slot has just been booked by someone else."))
+SlotUnavailable = _error("SlotUnavailable", "slot_unavailable", 422, _l("This time slot cannot be booked."))
 LimitReached = _error(
     "LimitReached",
     "limit_reached",
     422,
-    "The contract's limit of consultations with this specialist is used up.",
+    _l("The contract's limit of consultations with this specialist is used up."),
 )
-AdultOnly = _error("AdultOnly", "adult_only", 422, "This specialist consults adults only (18 or over).")
+AdultOnly = _error("AdultOnly", "adult_only", 422, _l("This specialist consults adults only (18 or over)."))
 NotCovered = _error(
-    "NotCovered", "not_covered", 422, "The insurance programme does not cover this service for this patient."
+    "NotCovered",
+    "not_covered",
+    422,
+    _l("The insurance programme does not cover this service for this patient."),
 )
 PolicyInactive = _error(
-    "PolicyInactive", "policy_inactive", 422, "The patient has no insurance policy active on that date."
+    "PolicyInactive", "policy_inactive", 422, _l("The patient has no insurance policy active on that date.")
 )
 ConsentRequired = _error(
-    "ConsentRequired", "consent_required", 422, "Consent to personal-data processing is required first."
+    "ConsentRequired", "consent_required", 422, _l("Consent to personal-data processing is required first.")
 )
 NotGuardian = _error(
-    "NotGuardian", "not_guardian", 422, "You can book only for yourself or a child in your care."
+    "NotGuardian", "not_guardian", 422, _l("You can book only for yourself or a child in your care.")
 )
 NotCancellable = _error(
-    "NotCancellable", "not_cancellable", 409, "This consultation can no longer be cancelled."
+    "NotCancellable", "not_cancellable", 409, _l("This consultation can no longer be cancelled.")
 )
 
 # Storage and uploads
@@ -77,36 +97,38 @@ StorageUnavailable = _error(
     "StorageUnavailable",
     "storage_unavailable",
     503,
-    "File storage is temporarily unavailable. Please try again.",
+    _l("File storage is temporarily unavailable. Please try again."),
 )
-FileTooLarge = _error("FileTooLarge", "file_too_large", 413, "The file is too large.")
+FileTooLarge = _error("FileTooLarge", "file_too_large", 413, _l("The file is too large."))
 UnsupportedType = _error(
     "UnsupportedType",
     "unsupported_type",
     415,
-    "This file type is not accepted. Use PDF, JPEG, PNG, HEIC, DICOM or plain text.",
+    _l("This file type is not accepted. Use PDF, JPEG, PNG, HEIC, DICOM or plain text."),
 )
-EmptyFile = _error("EmptyFile", "empty_file", 422, "The file is empty.")
-IntegrityFailure = _error("IntegrityFailure", "integrity_error", 500, "The stored file failed its checksum.")
+EmptyFile = _error("EmptyFile", "empty_file", 422, _l("The file is empty."))
+IntegrityFailure = _error(
+    "IntegrityFailure", "integrity_error", 500, _l("The stored file failed its checksum.")
+)
 
 # Chat
-ChatReadOnly = _error("ChatReadOnly", "chat_read_only", 409, "This chat is read-only now.")
+ChatReadOnly = _error("ChatReadOnly", "chat_read_only", 409, _l("This chat is read-only now."))
 
 # Video rooms
-RoomClosed = _error("RoomClosed", "room_closed", 409, "The video room is not open now.")
+RoomClosed = _error("RoomClosed", "room_closed", 409, _l("The video room is not open now."))
 ConsultationCancelled = _error(
-    "ConsultationCancelled", "consultation_cancelled", 409, "The consultation was cancelled."
+    "ConsultationCancelled", "consultation_cancelled", 409, _l("The consultation was cancelled.")
 )
-NotJoined = _error("NotJoined", "not_joined", 409, "Join the consultation before signaling.")
+NotJoined = _error("NotJoined", "not_joined", 409, _l("Join the consultation before signaling."))
 
 # Records
 ConclusionSigned = _error(
     "ConclusionSigned",
     "conclusion_signed",
     409,
-    "The conclusion is signed and can no longer be changed. Add an addendum instead.",
+    _l("The conclusion is signed and can no longer be changed. Add an addendum instead."),
 )
-NotSigned = _error("NotSigned", "not_signed", 409, "The conclusion is not signed yet.")
+NotSigned = _error("NotSigned", "not_signed", 409, _l("The conclusion is not signed yet."))
 InvalidPassword = _error(
-    "InvalidPassword", "invalid_password", 403, "The password is wrong; the conclusion was not signed."
+    "InvalidPassword", "invalid_password", 403, _l("The password is wrong; the conclusion was not signed.")
 )

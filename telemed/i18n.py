@@ -5,27 +5,45 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, current_app, request, session
-from flask_babel import format_date, format_datetime, get_locale, gettext
+from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_login import current_user
 
 from telemed.catalog.specialties import BY_CODE
 from telemed.scheduling.status import Status
+from telemed.text import _l
 from telemed.web import viewer_tz
 
 LOCALES = ("ru", "en")
 
 
 def select_locale() -> str:
-    """``?lang=`` (remembered in the session), then the profile, then the default (Russian)."""
+    """The language of this request: ``api_locale`` for the JSON API, ``page_locale`` otherwise."""
+    return api_locale() if request.path.startswith("/api/") else page_locale()
+
+
+def _profile_locale() -> str | None:
+    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        return str(current_user.locale)
+    return None
+
+
+def api_locale() -> str:
+    """API clients: the page's language for a browser session that chose one, then
+    ``Accept-Language``, then the user's profile, then English."""
+    if session.get("lang") in LOCALES:
+        return str(session["lang"])
+    return request.accept_languages.best_match(LOCALES) or _profile_locale() or "en"
+
+
+def page_locale() -> str:
+    """Pages: ``?lang=`` (remembered in the session), then the profile, then the default (Russian)."""
     lang = request.args.get("lang")
     if lang in LOCALES:
         session["lang"] = lang
         return lang
     if session.get("lang") in LOCALES:
         return session["lang"]
-    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
-        return current_user.locale
-    return current_app.config["DEFAULT_LOCALE"]
+    return _profile_locale() or str(current_app.config["DEFAULT_LOCALE"])
 
 
 def select_timezone() -> str:
@@ -47,16 +65,17 @@ def specialty_name(code: str) -> str:
 
 
 STATUS_LABELS = {
-    Status.SCHEDULED: "Scheduled",
-    Status.IN_PROGRESS: "In progress",
-    Status.COMPLETED: "Completed",
-    Status.CANCELLED: "Cancelled",
-    Status.NO_SHOW: "Missed",
+    Status.SCHEDULED: _l("Scheduled"),
+    Status.IN_PROGRESS: _l("In progress"),
+    Status.COMPLETED: _l("Completed"),
+    Status.CANCELLED: _l("Cancelled"),
+    Status.NO_SHOW: _l("Missed"),
 }
 
 
 def status_label(status: str) -> str:
-    return gettext(STATUS_LABELS.get(status, status))
+    label = STATUS_LABELS.get(Status(status)) if status in set(Status) else None
+    return label.render(get_translations().gettext) if label else status
 
 
 def register_template_helpers(app: Flask) -> None:

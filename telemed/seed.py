@@ -329,8 +329,8 @@ def seed_demo(app, *, days: int = 14) -> dict[str, int]:
             _policy(s, number, patient, contract)
         for user in (member, member2):
             auth_service.accept_consent(s, user.id, version=version, current_version=version, now=utcnow())
-        for username, role, name in STAFF:
-            _user(s, passwords, username, role, name)
+        for staff_username, role, staff_name in STAFF:
+            _user(s, passwords, staff_username, role, staff_name)
         doctors = []
         for code, name, year, education, degree, username in DOCTORS:
             doctor = s.scalar(select(Doctor).where(Doctor.full_name == name))

@@ -11,22 +11,31 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from flask import request, session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError
 
-from telemed import errors
+from telemed import errors, i18n
 from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
 from telemed.auth.web import bearer_token
 from telemed.extensions import socketio
+from telemed.text import _l, translations
 from telemed.web import close_db_session, db_session, now
 
 log = logging.getLogger(__name__)
 TOKEN_KEY = "socket_token"
 CREDENTIAL_KEY = "telemed.socket_credential"  # in the connection's WSGI environ, set at connect
+LOCALE_KEY = "telemed.socket_locale"  # likewise: the language of the connection's acks
 LOGIN_SESSION_KEY = "_user_id"  # where Flask-Login keeps the login session id (``WebUser.get_id``)
+
+
+def sid() -> str:
+    """The Socket.IO session id of the connection whose event is being handled."""
+    return str(request.sid)  # type: ignore[attr-defined]  # set by Flask-SocketIO
 
 
 def room(consultation_id: int) -> str:
@@ -41,6 +50,7 @@ def on_connect(auth=None):
     try:
         socket_actor()
         request.environ[CREDENTIAL_KEY] = socket_credential()
+        request.environ[LOCALE_KEY] = connection_locale()
     except errors.NotAuthenticated as exc:
         raise ConnectionRefusedError(exc.to_dict()["error"]) from None
 
@@ -80,13 +90,25 @@ def socket_credential() -> auth_service.Credential:
     return auth_service.Credential("token", raw)
 
 
-def positive_int(data: dict, name: str, *, required: bool = True) -> int | None:
+def optional_int(data: dict[str, Any], name: str) -> int | None:
+    """The positive integer ``data[name]``, None when absent; ``ValidationFailed`` otherwise."""
+    return None if data.get(name) is None else positive_int(data, name)
+
+
+def positive_int(data: dict[str, Any], name: str) -> int:
+    """The positive integer ``data[name]``; ``ValidationFailed`` when absent or anything else."""
     value = data.get(name)
-    if value is None and not required:
-        return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
-        raise errors.ValidationFailed(f"'{name}' must be a positive integer.", details={"field": name})
+        raise errors.ValidationFailed(
+            _l("'%(name)s' must be a positive integer.", name=name), details={"field": name}
+        )
     return value
+
+
+def connection_locale() -> str:
+    """At connect: the language of this connection's acks. A page (login cookie) gets the page's
+    language, an API client the API's (``Accept-Language``, the profile, English)."""
+    return i18n.page_locale() if session.get(LOGIN_SESSION_KEY) else i18n.api_locale()
 
 
 def event_handler(fn):
@@ -98,23 +120,25 @@ def event_handler(fn):
 
     @functools.wraps(fn)
     def wrapper(data=None, *_extra):
-        return acked(fn.__name__, lambda: fn(socket_actor(), event_data(data)))
+        locale = request.environ.get(LOCALE_KEY, "en")
+        return acked(fn.__name__, lambda: fn(socket_actor(), event_data(data)), locale)
 
     return wrapper
 
 
-def acked(name: str, run) -> dict:
-    """Run an event's work and turn its outcome into the ack contract (see ``event_handler``)."""
+def acked(name: str, run: Callable[[], dict | None], locale: str = "en") -> dict:
+    """Run an event's work and turn its outcome into the ack contract (see ``event_handler``), a
+    refusal's message in ``locale``."""
     try:
         return {"ok": True, **(run() or {})}
     except errors.DomainError as exc:
-        return {"ok": False, **exc.to_dict()}
+        return {"ok": False, **exc.to_dict(translations(locale).gettext)}
     except Exception:
         log.exception("socket event %s failed", name)
-        return {"ok": False, **errors.InternalError().to_dict()}
+        return {"ok": False, **errors.InternalError().to_dict(translations(locale).gettext)}
 
 
 def event_data(data: object) -> dict:
     if not isinstance(data, dict):
-        raise errors.BadRequest("The event data must be an object.")
+        raise errors.BadRequest(_l("The event data must be an object."))
     return data

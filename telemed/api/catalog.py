@@ -13,6 +13,7 @@ from telemed.api.parsing import query_datetime, query_int
 from telemed.auth.web import current_actor
 from telemed.catalog import service as catalog
 from telemed.scheduling import doctors, slots
+from telemed.text import _l
 from telemed.web import clinic_tz, db_session, now
 
 
@@ -29,7 +30,7 @@ def list_doctors():
     current_actor()
     code = request.args.get("specialty", "")
     if not code:
-        raise errors.ValidationFailed("'specialty' is required.", details={"field": "specialty"})
+        raise errors.ValidationFailed(_l("'specialty' is required."), details={"field": "specialty"})
     t = now()
     cards = doctors.doctors_for(db_session(), code, today=t.astimezone(clinic_tz()).date(), now=t)
     return jsonify([ser.doctor_card(c) for c in cards])

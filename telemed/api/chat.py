@@ -17,6 +17,7 @@ from telemed.documents.multipart import MultipartFileReader
 from telemed.documents.store import attachment_json
 from telemed.records import attachments as record_documents
 from telemed.records.audit_web import audited
+from telemed.text import _l
 from telemed.web import close_db_session, database, now
 
 MULTIPART_OVERHEAD = 64 * 1024
@@ -81,7 +82,12 @@ def upload_attachment(consultation_id: int):
 def _file_reader(limit: int) -> MultipartFileReader:
     """The multipart ``file`` field as a stream; a declared body over the limit is refused unread."""
     if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
-        raise errors.FileTooLarge(f"The file is larger than {current_app.config['MAX_UPLOAD_MB']} MB.")
+        raise errors.FileTooLarge(
+            _l(
+                "The file is larger than %(max_upload_mb)s MB.",
+                max_upload_mb=current_app.config["MAX_UPLOAD_MB"],
+            )
+        )
     return MultipartFileReader(request.stream, request.headers.get("Content-Type"))
 
 

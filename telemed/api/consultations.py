@@ -10,6 +10,7 @@ from telemed.api import serializers as ser
 from telemed.api.parsing import field_int, field_str, json_body, query_int
 from telemed.auth.web import current_actor
 from telemed.scheduling import service as scheduling
+from telemed.text import _l
 from telemed.web import clinic_tz, database, db_session, now
 
 REASON_MAX = 2000
@@ -47,7 +48,7 @@ def list_consultations():
     actor = current_actor()
     when = request.args.get("when") or None
     if when not in (None, "upcoming", "past"):
-        raise errors.ValidationFailed("'when' must be 'upcoming' or 'past'.", details={"field": "when"})
+        raise errors.ValidationFailed(_l("'when' must be 'upcoming' or 'past'."), details={"field": "when"})
     limit, offset = query_int("limit", 50, lo=1, hi=200), query_int("offset", 0, hi=10**6)
     items = scheduling.list_for(db_session(), actor, when=when, now=now(), limit=limit, offset=offset)
     return jsonify([ser.consultation(c) for c in items])

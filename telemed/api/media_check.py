@@ -10,6 +10,7 @@ from telemed.api import api
 from telemed.api.parsing import json_body
 from telemed.auth.web import current_actor
 from telemed.extensions import limiter
+from telemed.text import _l
 from telemed.video.media_check import InvalidOffer
 from telemed.video.runtime import media_check_service
 
@@ -31,16 +32,19 @@ def _user_key() -> str:
 
 def _offer() -> tuple[str, str]:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise InvalidOffer("The offer is too large.")
+        raise InvalidOffer(_l("The offer is too large."))
     request.max_content_length = MAX_BODY_BYTES  # also bounds a chunked body
     data = json_body()
     sdp, kind = data.get("sdp"), data.get("type")
     if kind != "offer":
-        raise InvalidOffer("'type' must be \"offer\".", details={"field": "type"})
+        raise InvalidOffer(_l("'type' must be \"offer\"."), details={"field": "type"})
     if not isinstance(sdp, str) or not sdp.strip():
-        raise InvalidOffer("'sdp' must be a non-empty string.", details={"field": "sdp"})
+        raise InvalidOffer(_l("'sdp' must be a non-empty string."), details={"field": "sdp"})
     if len(sdp.encode("utf-8")) > MAX_OFFER_BYTES:
-        raise InvalidOffer(f"'sdp' is longer than {MAX_OFFER_BYTES} bytes.", details={"field": "sdp"})
+        raise InvalidOffer(
+            _l("'sdp' is longer than %(limit)s bytes.", limit=MAX_OFFER_BYTES),
+            details={"field": "sdp"},
+        )
     return sdp, kind
 
 
@@ -55,4 +59,5 @@ def media_check_offer():
     """
     current_actor()
     sdp, kind = _offer()
-    return jsonify(media_check_service(current_app._get_current_object()).answer(sdp, kind))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return jsonify(media_check_service(app).answer(sdp, kind))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Response, current_app, jsonify, request
 
 from telemed import errors
@@ -14,6 +16,7 @@ from telemed.records import conclusions as service
 from telemed.records.audit_web import audited
 from telemed.records.export import conclusion_document, fhir_bundle
 from telemed.records.pdf import render_conclusion_pdf
+from telemed.text import _l
 from telemed.web import clinic_tz, database, db_session, now, viewer_tz
 
 
@@ -86,14 +89,15 @@ def _record_filter() -> ecard.EntryFilter:
     kind = request.args.get("kind") or None
     if kind is not None and kind not in ecard.KINDS:
         raise errors.ValidationFailed(
-            f"'kind' must be one of {', '.join(ecard.KINDS)}.", details={"field": "kind"}
+            _l("'kind' must be one of %(choices)s.", choices=", ".join(ecard.KINDS)),
+            details={"field": "kind"},
         )
     specialty = request.args.get("specialty") or None
     if specialty is not None and specialty not in BY_CODE:
-        raise errors.ValidationFailed("Unknown specialty.", details={"field": "specialty"})
+        raise errors.ValidationFailed(_l("Unknown specialty."), details={"field": "specialty"})
     text = request.args.get("text") or None
     if text is not None and len(text) > 200:
-        raise errors.ValidationFailed("'text' is too long.", details={"field": "text"})
+        raise errors.ValidationFailed(_l("'text' is too long."), details={"field": "text"})
     start = query_datetime("from", None) if request.args.get("from") else None
     end = query_datetime("to", None) if request.args.get("to") else None
     return ecard.EntryFilter(kind=kind, start=start, end=end, specialty=specialty, text=text)
@@ -182,9 +186,9 @@ def icd10_search():
     """ICD-10 codes matching ``?q=`` (code prefix or words of the title), for doctors and records staff."""
     actor = current_actor()
     if not access.may_search_icd10(actor):
-        raise errors.NotPermitted("Only clinicians search the ICD-10 list.")
+        raise errors.NotPermitted(_l("Only clinicians search the ICD-10 list."))
     q = request.args.get("q", "").strip()
     if not q or len(q) > 100:
-        raise errors.ValidationFailed("'q' is required.", details={"field": "q"})
-    lang = "en" if request.args.get("lang") == "en" else "ru"
+        raise errors.ValidationFailed(_l("'q' is required."), details={"field": "q"})
+    lang: Literal["ru", "en"] = "en" if request.args.get("lang") == "en" else "ru"
     return jsonify([{"code": e.code, "title": e.title} for e in icd10.search(q, lang=lang, limit=20)])

@@ -13,8 +13,8 @@ def _limit() -> str:
 
 
 def _username_key() -> str:
-    data = request.get_json(silent=True) if request.is_json else request.form
-    name = data.get("username") if isinstance(data, dict) or hasattr(data, "get") else None
+    data = (request.get_json(silent=True) if request.is_json else request.form) or {}
+    name = data.get("username") if hasattr(data, "get") else None
     return f"login-user:{str(name or '')[:64].lower()}"
 
 

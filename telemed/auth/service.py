@@ -19,6 +19,7 @@ from telemed import errors
 from telemed.auth.actor import Actor
 from telemed.auth.models import ApiToken, ConsentRecord, LoginSession, Role, User
 from telemed.auth.passwords import Passwords
+from telemed.text import _l
 
 
 def _digest(raw: str) -> str:
@@ -36,11 +37,11 @@ def create_user(
     email: str | None = None,
 ) -> User:
     if role not in set(Role):
-        raise errors.ValidationFailed(f"Unknown role {role!r}.")
+        raise errors.ValidationFailed(_l("Unknown role %(role)s.", role=repr(role)))
     if not username or len(username) > 64 or not password:
-        raise errors.ValidationFailed("Username and password are required.")
+        raise errors.ValidationFailed(_l("Username and password are required."))
     if session.scalar(select(User.id).where(User.username == username)):
-        raise errors.Conflict(f"User {username!r} already exists.")
+        raise errors.Conflict(_l("User %(username)s already exists.", username=repr(username)))
     user = User(
         username=username, password_hash=passwords.hash(password), role=role, full_name=full_name, email=email
     )
@@ -172,7 +173,8 @@ def accept_consent(
     """Record acceptance of the current consent text; accepting twice is a no-op."""
     if version != current_version:
         raise errors.ValidationFailed(
-            f"The current consent version is {current_version}.", details={"current_version": current_version}
+            _l("The current consent version is %(current_version)s.", current_version=current_version),
+            details={"current_version": current_version},
         )
     record = current_consent(session, user_id, version)
     if record is None:

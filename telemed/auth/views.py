@@ -14,6 +14,7 @@ from telemed.auth.limits import login_limited
 from telemed.auth.models import User
 from telemed.auth.roles import Role
 from telemed.auth.web import WebUser, current_actor, session_ttl
+from telemed.error_handlers import translate
 from telemed.web import database, db_session, now
 
 bp = Blueprint("auth", __name__)
@@ -58,7 +59,7 @@ def login():
             sid = service.open_login_session(s, user, now=now(), ttl=session_ttl())
             web_user = WebUser(user, session_id=sid)
     except errors.InvalidCredentials as exc:
-        flash(_(exc.message), "error")
+        flash(exc.render(translate), "error")
         return render_template("auth/login.html", next=request.form.get("next", ""), username=username), 401
     lang = session.get("lang")
     session.clear()  # no fixation: the pre-login session is discarded

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from telemed import errors
 from telemed.scheduling.status import Status
+from telemed.text import _l
 
 
 class ChatFacts(Protocol):
@@ -30,8 +31,11 @@ def chat_open(c: ChatFacts, now: datetime, open_hours: int) -> bool:
 
 def require_writable(c: ChatFacts, now: datetime, open_hours: int) -> None:
     if c.status == Status.CANCELLED:
-        raise errors.ChatReadOnly("The consultation was cancelled; its chat is read-only.")
+        raise errors.ChatReadOnly(_l("The consultation was cancelled; its chat is read-only."))
     if not chat_open(c, now, open_hours):
         raise errors.ChatReadOnly(
-            f"The chat closed {open_hours} hours after the consultation; it is read-only."
+            _l(
+                "The chat closed %(open_hours)s hours after the consultation; it is read-only.",
+                open_hours=open_hours,
+            )
         )

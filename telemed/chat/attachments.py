@@ -6,7 +6,6 @@ Access is checked before a byte is read (``check_can_upload``) and again in the 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
@@ -16,7 +15,7 @@ from telemed.chat import service as chat
 from telemed.db import Database
 from telemed.documents.models import Attachment
 from telemed.documents.store import Owner, store_document
-from telemed.storage import Storage
+from telemed.storage import Readable, Storage
 
 
 def check_can_upload(
@@ -39,7 +38,7 @@ def upload(
     actor: Actor,
     consultation_id: int,
     *,
-    stream: BinaryIO,
+    stream: Readable,
     filename: str,
     now: datetime,
     open_hours: int,

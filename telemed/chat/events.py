@@ -12,7 +12,7 @@ from telemed import errors
 from telemed.chat import service as chat
 from telemed.chat.writer import MessageWriter, Outgoing
 from telemed.extensions import socketio
-from telemed.sockets import CREDENTIAL_KEY, acked, event_data, event_handler, positive_int, room
+from telemed.sockets import CREDENTIAL_KEY, LOCALE_KEY, acked, event_data, event_handler, positive_int, room
 from telemed.web import database, now
 
 
@@ -37,8 +37,11 @@ def register_message_handler(app) -> None:
     server, writer = socketio.server, app.extensions["telemed.chat_writer"]
 
     def on_message(sid, data=None, *_extra):
-        credential = (server.get_environ(sid) or {}).get(CREDENTIAL_KEY)
-        return acked("message", lambda: _send_message(writer, credential, data))
+        environ = server.get_environ(sid) or {}
+        credential = environ.get(CREDENTIAL_KEY)
+        return acked(
+            "message", lambda: _send_message(writer, credential, data), environ.get(LOCALE_KEY, "en")
+        )
 
     server.on("message", on_message)
 

@@ -10,8 +10,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from telemed import errors
@@ -22,6 +23,7 @@ from telemed.documents.models import Attachment
 from telemed.documents.store import attachment_json
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.models import Consultation
+from telemed.text import _l
 
 TEXT_MAX = 4000
 ATTACHMENTS_MAX = 10
@@ -42,14 +44,17 @@ def clean_text(text: object) -> str:
     if text is None:
         return ""
     if not isinstance(text, str):
-        raise errors.ValidationFailed("'text' must be a string.", details={"field": "text"})
+        raise errors.ValidationFailed(_l("'text' must be a string."), details={"field": "text"})
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(text) > TEXT_MAX:
         raise errors.ValidationFailed(
-            f"A message may have at most {TEXT_MAX} characters.", details={"field": "text"}
+            _l("A message may have at most %(limit)s characters.", limit=TEXT_MAX),
+            details={"field": "text"},
         )
     if _CONTROL.search(text):
-        raise errors.ValidationFailed("The message contains control characters.", details={"field": "text"})
+        raise errors.ValidationFailed(
+            _l("The message contains control characters."), details={"field": "text"}
+        )
     return text
 
 
@@ -62,7 +67,12 @@ def clean_ids(value: object, field: str = "attachment_ids") -> list[int]:
         or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**63 for v in value)
     ):
         raise errors.ValidationFailed(
-            f"'{field}' must be a list of at most {ATTACHMENTS_MAX} ids.", details={"field": field}
+            _l(
+                "'%(field)s' must be a list of at most %(limit)s ids.",
+                field=field,
+                limit=ATTACHMENTS_MAX,
+            ),
+            details={"field": field},
         )
     return list(dict.fromkeys(value))
 
@@ -123,19 +133,19 @@ def store_messages(
         try:
             state = states.get((d.actor.id, d.consultation_id))
             if state is None:
-                raise errors.NotFound("Consultation not found.")
+                raise errors.NotFound(_l("Consultation not found."))
             access.require_writable(state, now, open_hours)
             attachments = _claim_attachments(session, d, ids, claimed)
             if not body and not attachments:
                 raise errors.ValidationFailed(
-                    "A message needs text or an attachment.", details={"field": "text"}
+                    _l("A message needs text or an attachment."), details={"field": "text"}
                 )
             accepted.append((i, d, body, attachments))
         except errors.DomainError as exc:
             results[i] = exc
     if not accepted:
-        return results
-    ids = (
+        return _answered(results)
+    message_ids = (
         session.connection()
         .scalars(
             _INSERT_RETURNING_IDS,
@@ -151,7 +161,7 @@ def store_messages(
         )
         .all()
     )
-    for (i, d, body, attachments), message_id in zip(accepted, ids, strict=True):
+    for (i, d, body, attachments), message_id in zip(accepted, message_ids, strict=True):
         for a in attachments:
             a.message_id = message_id
         results[i] = {
@@ -163,12 +173,16 @@ def store_messages(
             "created_at": now.isoformat(timespec="seconds"),
         }
     session.flush()
-    return results
+    return _answered(results)
 
 
-_INSERT_RETURNING_IDS = insert(Message.__table__).returning(
-    Message.__table__.c.id, sort_by_parameter_order=True
-)
+def _answered(results: list[dict | errors.DomainError | None]) -> list[dict | errors.DomainError]:
+    assert all(r is not None for r in results), "every draft is answered"
+    return [r for r in results if r is not None]
+
+
+_MESSAGES = cast(Table, Message.__table__)
+_INSERT_RETURNING_IDS = insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True)
 
 
 def _claim_attachments(session: Session, d: Draft, ids: list[int], claimed: set[int]) -> list[Attachment]:
@@ -190,7 +204,7 @@ def _claim_attachments(session: Session, d: Draft, ids: list[int], claimed: set[
     )
     if len(attachments) != len(ids) or claimed.intersection(ids):
         raise errors.ValidationFailed(
-            "Unknown or already sent attachment.", details={"field": "attachment_ids"}
+            _l("Unknown or already sent attachment."), details={"field": "attachment_ids"}
         )
     claimed.update(ids)
     return attachments
@@ -223,7 +237,7 @@ def mark_read(session: Session, actor: Actor, consultation_id: int, up_to_id: in
     exists = session.scalar(select(Message.id).where(Message.id == up_to_id, Message.consultation_id == c.id))
     if exists is None:
         raise errors.ValidationFailed(
-            "'up_to_id' is not a message of this chat.", details={"field": "up_to_id"}
+            _l("'up_to_id' is not a message of this chat."), details={"field": "up_to_id"}
         )
     mark = session.get(ReadMark, (c.id, actor.id), with_for_update=True)
     if mark is None:

@@ -32,6 +32,7 @@ from telemed.auth import service as auth
 from telemed.auth.actor import Actor
 from telemed.chat import service as chat
 from telemed.db import Database
+from telemed.text import _l
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class MessageWriter:
                     if item in self._pending and not item.leads:
                         self._pending.remove(item)
                         raise errors.InternalError(
-                            "The message could not be stored in time; please resend it."
+                            _l("The message could not be stored in time; please resend it.")
                         )
                 deadline = time.monotonic() + timeout  # in a batch being stored now: its answer comes
         result = item.outcome.result()

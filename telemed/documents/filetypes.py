@@ -10,9 +10,9 @@ import codecs
 import os
 import re
 import unicodedata
-from typing import BinaryIO
 
 from telemed.errors import EmptyFile, UnsupportedType
+from telemed.storage.base import Readable
 
 #: How many leading bytes :func:`sniff` needs to decide (it accepts fewer for short files).
 SNIFF_BYTES = 4096
@@ -109,7 +109,7 @@ def require_allowed(head: bytes) -> str:
 class _Replay:
     """A read-only binary stream that returns ``head`` first, then the rest of ``stream``."""
 
-    def __init__(self, head: bytes, stream: BinaryIO):
+    def __init__(self, head: bytes, stream: Readable):
         self._head, self._stream = head, stream
 
     def read(self, n: int = -1) -> bytes:
@@ -122,7 +122,7 @@ class _Replay:
         return self._stream.read(n)
 
 
-def sniff_stream(stream: BinaryIO) -> tuple[str, BinaryIO]:
+def sniff_stream(stream: Readable) -> tuple[str, Readable]:
     """Read up to :data:`SNIFF_BYTES` from ``stream`` and check its type (see :func:`require_allowed`).
 
     Returns the MIME type and a stream yielding the whole content again (head included), ready for
@@ -137,7 +137,7 @@ def sniff_stream(stream: BinaryIO) -> tuple[str, BinaryIO]:
         parts.append(data)
         got += len(data)
     head = b"".join(parts)
-    return require_allowed(head), _Replay(head, stream)  # type: ignore[return-value]
+    return require_allowed(head), _Replay(head, stream)
 
 
 def safe_filename(name: str) -> str:

@@ -6,12 +6,13 @@ socket to object storage instead, so memory stays flat whatever the file size.
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import IO
 
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, MultipartDecoder
 
 from telemed import errors
+from telemed.text import _l
 
 READ_SIZE = 256 * 1024
 MAX_PARTS = 20
@@ -20,11 +21,11 @@ MAX_PARTS = 20
 class MultipartFileReader:
     """File-like ``read(n)`` over the data of the form field ``field``; ``filename`` is the client's name."""
 
-    def __init__(self, body: BinaryIO, content_type: str | None, field: str = "file"):
+    def __init__(self, body: IO[bytes], content_type: str | None, field: str = "file"):
         mimetype, options = parse_options_header(content_type or "")
         boundary = options.get("boundary", "")
         if mimetype != "multipart/form-data" or not boundary:
-            raise errors.BadRequest("Send the file as multipart/form-data in the field 'file'.")
+            raise errors.BadRequest(_l("Send the file as multipart/form-data in the field 'file'."))
         self._body = body
         self._decoder = MultipartDecoder(
             boundary.encode("latin-1"), max_form_memory_size=READ_SIZE * 4, max_parts=MAX_PARTS
@@ -41,11 +42,11 @@ class MultipartFileReader:
             try:
                 event = self._decoder.next_event()
             except ValueError as exc:  # werkzeug's word for a malformed body
-                raise errors.BadRequest("Malformed multipart body.") from exc
+                raise errors.BadRequest(_l("Malformed multipart body.")) from exc
             if event is not NEED_DATA:
                 return event
             if self._eof:
-                raise errors.BadRequest("The multipart body ended too early.")
+                raise errors.BadRequest(_l("The multipart body ended too early."))
             chunk = self._body.read(READ_SIZE)
             if not chunk:
                 self._eof = True
@@ -65,13 +66,13 @@ class MultipartFileReader:
             elif isinstance(event, Data) and skipping:
                 skipping = event.more_data
             elif isinstance(event, Epilogue):
-                raise errors.ValidationFailed("The form has no 'file' field.", details={"field": "file"})
+                raise errors.ValidationFailed(_l("The form has no 'file' field."), details={"field": "file"})
 
     def read(self, n: int = -1) -> bytes:
         while not self._done and (n < 0 or len(self._buffer) < n):
             event = self._event()
             if not isinstance(event, Data):
-                raise errors.BadRequest("Malformed multipart body.")
+                raise errors.BadRequest(_l("Malformed multipart body."))
             self._buffer += event.data
             if not event.more_data:
                 self._done = True

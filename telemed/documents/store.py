@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import BinaryIO, TypedDict
+from typing import TypedDict
 
 from sqlalchemy.orm import Session
 
 from telemed.db import Database
 from telemed.documents.filetypes import safe_filename, sniff_stream
 from telemed.documents.models import Attachment
-from telemed.storage import Storage
+from telemed.storage import Readable, Storage
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def store_document(
     db: Database,
     storage: Storage,
     *,
-    stream: BinaryIO,
+    stream: Readable,
     filename: str,
     max_size: int,
     uploaded_by: int,

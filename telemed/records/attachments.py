@@ -7,7 +7,6 @@ patient's e-card (``ecard.patient_for_record``).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import BinaryIO
 
 from telemed import errors
 from telemed.auth.actor import Actor
@@ -18,7 +17,8 @@ from telemed.records import access
 from telemed.records.ecard import patient_for_record
 from telemed.records.models import Visit
 from telemed.scheduling import service as scheduling
-from telemed.storage import Storage
+from telemed.storage import Readable, Storage
+from telemed.text import _l
 
 
 def attachment_for(db: Database, actor: Actor, attachment_id: int, *, now: datetime) -> Attachment:
@@ -26,14 +26,14 @@ def attachment_for(db: Database, actor: Actor, attachment_id: int, *, now: datet
     with db.session() as s:
         a = s.get(Attachment, attachment_id)
         if a is None:
-            raise errors.NotFound("Attachment not found.")
+            raise errors.NotFound(_l("Attachment not found."))
         try:
             if a.consultation_id is not None:
                 scheduling.get_for(s, actor, a.consultation_id)
             else:
                 patient_for_record(s, actor, a.patient_id, now=now)
         except errors.NotFound:
-            raise errors.NotFound("Attachment not found.") from None
+            raise errors.NotFound(_l("Attachment not found.")) from None
         return a
 
 
@@ -44,18 +44,18 @@ def upload_visit_document(
     patient_id: int,
     visit_id: int,
     *,
-    stream: BinaryIO,
+    stream: Readable,
     filename: str,
     now: datetime,
     max_size: int,
 ) -> Attachment:
     """Records staff attach a document (scan, results) to an in-person visit (``documents.store``)."""
     if not access.may_add_visit(actor):
-        raise errors.NotPermitted("Only records staff add documents to in-person visits.")
+        raise errors.NotPermitted(_l("Only records staff add documents to in-person visits."))
     with db.session() as s:
         visit = s.get(Visit, visit_id)
         if visit is None or visit.patient_id != patient_id:
-            raise errors.NotFound("Visit not found.")
+            raise errors.NotFound(_l("Visit not found."))
     return store_document(
         db,
         storage,

@@ -6,6 +6,7 @@ The web layer's side of ``records.audit`` (which stays free of Flask).
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Any
 
 from flask import request
 from flask_login import current_user
@@ -26,7 +27,7 @@ def audited(object_type: str, action: str, *, patient_id: int | None = None, obj
     caller) as ``denied`` before the error propagates. Other failures (bad input) touch no record
     and are not logged.
     """
-    ctx = {"patient_id": patient_id, "object_id": object_id, "actor": None}
+    ctx: dict[str, Any] = {"patient_id": patient_id, "object_id": object_id, "actor": None}
     actor = current_user.actor if current_user and current_user.is_authenticated else None
 
     def log(outcome: str) -> None:

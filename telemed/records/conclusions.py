@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from telemed.records import access, icd10
 from telemed.records.models import Addendum, Conclusion
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.models import Consultation, Status
+from telemed.text import _l
 
 TEXT_FIELDS = ("complaints", "anamnesis", "objective", "recommendations", "follow_up")
 TEXT_MAX = 10_000
@@ -33,7 +35,7 @@ def consultation_for_doctor(session: Session, actor: Actor, consultation_id: int
     """The consultation if the actor is its doctor; ``NotFound`` for strangers, ``NotPermitted`` for the patient."""
     c = scheduling.get_for(session, actor, consultation_id, lock=True)
     if not access.may_write_conclusion(actor, c):
-        raise errors.NotPermitted("Only the consultation's doctor writes the conclusion.")
+        raise errors.NotPermitted(_l("Only the consultation's doctor writes the conclusion."))
     return c
 
 
@@ -43,7 +45,8 @@ def _text(data: dict, name: str, max_len: int = TEXT_MAX) -> str:
         return ""
     if not isinstance(value, str) or len(value) > max_len:
         raise errors.ValidationFailed(
-            f"'{name}' must be text of at most {max_len} characters.", details={"field": name}
+            _l("'%(name)s' must be text of at most %(max_len)s characters.", name=name, max_len=max_len),
+            details={"field": name},
         )
     return value.strip()
 
@@ -53,7 +56,9 @@ def clean_diagnosis(value: object) -> tuple[str | None, str]:
     if value is None:
         return None, ""
     if not isinstance(value, dict):
-        raise errors.ValidationFailed("'diagnosis' must be {icd10, text}.", details={"field": "diagnosis"})
+        raise errors.ValidationFailed(
+            _l("'diagnosis' must be {icd10, text}."), details={"field": "diagnosis"}
+        )
     text = _text(value, "text", 1000)
     raw = value.get("icd10")
     if raw in (None, ""):
@@ -61,7 +66,7 @@ def clean_diagnosis(value: object) -> tuple[str | None, str]:
     code = icd10.normalize_code(raw) if isinstance(raw, str) else None
     if code is None or not icd10.is_valid_code(code):
         raise errors.ValidationFailed(
-            "'diagnosis.icd10' is not a code of the ICD-10 list.", details={"field": "diagnosis.icd10"}
+            _l("'diagnosis.icd10' is not a code of the ICD-10 list."), details={"field": "diagnosis.icd10"}
         )
     if not text:
         entry = icd10.lookup(code)
@@ -70,7 +75,7 @@ def clean_diagnosis(value: object) -> tuple[str | None, str]:
 
 
 def clean_content(data: dict) -> dict:
-    content = {name: _text(data, name) for name in TEXT_FIELDS}
+    content: dict[str, Any] = {name: _text(data, name) for name in TEXT_FIELDS}
     content["diagnosis_icd10"], content["diagnosis_text"] = clean_diagnosis(data.get("diagnosis"))
     referrals = data.get("referrals") or []
     if (
@@ -79,7 +84,8 @@ def clean_content(data: dict) -> dict:
         or not all(isinstance(r, str) and len(r) <= 500 for r in referrals)
     ):
         raise errors.ValidationFailed(
-            f"'referrals' must be a list of at most {REFERRALS_MAX} texts.", details={"field": "referrals"}
+            _l("'referrals' must be a list of at most %(limit)s texts.", limit=REFERRALS_MAX),
+            details={"field": "referrals"},
         )
     content["referrals"] = [r.strip() for r in referrals if r.strip()]
     return content
@@ -111,7 +117,7 @@ def save_draft(
     content = clean_content(data)
     c = consultation_for_doctor(session, actor, consultation_id)
     if c.status in (Status.CANCELLED, Status.NO_SHOW):
-        raise errors.Conflict("A cancelled or missed consultation has no conclusion.")
+        raise errors.Conflict(_l("A cancelled or missed consultation has no conclusion."))
     conclusion = session.scalar(
         select(Conclusion).where(Conclusion.consultation_id == c.id).with_for_update()
     )
@@ -152,15 +158,15 @@ def sign(
         select(Conclusion).where(Conclusion.consultation_id == c.id).with_for_update()
     )
     if conclusion is None:
-        raise errors.ValidationFailed("Write the conclusion before signing it.")
+        raise errors.ValidationFailed(_l("Write the conclusion before signing it."))
     if conclusion.signed_at is not None:
-        raise errors.ConclusionSigned("The conclusion is already signed.")
+        raise errors.ConclusionSigned(_l("The conclusion is already signed."))
     if not conclusion.diagnosis_text:
         raise errors.ValidationFailed(
-            "A conclusion needs a diagnosis before it is signed.", details={"field": "diagnosis"}
+            _l("A conclusion needs a diagnosis before it is signed."), details={"field": "diagnosis"}
         )
     user = session.get(User, actor.id)
-    if not passwords.verify(user.password_hash, password):
+    if user is None or not passwords.verify(user.password_hash, password):
         raise errors.InvalidPassword()
     conclusion.signed_at, conclusion.signed_by_id = now, actor.id
     conclusion.content_sha256 = content_hash(conclusion)
@@ -176,11 +182,11 @@ def add_addendum(
     data = {"text": text, "reason": reason}
     body, why = _text(data, "text"), _text(data, "reason", 1000)
     if not body or not why:
-        raise errors.ValidationFailed("An addendum needs a text and a reason.", details={"field": "text"})
+        raise errors.ValidationFailed(_l("An addendum needs a text and a reason."), details={"field": "text"})
     c = consultation_for_doctor(session, actor, consultation_id)
     conclusion = session.scalar(select(Conclusion).where(Conclusion.consultation_id == c.id))
     if conclusion is None or conclusion.signed_at is None:
-        raise errors.NotSigned("Addenda are added to a signed conclusion; edit the draft instead.")
+        raise errors.NotSigned(_l("Addenda are added to a signed conclusion; edit the draft instead."))
     addendum = Addendum(
         conclusion_id=conclusion.id, author_id=actor.id, text=body, reason=why, created_at=now
     )
@@ -196,7 +202,7 @@ def conclusion_for(session: Session, actor: Actor, consultation_id: int) -> tupl
     if conclusion is None or not access.may_read_conclusion(
         actor, c, signed=conclusion.signed_at is not None
     ):
-        raise errors.NotFound("There is no signed conclusion yet.")
+        raise errors.NotFound(_l("There is no signed conclusion yet."))
     return c, conclusion
 
 

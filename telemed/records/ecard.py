@@ -27,6 +27,7 @@ from telemed.records import access
 from telemed.records.conclusions import clean_diagnosis
 from telemed.records.models import Conclusion, Visit
 from telemed.scheduling.models import Consultation, Status
+from telemed.text import _l
 
 CARE_WINDOW = timedelta(days=30)
 KINDS = ("conclusion", "visit", "document")
@@ -56,7 +57,7 @@ def patient_for_record(session: Session, actor: Actor, patient_id: int, *, now: 
         acts_for_patient=members.may_act_for(session, actor.id, patient),
         doctor_cares=actor.is_doctor and doctor_cares_for(session, actor, patient_id, now),
     ):
-        raise errors.NotFound("Patient not found.")
+        raise errors.NotFound(_l("Patient not found."))
     return patient
 
 
@@ -64,7 +65,7 @@ def patient_for_access_log(session: Session, actor: Actor, patient_id: int, *, n
     """The patient if the actor may see who read the record (``access.may_read_access_log``), else ``NotFound``."""
     patient = patient_for_record(session, actor, patient_id, now=now)
     if not access.may_read_access_log(actor, is_own_record=patient.user_id == actor.id, may_read=True):
-        raise errors.NotFound("Patient not found.")
+        raise errors.NotFound(_l("Patient not found."))
     return patient
 
 
@@ -199,12 +200,12 @@ def add_visit(
 ) -> Visit:
     """Records staff enter an in-person visit (``{date, clinic, doctor_name, diagnosis, notes, specialty?}``)."""
     if not access.may_add_visit(actor):
-        raise errors.NotPermitted("Only records staff add in-person visits.")
+        raise errors.NotPermitted(_l("Only records staff add in-person visits."))
     if session.get(Patient, patient_id) is None:
-        raise errors.NotFound("Patient not found.")
+        raise errors.NotFound(_l("Patient not found."))
     visited_at = _visit_time(data.get("date"), clinic_tz)
     if visited_at > now + timedelta(days=1):
-        raise errors.ValidationFailed("A visit cannot be in the future.", details={"field": "date"})
+        raise errors.ValidationFailed(_l("A visit cannot be in the future."), details={"field": "date"})
     fields = {}
     for name, max_len, required in (
         ("clinic", 200, True),
@@ -214,12 +215,19 @@ def add_visit(
         value = data.get(name) or ""
         if not isinstance(value, str) or len(value) > max_len or (required and not value.strip()):
             raise errors.ValidationFailed(
-                f"'{name}' is required text of at most {max_len} characters.", details={"field": name}
+                _l(
+                    "'%(name)s' is required text of at most %(max_len)s characters.",
+                    name=name,
+                    max_len=max_len,
+                ),
+                details={"field": name},
             )
         fields[name] = value.strip()
     specialty = data.get("specialty")
     if specialty is not None and (not isinstance(specialty, str) or specialty not in BY_CODE):
-        raise errors.ValidationFailed("'specialty' must be a specialty code.", details={"field": "specialty"})
+        raise errors.ValidationFailed(
+            _l("'specialty' must be a specialty code."), details={"field": "specialty"}
+        )
     code, text = clean_diagnosis(data.get("diagnosis"))
     visit = Visit(
         patient_id=patient_id,
@@ -239,14 +247,16 @@ def add_visit(
 
 def _visit_time(value: object, clinic_tz: ZoneInfo) -> datetime:
     if not isinstance(value, str) or not value:
-        raise errors.ValidationFailed("'date' must be an ISO date or date-time.", details={"field": "date"})
+        raise errors.ValidationFailed(
+            _l("'date' must be an ISO date or date-time."), details={"field": "date"}
+        )
     try:
         if len(value) == 10:
             return datetime.combine(date.fromisoformat(value), time(12), tzinfo=clinic_tz)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise errors.ValidationFailed(
-            "'date' must be an ISO date or date-time.", details={"field": "date"}
+            _l("'date' must be an ISO date or date-time."), details={"field": "date"}
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=clinic_tz)
 
@@ -257,10 +267,10 @@ _DATE_RE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
 def search_patients(session: Session, actor: Actor, q: str, *, limit: int = 20) -> list[Patient]:
     """Records staff search by name, birth date (ДД.ММ.ГГГГ or ISO) or policy number."""
     if not access.may_search_patients(actor):
-        raise errors.NotPermitted("Only records staff search patients.")
+        raise errors.NotPermitted(_l("Only records staff search patients."))
     q = (q or "").strip()
     if len(q) < 2 or len(q) > 100:
-        raise errors.ValidationFailed("Type at least 2 characters.", details={"field": "q"})
+        raise errors.ValidationFailed(_l("Type at least 2 characters."), details={"field": "q"})
     day = _parse_day(q)
     if day is not None:
         query = select(Patient).where(Patient.birth_date == day).order_by(Patient.name_search, Patient.id)

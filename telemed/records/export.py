@@ -34,6 +34,9 @@ def _addenda(c: Conclusion) -> list[d.Addendum]:
 
 
 def conclusion_document(c: Consultation, conclusion: Conclusion, time_zone: str) -> d.ConclusionDocument:
+    """The PDF's input; ``conclusion`` must be signed."""
+    if conclusion.signed_at is None or conclusion.signed_by is None or conclusion.content_sha256 is None:
+        raise ValueError("only a signed conclusion has a document")
     return d.ConclusionDocument(
         consultation_id=c.id,
         patient_name=c.patient.full_name,
@@ -72,7 +75,7 @@ def fhir_bundle(session: Session, patient: Patient) -> dict:
         d.FhirEncounter(
             id=c.id,
             practitioner_id=c.doctor_id,
-            status=_ENCOUNTER_STATUS[c.status],
+            status=_ENCOUNTER_STATUS[Status(c.status)],
             remote=True,
             start=c.starts_at,
             end=c.ends_at,
@@ -109,6 +112,7 @@ def fhir_bundle(session: Session, patient: Patient) -> dict:
             addenda=_addenda(x),
         )
         for x in conclusions
+        if x.signed_at is not None and x.content_sha256 is not None  # the query reads signed ones only
     ]
     docs = [
         d.FhirDocument(

@@ -17,6 +17,7 @@ Chapters (``I``) and blocks (``A00-A09``) are not codes here.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import warnings
 from dataclasses import dataclass
@@ -83,7 +84,7 @@ def _who_titles() -> dict[str, str]:
 
 def _russian_titles() -> dict[str, str]:
     source = resources.files("telemed.records").joinpath("data/icd10_ru.tsv")
-    with source.open(encoding="utf-8", newline="") as fh:
+    with io.TextIOWrapper(source.open("rb"), encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
         header = next(reader)
         if header != ["code", "title_ru"]:

@@ -25,6 +25,7 @@ from telemed.records.models import Conclusion, Visit
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.models import Consultation, Status
 from telemed.scheduling.views import CONSULTATION_PANELS
+from telemed.text import _l
 from telemed.web import clinic_tz, database, db_session, now, viewer_tz
 
 bp = Blueprint("records", __name__)
@@ -69,7 +70,7 @@ def editor(consultation_id: int):
     with audited("conclusion", "read", object_id=consultation_id) as ctx:
         c = scheduling.get_for(db_session(), ctx["actor"], consultation_id)
         if not access.may_write_conclusion(ctx["actor"], c):
-            raise errors.NotFound("Consultation not found.")
+            raise errors.NotFound(_l("Consultation not found."))
         ctx["patient_id"] = c.patient_id
         conclusion = _conclusion_of(c.id)
     signed = conclusion is not None and conclusion.signed_at is not None
@@ -192,12 +193,12 @@ def my_record():
     actor = current_actor()
     patients = members.bookable_patients(db_session(), actor.id)
     if not patients:
-        raise errors.NotFound("Patient not found.")
+        raise errors.NotFound(_l("Patient not found."))
     return redirect(url_for(".record", patient_id=patients[0].id))
 
 
 def _visit_error_message(exc: errors.DomainError) -> str:
-    field = (exc.details or {}).get("field")
+    field = str((exc.details or {}).get("field"))
     messages = {
         "date": _("Enter the date of the visit; it cannot be in the future."),
         "clinic": _("Enter the clinic."),
@@ -223,7 +224,7 @@ def add_visit(patient_id: int):
     }
     try:
         if specialty is not None and specialty not in BY_CODE:
-            raise errors.ValidationFailed("Unknown specialty.", details={"field": "specialty"})
+            raise errors.ValidationFailed(_l("Unknown specialty."), details={"field": "specialty"})
         with audited("visit", "write", patient_id=patient_id) as ctx, database().transaction() as s:
             visit = ecard.add_visit(s, ctx["actor"], patient_id, data, now=now(), clinic_tz=clinic_tz())
             ctx["object_id"] = visit.id
@@ -241,7 +242,7 @@ def patients():
     """Records staff and admins search patients by name, birth date (ДД.ММ.ГГГГ) or policy; 404 to others."""
     actor = current_actor()
     if not access.may_search_patients(actor):
-        raise errors.NotPermitted("Only records staff search patients.")
+        raise errors.NotPermitted(_l("Only records staff search patients."))
     q = request.args.get("q", "").strip()[:100]
     found, message = None, None
     if q:

@@ -13,19 +13,24 @@ from typing import Protocol
 from telemed import errors
 from telemed.auth.actor import Actor
 from telemed.scheduling.rules import can_cancel
+from telemed.text import _l
 
 REASON_MAX = 2000
 
 
 class _DoctorRef(Protocol):
-    user_id: int
+    @property
+    def user_id(self) -> int | None: ...  # a doctor without an account has None
 
 
 class ConsultationFacts(Protocol):
     """What these rules read of a consultation (an ORM ``Consultation`` qualifies)."""
 
-    status: str
-    starts_at: datetime
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def starts_at(self) -> datetime: ...
 
     @property
     def doctor(self) -> _DoctorRef: ...
@@ -52,5 +57,5 @@ def check_cancel(actor: Actor, c: ConsultationFacts, now: datetime, reason: str)
         raise errors.NotCancellable()
     if cancel_reason_required(actor, c) and not reason:
         raise errors.ValidationFailed(
-            "Write the reason for cancelling: the patient will read it.", details={"field": "reason"}
+            _l("Write the reason for cancelling: the patient will read it."), details={"field": "reason"}
         )

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from telemed import errors
 from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
@@ -48,6 +49,8 @@ def me_payload(session: Session, actor: Actor, *, today: date, consent_version: 
     one's policy and psychologist entitlement on ``today``), consent to ``consent_version``, and
     for a doctor their doctor id and specialty."""
     user = session.get(User, actor.id)
+    if user is None:
+        raise errors.NotAuthenticated()
     patients = []
     for p in members.bookable_patients(session, actor.id):
         policy = members.active_policy(session, p.id, today)

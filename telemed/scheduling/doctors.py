@@ -17,6 +17,7 @@ from telemed.catalog.rules import experience_years
 from telemed.catalog.specialties import BY_CODE
 from telemed.scheduling.models import Slot
 from telemed.scheduling.slots import slot_is_free
+from telemed.text import _l
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class DoctorCard:
 def doctors_for(session: Session, specialty: str, *, today: date, now: datetime) -> list[DoctorCard]:
     """Active doctors of ``specialty``, most experienced first, with their next free slot."""
     if specialty not in BY_CODE:
-        raise errors.ValidationFailed(f"Unknown specialty {specialty!r}.")
+        raise errors.ValidationFailed(_l("Unknown specialty %(specialty)s.", specialty=repr(specialty)))
     next_free = (
         select(func.min(Slot.starts_at))
         .where(Slot.doctor_id == Doctor.id, Slot.starts_at > now, slot_is_free())

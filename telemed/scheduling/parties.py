@@ -7,7 +7,9 @@ the lists (``list_for``) and the chat's batch check (``states_for_many``) are al
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, union_all
+from typing import Any
+
+from sqlalchemy import ColumnElement, CompoundSelect, union_all
 from sqlalchemy import select as sql_select
 
 from telemed.catalog.models import Doctor
@@ -15,7 +17,7 @@ from telemed.members.models import Guardianship, Patient
 from telemed.scheduling.models import Consultation
 
 
-def party_rows(users, consultation_ids=None, *columns: ColumnElement) -> Select:
+def party_rows(users: Any, consultation_ids: Any = None, *columns: Any) -> CompoundSelect:
     """``(consultation id, user_id, *columns)`` for each party among ``users`` of the consultations
     (all, or those in ``consultation_ids``). ``users`` and ``consultation_ids`` are anything
     ``in_`` accepts: a list, or an expanding ``bindparam`` for a cached statement.

@@ -16,6 +16,7 @@ from telemed import errors
 from telemed.catalog.specialties import PSYCHOLOGIST, SpecialtyInfo
 from telemed.members.rules import PolicyFacts, age_on
 from telemed.scheduling.status import Status
+from telemed.text import _l
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,15 @@ def check_age(specialty: SpecialtyInfo, birth_date: date, day: date) -> None:
         raise errors.AdultOnly()
     if specialty.max_age is not None and age >= specialty.max_age:
         raise errors.NotCovered(
-            f"{specialty.name_en} consultations are for patients under {specialty.max_age}."
+            _l("This specialist consults patients under %(max_age)s.", max_age=specialty.max_age)
         )
 
 
 def check_coverage(policy: PolicyFacts, specialty: SpecialtyInfo) -> None:
     if not policy.telemedicine:
-        raise errors.NotCovered("The insurance programme does not include telemedicine.")
+        raise errors.NotCovered(_l("The insurance programme does not include telemedicine."))
     if specialty.code not in policy.covered_specialties:
-        raise errors.NotCovered(f"The insurance programme does not cover the {specialty.name_en.lower()}.")
+        raise errors.NotCovered(_l("The insurance programme does not cover this specialty."))
 
 
 def psychologist_left(policy: PolicyFacts | None, used: int) -> int:
@@ -60,14 +61,17 @@ def check_booking(f: BookingFacts) -> None:
     if not f.consent_accepted:
         raise errors.ConsentRequired()
     if f.slot_start <= f.now:
-        raise errors.SlotUnavailable("This time slot is in the past.")
+        raise errors.SlotUnavailable(_l("This time slot is in the past."))
     if f.policy is None:
         raise errors.PolicyInactive()
     check_coverage(f.policy, f.specialty)
     check_age(f.specialty, f.patient_birth_date, f.consultation_day)
     if f.specialty.code == PSYCHOLOGIST and f.psychologist_used >= f.policy.psychologist_limit:
         raise errors.LimitReached(
-            f"All {f.policy.psychologist_limit} psychologist consultations of the contract are used.",
+            _l(
+                "All %(psychologist_limit)s psychologist consultations of the contract are used.",
+                psychologist_limit=f.policy.psychologist_limit,
+            ),
         )
 
 

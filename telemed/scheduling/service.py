@@ -29,6 +29,7 @@ from telemed.scheduling import access, entitlements, parties, rules
 from telemed.scheduling.models import Consultation, Mode, Slot, Status
 from telemed.scheduling.slots import slot_is_free
 from telemed.scheduling.status import OPEN_STATUSES
+from telemed.text import _l
 
 
 def book(
@@ -47,12 +48,12 @@ def book(
         members.own_patient(session, actor.id) if patient_id is None else session.get(Patient, patient_id)
     )
     if patient is None:
-        raise errors.NotGuardian("No patient to book for: choose yourself or a child in your care.")
+        raise errors.NotGuardian(_l("No patient to book for: choose yourself or a child in your care."))
     # Serialise bookings of one patient (psychologist limit); a no-op on SQLite.
     session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
     slot = session.get(Slot, slot_id, options=[joinedload(Slot.doctor)])
     if slot is None or not slot.doctor.is_active:
-        raise errors.SlotUnavailable("This time slot does not exist.")
+        raise errors.SlotUnavailable(_l("This time slot does not exist."))
     day = slot.starts_at.astimezone(clinic_tz).date()
     policy = members.active_policy(session, patient.id, day)
     specialty = BY_CODE[slot.doctor.specialty_code]
@@ -71,6 +72,7 @@ def book(
         else 0,
     )
     rules.check_booking(facts)
+    assert policy is not None  # check_booking refuses a patient without an active policy
     if session.scalar(select(Slot.id).where(Slot.id == slot.id, ~slot_is_free())):
         raise errors.SlotTaken()
     consultation = Consultation(
@@ -130,7 +132,7 @@ def get_for(session: Session, actor: Actor, consultation_id: int, *, lock: bool 
         query = query.with_for_update(of=Consultation)
     found = session.scalar(query.options(*_load_options()))
     if found is None:
-        raise errors.NotFound("Consultation not found.")
+        raise errors.NotFound(_l("Consultation not found."))
     return found
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from telemed import errors
 from telemed.catalog.models import Doctor
 from telemed.scheduling.models import Consultation, Slot, Status
+from telemed.text import _l
 
 MAX_SLOT_RANGE = timedelta(days=62)
 
@@ -30,12 +31,12 @@ def free_slots(
 ) -> list[Slot]:
     """Free future slots of an active doctor between ``start`` and ``end``."""
     if end <= start:
-        raise errors.ValidationFailed("'to' must be after 'from'.")
+        raise errors.ValidationFailed(_l("'to' must be after 'from'."))
     if end - start > MAX_SLOT_RANGE:
-        raise errors.ValidationFailed("The range may span at most 62 days.")
+        raise errors.ValidationFailed(_l("The range may span at most 62 days."))
     doctor = session.get(Doctor, doctor_id)
     if doctor is None or not doctor.is_active:
-        raise errors.NotFound("Doctor not found.")
+        raise errors.NotFound(_l("Doctor not found."))
     return list(
         session.scalars(
             select(Slot)

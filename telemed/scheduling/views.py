@@ -19,6 +19,7 @@ from telemed.scheduling import service as scheduling
 from telemed.scheduling.cabinet import me_payload
 from telemed.scheduling.models import Slot
 from telemed.scheduling.status import OPEN_STATUSES
+from telemed.text import _l
 from telemed.web import clinic_tz, database, db_session, now, viewer_tz
 
 bp = Blueprint("scheduling", __name__)
@@ -69,7 +70,7 @@ def choose_doctor(code: str):
     """Step 2: doctors of the specialty with experience, education, degree and next free slot."""
     current_actor()
     if code not in BY_CODE:
-        raise errors.NotFound("Unknown specialty.")
+        raise errors.NotFound(_l("Unknown specialty."))
     t = now()
     cards = doctors.doctors_for(db_session(), code, today=t.astimezone(clinic_tz()).date(), now=t)
     order = request.args.get("sort", "experience")
@@ -94,7 +95,7 @@ def choose_slot(doctor_id: int):
     current_actor()
     doctor = db_session().get(Doctor, doctor_id)
     if doctor is None or not doctor.is_active:
-        raise errors.NotFound("Doctor not found.")
+        raise errors.NotFound(_l("Doctor not found."))
     t = now()
     tz = viewer_tz()
     days = _slots_by_day(
@@ -119,7 +120,7 @@ def confirm(slot_id: int):
     s = db_session()
     slot = s.get(Slot, slot_id)
     if slot is None:
-        raise errors.NotFound("This time slot does not exist.")
+        raise errors.NotFound(_l("This time slot does not exist."))
     if request.method == "POST":
         patient_id = request.form.get("patient_id", type=int)
         with database().transaction() as ws:
@@ -183,7 +184,7 @@ def schedule():
     """The doctor's schedule: booked consultations for the coming days, by day."""
     actor = current_actor()
     if not actor.is_doctor:
-        raise errors.NotFound("Only doctors have a schedule.")
+        raise errors.NotFound(_l("Only doctors have a schedule."))
     tz = viewer_tz()
     today = now().astimezone(tz).date()
     start = datetime.combine(today, time.min, tzinfo=tz)

@@ -9,10 +9,18 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from telemed.storage.base import InvalidKey, Storage, StoredObject, check_key
+from telemed.storage.base import InvalidKey, Readable, Storage, StoredObject, check_key
 from telemed.storage.local import LocalStorage
 
-__all__ = ["InvalidKey", "LocalStorage", "Storage", "StoredObject", "check_key", "storage_from_url"]
+__all__ = [
+    "InvalidKey",
+    "LocalStorage",
+    "Readable",
+    "Storage",
+    "StoredObject",
+    "check_key",
+    "storage_from_url",
+]
 
 
 def storage_from_url(url: str, *, endpoint_url: str | None = None, **options: Any) -> Storage:

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 from telemed.errors import FileTooLarge, IntegrityFailure, StorageUnavailable
 
@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 DEFAULT_CHUNK = 8 * MiB
 _KEY_RE = re.compile(r"([0-9a-f]{2})/\1[0-9a-f]{30}")
+
+
+class Readable(Protocol):
+    """A byte stream to store: a file, a request body, a multipart reader."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class InvalidKey(ValueError):
@@ -79,7 +85,7 @@ def quietly(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 class ChunkReader:
     """Reads an input stream in ``chunk_size`` chunks, hashing and enforcing ``max_size``."""
 
-    def __init__(self, stream: BinaryIO, chunk_size: int, max_size: int):
+    def __init__(self, stream: Readable, chunk_size: int, max_size: int):
         if chunk_size <= 0 or max_size <= 0:
             raise ValueError("chunk_size and max_size must be positive")
         self.stream, self.chunk_size, self.max_size = stream, chunk_size, max_size
@@ -166,7 +172,7 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def put_stream(
-        self, stream: BinaryIO, *, content_type: str, max_size: int, chunk_size: int = DEFAULT_CHUNK
+        self, stream: Readable, *, content_type: str, max_size: int, chunk_size: int = DEFAULT_CHUNK
     ) -> StoredObject:
         """Store ``stream`` under a new random key, reading at most ``max_size + 1`` bytes.
 

@@ -6,7 +6,6 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from telemed.errors import EmptyFile, NotFound, StorageUnavailable
 from telemed.storage.base import (
@@ -14,6 +13,7 @@ from telemed.storage.base import (
     ChunkReader,
     ChunkStream,
     InvalidKey,
+    Readable,
     Storage,
     StoredObject,
     check_key,
@@ -37,7 +37,7 @@ class LocalStorage(Storage):
         return path
 
     def put_stream(
-        self, stream: BinaryIO, *, content_type: str, max_size: int, chunk_size: int = DEFAULT_CHUNK
+        self, stream: Readable, *, content_type: str, max_size: int, chunk_size: int = DEFAULT_CHUNK
     ) -> StoredObject:
         reader = ChunkReader(stream, chunk_size, max_size)
         key = new_key()

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
-from typing import Any, BinaryIO
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -17,6 +17,7 @@ from telemed.storage.base import (
     ChunkReader,
     ChunkStream,
     MiB,
+    Readable,
     Storage,
     StoredObject,
     check_key,
@@ -147,7 +148,7 @@ class S3Storage(Storage):
                     raise
 
     def put_stream(
-        self, stream: BinaryIO, *, content_type: str, max_size: int, chunk_size: int = S3_MIN_PART
+        self, stream: Readable, *, content_type: str, max_size: int, chunk_size: int = S3_MIN_PART
     ) -> StoredObject:
         """See :meth:`Storage.put_stream`; one ``put_object`` if the data fits in one chunk, else a
         multipart upload with ``chunk_size`` parts (at least 5 MiB, at most 10 000 parts), sent

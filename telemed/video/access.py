@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from telemed import errors
 from telemed.scheduling.status import OPEN_STATUSES, Status
+from telemed.text import _l
 
 LATE_MINUTES = 60
 
@@ -34,9 +35,13 @@ def require_room_open(
     ):
         opens = starts_at - timedelta(minutes=early_minutes)
         raise errors.RoomClosed(
-            f"The video room opens {early_minutes} minutes before the start and closes {LATE_MINUTES} minutes after the end."
+            _l(
+                "The video room opens %(early)s minutes before the start and closes %(late)s minutes after the end.",
+                early=early_minutes,
+                late=LATE_MINUTES,
+            )
             if now < opens
-            else "The video room is closed.",
+            else _l("The video room is closed."),
             details={"opens_at": opens.isoformat(timespec="seconds")},
         )
 

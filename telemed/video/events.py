@@ -7,14 +7,14 @@ authorizes again (``telemed.sockets``).
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 from flask_socketio import emit, join_room, leave_room
 
 from telemed import errors
 from telemed.chat import access as chat_access
 from telemed.chat import service as chat
 from telemed.extensions import socketio
-from telemed.sockets import event_handler, positive_int, room
+from telemed.sockets import event_handler, optional_int, positive_int, room, sid
 from telemed.video import access, service
 from telemed.video.models import RoomPresence
 from telemed.web import database, now
@@ -43,7 +43,7 @@ def on_signal(actor, data):
             now=now(),
             early_minutes=current_app.config["ROOM_EARLY_JOIN_MINUTES"],
         )
-        if s.get(RoomPresence, (request.sid, cid)) is None:
+        if s.get(RoomPresence, (sid(), cid)) is None:
             raise errors.NotJoined()
         targets = service.peer_sids(s, cid, actor.id)
     message = {
@@ -51,8 +51,8 @@ def on_signal(actor, data):
         "consultation_id": cid,
         "from": {"id": actor.id, "role": actor.role, "name": actor.name},
     }
-    for sid in targets:
-        emit("signal", message, to=sid)
+    for target in targets:
+        emit("signal", message, to=target)
     return {"delivered": len(targets)}
 
 
@@ -75,12 +75,12 @@ def on_join(actor, data):
     consultation ``in_progress``.
     """
     cid = positive_int(data, "consultation_id")
-    after = positive_int(data, "after", required=False)
+    after = optional_int(data, "after")
     with database().transaction() as s:
         c = chat.consultation_for_chat(s, actor, cid, lock=True)
         join_room(room(cid))
         room_is_open = service.enter(
-            s, actor, c, request.sid, now=now(), early_minutes=current_app.config["ROOM_EARLY_JOIN_MINUTES"]
+            s, actor, c, sid(), now=now(), early_minutes=current_app.config["ROOM_EARLY_JOIN_MINUTES"]
         )
         limit = chat.HISTORY_MAX if after is not None else chat.HISTORY_DEFAULT
         messages = [chat.message_json(m) for m in chat.history(s, actor, cid, after=after, limit=limit)]
@@ -108,7 +108,7 @@ def on_leave(actor, data):
     cid = positive_int(data, "consultation_id")
     leave_room(room(cid))
     with database().transaction() as s:
-        service.leave(s, request.sid, cid)
+        service.leave(s, sid(), cid)
     with database().session() as s:
         broadcast_presence(s, cid)
 
@@ -117,7 +117,7 @@ def on_leave(actor, data):
 def on_disconnect(*_args):
     """A dropped or closed connection leaves every room it was in; each room gets ``presence``."""
     with database().transaction() as s:
-        left = service.leave(s, request.sid)
+        left = service.leave(s, sid())
     with database().session() as s:
         for cid in left:
             broadcast_presence(s, cid)

@@ -38,6 +38,7 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 
 from telemed.errors import DomainError
+from telemed.text import _l
 from telemed.video.aioloop import AsyncioThread
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class MediaCheckBusy(DomainError):
 
     code = "media_check_busy"
     status = 503
-    default_message = "The device check is busy. Please try again in a minute."
+    default_message = _l("The device check is busy. Please try again in a minute.")
 
 
 class InvalidOffer(DomainError, ValueError):
@@ -58,7 +59,7 @@ class InvalidOffer(DomainError, ValueError):
 
     code = "invalid_offer"
     status = 422
-    default_message = "The connection offer from the browser is not valid."
+    default_message = _l("The connection offer from the browser is not valid.")
 
 
 def rtc_configuration(ice_servers: list[dict] | None) -> RTCConfiguration:
@@ -130,11 +131,11 @@ class MediaCheckService:
         thread is not running or the answer takes longer than ``answer_timeout_s``).
         """
         if offer_type != "offer":
-            raise InvalidOffer("The description type must be 'offer'.")
+            raise InvalidOffer(_l("The description type must be 'offer'."))
         if not isinstance(offer_sdp, str) or not offer_sdp.startswith("v=0"):
-            raise InvalidOffer("The offer is not an SDP session description.")
+            raise InvalidOffer(_l("The offer is not an SDP session description."))
         if len(offer_sdp) > MAX_SDP_CHARS:
-            raise InvalidOffer("The offer is too large.")
+            raise InvalidOffer(_l("The offer is too large."))
         if not self._thread.running:
             raise MediaCheckBusy("The device check is not available right now.")
         try:
@@ -187,9 +188,9 @@ class MediaCheckService:
                 await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             except Exception as exc:
                 detail = {"reason": f"{type(exc).__name__}: {exc}"[:200]}
-                raise InvalidOffer("The offer could not be applied.", details=detail) from exc
+                raise InvalidOffer(_l("The offer could not be applied."), details=detail) from exc
             if not peer.remote_tracks:
-                raise InvalidOffer("The offer sends no audio or video to check.")
+                raise InvalidOffer(_l("The offer sends no audio or video to check."))
             await peer.pc.setLocalDescription(await peer.pc.createAnswer())  # gathers ICE
             local = peer.pc.localDescription
             if peer.pc.iceGatheringState != "complete" or local is None:

@@ -13,6 +13,7 @@ from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.scheduling.access import is_doctor_of
 from telemed.scheduling.models import Consultation, Status
+from telemed.text import _l
 from telemed.video import access
 from telemed.video.models import RoomPresence
 
@@ -83,27 +84,30 @@ def clean_signal(data: dict) -> dict:
     kind = data.get("type")
     if kind not in SIGNAL_TYPES:
         raise errors.ValidationFailed(
-            f"'type' must be one of {', '.join(SIGNAL_TYPES)}.", details={"field": "type"}
+            _l("'type' must be one of %(choices)s.", choices=", ".join(SIGNAL_TYPES)),
+            details={"field": "type"},
         )
     out: dict = {"type": kind}
     if kind in ("offer", "answer"):
         sdp = data.get("sdp")
         if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > SDP_MAX:
             raise errors.ValidationFailed(
-                f"'sdp' must be an SDP text of at most {SDP_MAX} characters.", details={"field": "sdp"}
+                _l("'sdp' must be an SDP text of at most %(limit)s characters.", limit=SDP_MAX),
+                details={"field": "sdp"},
             )
         out["sdp"] = sdp
     elif kind == "candidate":
         out["candidate"] = _clean_candidate(data.get("candidate"))
     elif kind == "restart" and data.get("sdp") is not None:
-        raise errors.ValidationFailed("'restart' carries no SDP.", details={"field": "sdp"})
+        raise errors.ValidationFailed(_l("'restart' carries no SDP."), details={"field": "sdp"})
     for field in ("pc", "to_pc"):  # optional peer-connection ids, so a client can tell stale signals
         value = data.get(field)
         if value is None:
             continue
         if not isinstance(value, str) or not PC_ID_RE.match(value):
             raise errors.ValidationFailed(
-                f"'{field}' must be 1-64 letters, digits, '-' or '_'.", details={"field": field}
+                _l("'%(field)s' must be 1-64 letters, digits, '-' or '_'.", field=field),
+                details={"field": field},
             )
         out[field] = value
     return out
@@ -120,22 +124,24 @@ def _clean_candidate(value: object) -> dict | None:
         "usernameFragment",
     }:
         raise errors.ValidationFailed(
-            "'candidate' must be an RTCIceCandidateInit object.", details={"field": "candidate"}
+            _l("'candidate' must be an RTCIceCandidateInit object."), details={"field": "candidate"}
         )
     text, mid, index, ufrag = (
         value.get(k) for k in ("candidate", "sdpMid", "sdpMLineIndex", "usernameFragment")
     )
     if not isinstance(text, str) or len(text) > CANDIDATE_MAX or (text and not text.startswith("candidate:")):
         raise errors.ValidationFailed(
-            "'candidate.candidate' is not an ICE candidate line.", details={"field": "candidate"}
+            _l("'candidate.candidate' is not an ICE candidate line."), details={"field": "candidate"}
         )
     if mid is not None and (not isinstance(mid, str) or len(mid) > 64):
-        raise errors.ValidationFailed("'candidate.sdpMid' is invalid.", details={"field": "candidate"})
+        raise errors.ValidationFailed(_l("'candidate.sdpMid' is invalid."), details={"field": "candidate"})
     if index is not None and (isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 64):
-        raise errors.ValidationFailed("'candidate.sdpMLineIndex' is invalid.", details={"field": "candidate"})
+        raise errors.ValidationFailed(
+            _l("'candidate.sdpMLineIndex' is invalid."), details={"field": "candidate"}
+        )
     if ufrag is not None and (not isinstance(ufrag, str) or len(ufrag) > 256):
         raise errors.ValidationFailed(
-            "'candidate.usernameFragment' is invalid.", details={"field": "candidate"}
+            _l("'candidate.usernameFragment' is invalid."), details={"field": "candidate"}
         )
     return {
         "candidate": text,

@@ -226,3 +226,25 @@ def test_rest_twin_posts_to_the_room(live, connect, world):
         == 404
     )
     assert api.get(f"/api/v1/consultations/{cid}/messages?limit=0").status_code == 422
+
+
+def test_refusals_in_acks_speak_the_connections_language(live, connect, world):
+    """A page connection answers in the page's language (Russian by default); an API client in
+    English unless its handshake asks for Russian."""
+    client = page_login(live.app, "boris")
+    cookie = client.get_cookie("session").value
+    page = SocketClient(live.url, headers={"Cookie": f"session={cookie}"}).connect()
+    russian_api = SocketClient(
+        live.url, token=world["tokens"]["boris"], headers={"Accept-Language": "ru"}
+    ).connect()
+    cid = world["consultation"].id
+    try:
+        for sock in (page, russian_api):
+            for event in ("join", "message"):
+                ack = sock.call(event, {"consultation_id": cid, "text": "x"})
+                assert ack["error"] == {"code": "not_found", "message": "Консультация не найдена."}, event
+        ack = connect("boris").call("message", {"consultation_id": cid, "text": "x"})
+        assert ack["error"] == {"code": "not_found", "message": "Consultation not found."}
+    finally:
+        page.close()
+        russian_api.close()

@@ -18,17 +18,17 @@ class ApiClient:
             assert r.status_code == 200, r.json
             self.token = r.json["token"]
 
-    def _headers(self):
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+    def _headers(self, extra=None):
+        return {**({"Authorization": f"Bearer {self.token}"} if self.token else {}), **(extra or {})}
 
-    def get(self, path, **kw):
-        return self.client.get(path, headers=self._headers(), **kw)
+    def get(self, path, headers=None, **kw):
+        return self.client.get(path, headers=self._headers(headers), **kw)
 
-    def post(self, path, json=None, **kw):
-        return self.client.post(path, json=json, headers=self._headers(), **kw)
+    def post(self, path, json=None, headers=None, **kw):
+        return self.client.post(path, json=json, headers=self._headers(headers), **kw)
 
-    def delete(self, path, **kw):
-        return self.client.delete(path, headers=self._headers(), **kw)
+    def delete(self, path, headers=None, **kw):
+        return self.client.delete(path, headers=self._headers(headers), **kw)
 
 
 def csrf_token(html: str) -> str:

@@ -13,7 +13,8 @@ PO = ROOT / "telemed/translations/ru/LC_MESSAGES/messages.po"
 MO = PO.with_suffix(".mo")
 
 
-def test_every_extracted_message_is_translated(tmp_path):
+def _extract(tmp_path):
+    """Run the README's extraction step; the template of every message the code and pages use."""
     pot = tmp_path / "messages.pot"
     subprocess.run(
         [
@@ -33,10 +34,32 @@ def test_every_extracted_message_is_translated(tmp_path):
         check=True,
         cwd=ROOT,
     )
-    template = read_po(io.BytesIO(pot.read_bytes()))
+    return read_po(io.BytesIO(pot.read_bytes()))
+
+
+def test_every_extracted_message_is_translated(tmp_path):
+    template = _extract(tmp_path)
     catalog = read_po(io.BytesIO(PO.read_bytes()))
     missing = [m.id for m in template if m.id and (m.id not in catalog or not catalog[m.id].string)]
     assert missing == []
+
+
+def test_the_update_step_keeps_every_translation(tmp_path):
+    """``pybabel update`` would mark obsolete any translation whose message the extraction no
+    longer finds: a message built from variables (an f-string) instead of ``_l("...", name=...)``."""
+    extracted = {m.id for m in _extract(tmp_path) if m.id}
+    catalog = read_po(io.BytesIO(PO.read_bytes()))
+    assert [m.id for m in catalog if m.id and m.id not in extracted] == []
+    assert not catalog.obsolete
+
+
+def test_translations_keep_the_named_placeholders():
+    import re
+
+    for m in read_po(io.BytesIO(PO.read_bytes())):
+        if m.id and isinstance(m.id, str) and m.string:
+            names = set(re.findall(r"%\((\w+)\)s", m.id))
+            assert set(re.findall(r"%\((\w+)\)s", m.string)) == names, m.id
 
 
 def test_compiled_catalog_matches_the_source():
