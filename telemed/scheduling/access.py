@@ -41,6 +41,16 @@ def is_doctor_of(actor: Actor, c: ConsultationFacts) -> bool:
     return actor.is_doctor and c.doctor.user_id == actor.id
 
 
+def has_schedule(actor: Actor) -> bool:
+    """Doctors have a schedule of their consultations; nobody else has one."""
+    return actor.is_doctor
+
+
+def may_run_precall_check(actor: Actor) -> bool:
+    """The pre-call device check is offered to the member side (doctors use their own equipment check)."""
+    return not actor.is_doctor
+
+
 def may_cancel(actor: Actor, c: ConsultationFacts, now: datetime) -> bool:
     """Before the start, while scheduled: the member side always, the doctor with a written reason."""
     return can_cancel(c.status, c.starts_at, now)

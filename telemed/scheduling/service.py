@@ -184,7 +184,9 @@ def cancel(
 
 
 def doctor_schedule(session: Session, actor: Actor, *, start: datetime, end: datetime) -> list[Consultation]:
-    """The acting doctor's consultations in a range (an empty list for non-doctors)."""
+    """The acting doctor's consultations in a range; ``NotFound`` for anyone without a schedule."""
+    if not access.has_schedule(actor):
+        raise errors.NotFound(_l("Only doctors have a schedule."))
     return list(
         session.scalars(
             select(Consultation)

@@ -163,7 +163,7 @@ def consultation(consultation_id: int):
         reason_required=access.cancel_reason_required(actor, c),
         reason_max=access.REASON_MAX,
         room_link=c.status in OPEN_STATUSES,
-        precall_check=not actor.is_doctor,
+        precall_check=access.may_run_precall_check(actor),
         panels=panels,
     )
 
@@ -183,8 +183,6 @@ def cancel(consultation_id: int):
 def schedule():
     """The doctor's schedule: booked consultations for the coming days, by day."""
     actor = current_actor()
-    if not actor.is_doctor:
-        raise errors.NotFound(_l("Only doctors have a schedule."))
     tz = viewer_tz()
     today = now().astimezone(tz).date()
     start = datetime.combine(today, time.min, tzinfo=tz)
