@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from telemed import errors
-from telemed.text import _l
+from telemed.translatable import _l
 from telemed.web import wants_json
 
 log = logging.getLogger(__name__)

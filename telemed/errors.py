@@ -2,7 +2,7 @@
 
 Every error the domain raises is a :class:`DomainError` with a stable machine
 ``code`` (part of the public API contract), an HTTP ``status`` and a message a
-person can read (a translatable :class:`~telemed.text.Text`). Views, API handlers
+person can read (a translatable :class:`~telemed.translatable.Text`). Views, API handlers
 and socket events never invent codes of their own: they raise or catch these.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from telemed.text import Text, _l, render
+from telemed.translatable import Text, _l, render
 
 
 class DomainError(Exception):

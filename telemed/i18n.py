@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from telemed.catalog.specialties import BY_CODE
 from telemed.scheduling.status import Status
-from telemed.text import _l
+from telemed.translatable import _l
 from telemed.web import viewer_tz
 
 LOCALES = ("ru", "en")

@@ -23,7 +23,7 @@ from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
 from telemed.auth.web import bearer_token
 from telemed.extensions import socketio
-from telemed.text import _l, translations
+from telemed.translatable import _l, translations
 from telemed.web import close_db_session, db_session, now
 
 log = logging.getLogger(__name__)

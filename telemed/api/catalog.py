@@ -13,7 +13,7 @@ from telemed.api.parsing import query_datetime, query_int
 from telemed.auth.web import current_actor
 from telemed.catalog import service as catalog
 from telemed.scheduling import doctors, slots
-from telemed.text import _l
+from telemed.translatable import _l
 from telemed.web import clinic_tz, db_session, now
 
 

@@ -17,7 +17,7 @@ from telemed.documents.multipart import MultipartFileReader
 from telemed.documents.store import attachment_json
 from telemed.records import attachments as record_documents
 from telemed.records.audit_web import audited
-from telemed.text import _l
+from telemed.translatable import _l
 from telemed.web import close_db_session, database, now
 
 MULTIPART_OVERHEAD = 64 * 1024

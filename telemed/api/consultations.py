@@ -10,7 +10,7 @@ from telemed.api import serializers as ser
 from telemed.api.parsing import field_int, field_str, json_body, query_int
 from telemed.auth.web import current_actor
 from telemed.scheduling import service as scheduling
-from telemed.text import _l
+from telemed.translatable import _l
 from telemed.web import clinic_tz, database, db_session, now
 
 REASON_MAX = 2000

@@ -10,7 +10,7 @@ from telemed.api import api
 from telemed.api.parsing import json_body
 from telemed.auth.web import current_actor
 from telemed.extensions import limiter
-from telemed.text import _l
+from telemed.translatable import _l
 from telemed.video.media_check import InvalidOffer
 from telemed.video.runtime import media_check_service
 

@@ -8,7 +8,7 @@ from typing import Any, Literal, overload
 from flask import request
 
 from telemed import errors
-from telemed.text import _l
+from telemed.translatable import _l
 
 
 def json_body() -> dict:

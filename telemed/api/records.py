@@ -16,7 +16,7 @@ from telemed.records import conclusions as service
 from telemed.records.audit_web import audited
 from telemed.records.export import conclusion_document, fhir_bundle
 from telemed.records.pdf import render_conclusion_pdf
-from telemed.text import _l
+from telemed.translatable import _l
 from telemed.web import clinic_tz, database, db_session, now, viewer_tz
 
 

@@ -19,7 +19,7 @@ from telemed import errors
 from telemed.auth.actor import Actor
 from telemed.auth.models import ApiToken, ConsentRecord, LoginSession, Role, User
 from telemed.auth.passwords import Passwords
-from telemed.text import _l
+from telemed.translatable import _l
 
 
 def _digest(raw: str) -> str:

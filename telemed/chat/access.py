@@ -12,7 +12,7 @@ from typing import Protocol
 
 from telemed import errors
 from telemed.scheduling.status import Status
-from telemed.text import _l
+from telemed.translatable import _l
 
 
 class ChatFacts(Protocol):

@@ -23,7 +23,7 @@ from telemed.documents.models import Attachment
 from telemed.documents.store import attachment_json
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.models import Consultation
-from telemed.text import _l
+from telemed.translatable import _l
 
 TEXT_MAX = 4000
 ATTACHMENTS_MAX = 10

@@ -32,7 +32,7 @@ from telemed.auth import service as auth
 from telemed.auth.actor import Actor
 from telemed.chat import service as chat
 from telemed.db import Database
-from telemed.text import _l
+from telemed.translatable import _l
 
 log = logging.getLogger(__name__)
 

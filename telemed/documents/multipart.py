@@ -12,7 +12,7 @@ from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, MultipartDecoder
 
 from telemed import errors
-from telemed.text import _l
+from telemed.translatable import _l
 
 READ_SIZE = 256 * 1024
 MAX_PARTS = 20

@@ -18,7 +18,7 @@ from telemed.records.ecard import patient_for_record
 from telemed.records.models import Visit
 from telemed.scheduling import service as scheduling
 from telemed.storage import Readable, Storage
-from telemed.text import _l
+from telemed.translatable import _l
 
 
 def attachment_for(db: Database, actor: Actor, attachment_id: int, *, now: datetime) -> Attachment:

@@ -24,7 +24,7 @@ from telemed.records import access, icd10
 from telemed.records.models import Addendum, Conclusion
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.models import Consultation, Status
-from telemed.text import _l
+from telemed.translatable import _l
 
 TEXT_FIELDS = ("complaints", "anamnesis", "objective", "recommendations", "follow_up")
 TEXT_MAX = 10_000

@@ -27,7 +27,7 @@ from telemed.records import access
 from telemed.records.conclusions import clean_diagnosis
 from telemed.records.models import Conclusion, Visit
 from telemed.scheduling.models import Consultation, Status
-from telemed.text import _l
+from telemed.translatable import _l
 
 CARE_WINDOW = timedelta(days=30)
 KINDS = ("conclusion", "visit", "document")

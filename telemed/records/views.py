@@ -25,7 +25,7 @@ from telemed.records.models import Conclusion, Visit
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.models import Consultation, Status
 from telemed.scheduling.views import CONSULTATION_PANELS
-from telemed.text import _l
+from telemed.translatable import _l
 from telemed.web import clinic_tz, database, db_session, now, viewer_tz
 
 bp = Blueprint("records", __name__)

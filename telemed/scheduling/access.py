@@ -13,7 +13,7 @@ from typing import Protocol
 from telemed import errors
 from telemed.auth.actor import Actor
 from telemed.scheduling.rules import can_cancel
-from telemed.text import _l
+from telemed.translatable import _l
 
 REASON_MAX = 2000
 

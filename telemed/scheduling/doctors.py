@@ -17,7 +17,7 @@ from telemed.catalog.rules import experience_years
 from telemed.catalog.specialties import BY_CODE
 from telemed.scheduling.models import Slot
 from telemed.scheduling.slots import slot_is_free
-from telemed.text import _l
+from telemed.translatable import _l
 
 
 @dataclass(frozen=True)

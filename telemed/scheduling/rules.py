@@ -16,7 +16,7 @@ from telemed import errors
 from telemed.catalog.specialties import PSYCHOLOGIST, SpecialtyInfo
 from telemed.members.rules import PolicyFacts, age_on
 from telemed.scheduling.status import Status
-from telemed.text import _l
+from telemed.translatable import _l
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from telemed.scheduling import access, entitlements, parties, rules
 from telemed.scheduling.models import Consultation, Mode, Slot, Status
 from telemed.scheduling.slots import slot_is_free
 from telemed.scheduling.status import OPEN_STATUSES
-from telemed.text import _l
+from telemed.translatable import _l
 
 
 def book(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from telemed import errors
 from telemed.catalog.models import Doctor
 from telemed.scheduling.models import Consultation, Slot, Status
-from telemed.text import _l
+from telemed.translatable import _l
 
 MAX_SLOT_RANGE = timedelta(days=62)
 

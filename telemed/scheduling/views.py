@@ -19,7 +19,7 @@ from telemed.scheduling import service as scheduling
 from telemed.scheduling.cabinet import me_payload
 from telemed.scheduling.models import Slot
 from telemed.scheduling.status import OPEN_STATUSES
-from telemed.text import _l
+from telemed.translatable import _l
 from telemed.web import clinic_tz, database, db_session, now, viewer_tz
 
 bp = Blueprint("scheduling", __name__)

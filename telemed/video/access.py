@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from telemed import errors
 from telemed.scheduling.status import OPEN_STATUSES, Status
-from telemed.text import _l
+from telemed.translatable import _l
 
 LATE_MINUTES = 60
 

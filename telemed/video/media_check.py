@@ -38,7 +38,7 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 
 from telemed.errors import DomainError
-from telemed.text import _l
+from telemed.translatable import _l
 from telemed.video.aioloop import AsyncioThread
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.scheduling.access import is_doctor_of
 from telemed.scheduling.models import Consultation, Status
-from telemed.text import _l
+from telemed.translatable import _l
 from telemed.video import access
 from telemed.video.models import RoomPresence
 
