@@ -32,7 +32,11 @@ npm ci --no-audit --no-fund --loglevel=error
 mkdir -p static/vendor
 cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/
 
+# Every download is checked against the hashes in requirements/*.lock (refresh them with scripts/lock.sh).
+# pip and the build tools come first, from their own lock; telemed itself is then built with those tools
+# (no build isolation, which would fetch unpinned ones).
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools>=69" wheel
-.venv/bin/python -m pip install -q --disable-pip-version-check -r "requirements/$mode.lock"
-.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+"${pip[@]}" --require-hashes -r requirements/build.lock
+"${pip[@]}" --require-hashes -r "requirements/$mode.lock"
+"${pip[@]}" --no-deps --no-build-isolation -e .
