@@ -250,7 +250,8 @@ def read_marks(session: Session, consultation_id: int) -> dict[int, int]:
     rows = session.execute(
         select(ReadMark.user_id, ReadMark.message_id).where(ReadMark.consultation_id == consultation_id)
     )
-    return dict(rows)
+    # a Result has keys(), so dict(rows) would take it for a mapping
+    return dict(rows.all())
 
 
 def message_json(m: Message) -> dict:
