@@ -142,6 +142,8 @@ export function createCall({
       : notYet ? ClosedReason.NOT_YET_OPEN : ClosedReason.OVER;
     entry += 1;
     transport.discardHeld(); // the server refuses signals of a closed room
+    if (negotiation.connection) negotiation.close();
+    media.release();
     state.closeRoom(reason, notYet ? opensAt : null);
     timers.clearTimeout(openingTimer);
     if (notYet && reason !== ClosedReason.CANCELLED) {
@@ -163,12 +165,13 @@ export function createCall({
     if (restarting) enter();
   }
 
-  /** Leaves the call: tells the peer and closes the peer connection. */
+  /** Leaves the call: tells the peer, closes the peer connection, stops the camera and microphone. */
   function hangUp() {
     if (!state.can("hangUp")) return;
     entry += 1;
     transport.send({ type: "bye" });
     negotiation.close();
+    media.release();
     state.hangUp();
   }
 

@@ -2,6 +2,7 @@
 // The Socket.IO connection is the chat's (static/js/chat.js, `window.telemedSocket`); the chat's
 // join ack comes as the `telemed:joined` document event.
 
+import { Phase } from "./call-state.js";
 import { createCall } from "./call.js";
 import { createLocalMedia } from "./media.js";
 import { measureQuality } from "./quality.js";
@@ -66,9 +67,14 @@ function startRoom(root, socket) {
     if (state.status) statusBox.textContent = statusText(state);
     helpBox.textContent = state.mediaProblem ? t[state.mediaProblem] : "";
     helpBox.hidden = !state.mediaProblem;
-    buttons.switchCam.hidden = !media.canSwitchCamera;
-    buttons.hangup.hidden = state.hungUp;
+    // no call controls in a closed room; after a hang-up only "Rejoin"
+    const inCall = state.roomOpen && !state.hungUp;
+    buttons.mic.hidden = !inCall;
+    buttons.cam.hidden = !inCall;
+    buttons.switchCam.hidden = !inCall || !media.canSwitchCamera;
+    buttons.hangup.hidden = !state.can("hangUp");
     buttons.rejoin.hidden = !(state.roomOpen && state.hungUp);
+    qualityBox.hidden = state.phase === Phase.ENDED || state.phase === Phase.CLOSED;
   }
 
   function showPressed(button, off) {
