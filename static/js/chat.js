@@ -22,7 +22,7 @@
   const timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
     { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 
-  // One connection per page, shared with the video room (static/js/room.js).
+  // One connection per page, shared with the video room (static/js/room/main.js).
   const socket = window.telemedSocket || (window.telemedSocket = io({ transports: ["websocket", "polling"] }));
 
   function setState(state) {

@@ -104,14 +104,25 @@ def logged_in_page(browser, live) -> Iterator[Callable[..., object]]:
 
 
 @pytest.fixture
-def call(factory):
-    """A consultation of member ``anna`` with doctor ``drt`` starting in 5 minutes (the room is open)."""
+def book_call(factory) -> Callable[..., object]:
+    """``book_call(*, start_in=timedelta(minutes=5), status="scheduled")``: a consultation of member
+    ``anna`` with doctor ``drt`` (``boris`` is a member of the same contract, not party to it)."""
     contract = factory.contract()
     member, patient = factory.member("anna", contract=contract)
     doctor = factory.doctor("therapist", username="drt", name="Соколова Марина")
     factory.member("boris", contract=contract)
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
-    return make_consultation(factory, member, patient, doctor, contract, start=start)
+
+    def book(*, start_in: timedelta = timedelta(minutes=5), status: str = "scheduled"):
+        start = datetime.now(UTC).replace(microsecond=0) + start_in
+        return make_consultation(factory, member, patient, doctor, contract, start=start, status=status)
+
+    return book
+
+
+@pytest.fixture
+def call(book_call):
+    """A consultation of member ``anna`` with doctor ``drt`` starting in 5 minutes (the room is open)."""
+    return book_call()
 
 
 def wait_connected(page, timeout=30_000):

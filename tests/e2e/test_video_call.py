@@ -2,6 +2,7 @@
 
 import random
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -9,6 +10,9 @@ from telemed.video import service as video_service
 from tests.e2e.conftest import CHROMIUM_ARGS, CONNECTED, REMOTE_PLAYING, launch, wait_connected
 
 pytestmark = pytest.mark.e2e
+
+CALL_CONTROLS = ("mic", "cam", "switch-camera", "hangup")
+LOCAL_TRACKS = "document.querySelector('video.local').srcObject.getTracks()"
 
 
 def test_member_and_doctor_see_each_other_and_chat(logged_in_page, call):
@@ -28,12 +32,40 @@ def test_member_and_doctor_see_each_other_and_chat(logged_in_page, call):
     doctor.wait_for_function(f"{CONNECTED} && {REMOTE_PLAYING}", timeout=30_000)
     assert member.locator("#chat .message.mine").count() == 1  # the history came back too
 
+    doctor.wait_for_function("document.querySelector('.quality').textContent !== ''")  # shown in a call
+    doctor.evaluate(f"window.tracksBefore = {LOCAL_TRACKS}")
     doctor.click("button.hangup")
     member.wait_for_function("document.querySelector('#room').dataset.callState === 'peer-left'")
+    assert doctor.evaluate("window.tracksBefore.map(t => t.readyState)") == ["ended", "ended"]  # camera off
+    assert doctor.evaluate("document.querySelector('.quality').hidden")  # not just emptied
+    assert [doctor.locator(f"button.{name}").is_visible() for name in CALL_CONTROLS] == [False] * 4
     assert doctor.locator("button.rejoin").is_visible()
     doctor.click("button.rejoin")
     wait_connected(doctor)
     wait_connected(member)
+    assert doctor.evaluate(f"{LOCAL_TRACKS}.map(t => t.readyState)") == ["live", "live"]  # the media again
+    assert doctor.locator("button.hangup").is_visible()
+
+
+@pytest.mark.parametrize(
+    ("start_in", "status", "says"),
+    [
+        (timedelta(hours=-3), "scheduled", "Видеокомната закрыта."),
+        (timedelta(minutes=5), "cancelled", "Консультация отменена."),
+        (timedelta(hours=2), "scheduled", "за 15 минут до начала"),
+    ],
+    ids=["over", "cancelled", "not-yet-open"],
+)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_closed_room_shows_no_call_controls(logged_in_page, book_call, start_in, status, says):
+    c = book_call(start_in=start_in, status=status)
+    member = logged_in_page("anna")
+    member.goto(f"/consultations/{c.id}/room")
+    member.wait_for_function("document.querySelector('#room').dataset.callState === 'closed'")
+    assert says in member.locator(".room-status").inner_text()
+    assert [member.locator(f"button.{name}").is_visible() for name in CALL_CONTROLS] == [False] * 4
+    assert member.locator("button.rejoin").is_hidden()
+    assert member.evaluate("document.querySelector('video.local').srcObject") is None  # no camera asked for
 
 
 def test_a_stranger_cannot_open_the_room(logged_in_page, call):

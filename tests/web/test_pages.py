@@ -1,12 +1,13 @@
 """Pages: login, logout, cabinet, the booking flow, consent, the doctor's schedule, languages, time zones."""
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from tests.support.clients import csrf_token, page_login, text_of
-from tests.support.factories import next_slot_start
+from tests.support.factories import make_consultation, next_slot_start
 
 
 @pytest.fixture
@@ -183,3 +184,29 @@ def test_a_stranger_gets_404_on_someone_elses_consultation_page(app, factory, wo
 def test_pages_fit_a_phone(app, world):
     html = page_login(app, "anna").get("/cabinet").text
     assert 'name="viewport" content="width=device-width' in html
+
+
+def room_i18n(html: str) -> dict:
+    """The room page's UI strings (the JSON blob static/js/room/main.js reads)."""
+    match = re.search(r'<script type="application/json" class="room-i18n">(.*?)</script>', html, re.S)
+    assert match, "no room-i18n blob on the page"
+    return json.loads(match.group(1))
+
+
+@pytest.mark.parametrize(
+    ("minutes", "russian", "english"),
+    [(15, "за 15 минут до начала", "15 minutes before"), (2, "за 2 минуты до начала", "2 minutes before")],
+    ids=["15", "2"],
+)
+def test_room_page_says_how_early_the_room_opens_from_the_config(
+    app, factory, world, minutes, russian, english
+):
+    app.config["ROOM_EARLY_JOIN_MINUTES"] = minutes
+    doctor = factory.doctor(username="drt")
+    start = datetime.now(UTC) + timedelta(days=1)
+    c = make_consultation(factory, world["user"], world["patient"], doctor, world["contract"], start=start)
+    client = page_login(app, "anna")
+    html = client.get(f"/consultations/{c.id}/room").text
+    assert f'data-early-minutes="{minutes}"' in html
+    assert russian in room_i18n(html)["opens_at"]
+    assert english in room_i18n(client.get(f"/consultations/{c.id}/room?lang=en").text)["opens_at"]
