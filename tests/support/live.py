@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import socketio
 from werkzeug.serving import make_server
 
 
 class LiveServer:
-    def __init__(self, app):
+    """Serves ``app`` on a free port in a thread.
+
+    On exit it also waits (up to ``drain_seconds``) for the threads of the requests it accepted: a
+    WebSocket's thread runs the ``disconnect`` handler after its client has gone, and that work must
+    finish while the test's database engine still exists (else a connection is left to the garbage
+    collector, and psycopg warns).
+    """
+
+    def __init__(self, app, drain_seconds: float = 15):
         self.app = app
+        self.drain_seconds = drain_seconds
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._requests: list[threading.Thread] = []
+        self.server.process_request = self._process_request  # type: ignore[method-assign]
+
+    def _process_request(self, request, client_address) -> None:
+        thread = threading.Thread(
+            target=self.server.process_request_thread, args=(request, client_address), daemon=True
+        )
+        self._requests.append(thread)
+        thread.start()
 
     def __enter__(self):
         self.thread.start()
@@ -23,6 +42,9 @@ class LiveServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+        deadline = time.monotonic() + self.drain_seconds
+        for thread in self._requests:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class SocketClient:
