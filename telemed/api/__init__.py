@@ -4,8 +4,22 @@ Every error is ``{"error": {"code", "message"}}`` (see ``telemed.errors``).
 Lists are JSON arrays; ``limit``/``offset`` page them where noted.
 """
 
-from flask import Blueprint
+from flask import Blueprint, request
+
+from telemed.auth.web import current_actor
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+#: Operations anyone may call; every other one needs a logged-in user or a bearer token.
+PUBLIC_ENDPOINTS = frozenset({"api.issue_token", "api.openapi_json", "api.asyncapi_json"})
+
+
+@api.before_request
+def _authenticate_first() -> None:
+    """Who is asking is checked before anything of the request is read: an anonymous caller gets
+    401 whatever the body or the query holds."""
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        current_actor()
+
 
 from telemed.api import auth, catalog, chat, consultations, media_check, openapi, records, video  # noqa: E402,F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request, stream_with_context
 
-from telemed import errors
+from telemed import errors, inputs
 from telemed.api import api
 from telemed.api.parsing import json_body, query_int
 from telemed.auth.web import current_actor
@@ -31,7 +31,7 @@ def _max_upload() -> int:
 def list_messages(consultation_id: int):
     """Chat history: the last ``limit`` (default 50), or the first ``limit`` after message id ``after``."""
     actor = current_actor()
-    after = query_int("after", 0, hi=2**62) or None
+    after = query_int("after", 0, hi=inputs.ID_MAX) or None
     limit = query_int("limit", chat.HISTORY_DEFAULT, lo=1, hi=chat.HISTORY_MAX)
     with database().session() as s:
         return jsonify(

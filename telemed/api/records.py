@@ -8,7 +8,7 @@ from flask import Response, current_app, jsonify, request
 
 from telemed import errors
 from telemed.api import api
-from telemed.api.parsing import field_str, json_body, query_datetime, query_int
+from telemed.api.parsing import field_str, json_body, query_datetime, query_int, query_text
 from telemed.auth.web import current_actor
 from telemed.catalog.specialties import BY_CODE
 from telemed.records import access, audit, ecard, icd10
@@ -95,9 +95,7 @@ def _record_filter() -> ecard.EntryFilter:
     specialty = request.args.get("specialty") or None
     if specialty is not None and specialty not in BY_CODE:
         raise errors.ValidationFailed(_l("Unknown specialty."), details={"field": "specialty"})
-    text = request.args.get("text") or None
-    if text is not None and len(text) > 200:
-        raise errors.ValidationFailed(_l("'text' is too long."), details={"field": "text"})
+    text = query_text("text", max_len=200)
     start = query_datetime("from", None) if request.args.get("from") else None
     end = query_datetime("to", None) if request.args.get("to") else None
     return ecard.EntryFilter(kind=kind, start=start, end=end, specialty=specialty, text=text)
