@@ -60,11 +60,12 @@ def field_int(data: dict[str, Any], name: str, *, required: Literal[True] = True
 @overload
 def field_int(data: dict[str, Any], name: str, *, required: bool) -> int | None: ...
 def field_int(data: dict[str, Any], name: str, *, required: bool = True) -> int | None:
-    """A positive whole-number id; one beyond the database's range becomes ``inputs.NO_ROW`` (found nowhere)."""
+    """A positive whole-number id below 2**63; one beyond the database's range becomes ``inputs.NO_ROW``
+    (found nowhere)."""
     value = data.get(name)
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         raise errors.ValidationFailed(
             _l("'%(name)s' must be a positive integer.", name=name), details={"field": name}
         )
