@@ -47,6 +47,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["telemed.storage"] = storage_from_url(
         app.config["STORAGE_URL"], endpoint_url=app.config["S3_ENDPOINT_URL"]
     )
+    from telemed.web import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     _init_extensions(app)
     _register_blueprints(app)
     return app
@@ -62,7 +65,7 @@ def _init_extensions(app: Flask) -> None:
     from telemed.error_handlers import register_error_handlers
     from telemed.extensions import babel, csrf, limiter, login_manager, socketio
     from telemed.i18n import register_template_helpers, select_locale, select_timezone
-    from telemed.web import close_db_session
+    from telemed.web import close_db_session, limit_body_size
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -96,6 +99,9 @@ def _init_extensions(app: Flask) -> None:
     app.teardown_appcontext(close_db_session)
     register_error_handlers(app)
     register_template_helpers(app)
+
+    # first of all hooks (the rate limiter's reads the login body): bound the body before anyone reads it
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_body_size)
 
     @app.before_request
     def _csrf_unless_bearer():

@@ -18,6 +18,7 @@ DEFAULTS: dict[str, object] = {
     "STORAGE_URL": None,  # default: file://<instance>/storage
     "S3_ENDPOINT_URL": None,
     "MAX_UPLOAD_MB": 25,
+    "MAX_JSON_KB": 256,  # the largest JSON request body (uploads have their own streaming limit)
     "CLINIC_TIMEZONE": "Europe/Moscow",
     "DEFAULT_LOCALE": "ru",
     "CONSENT_VERSION": "2026-01",
@@ -39,6 +40,7 @@ DEFAULTS: dict[str, object] = {
 
 _INT_KEYS = {
     "MAX_UPLOAD_MB",
+    "MAX_JSON_KB",
     "TOKEN_TTL_HOURS",
     "SESSION_TTL_HOURS",
     "CHAT_OPEN_HOURS",

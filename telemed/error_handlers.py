@@ -23,7 +23,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
-    413: "file_too_large",
+    413: "payload_too_large",
     415: "unsupported_type",
     422: "validation_error",
     429: "rate_limited",
@@ -84,7 +84,11 @@ def register_error_handlers(app: Flask) -> None:
         err = errors.DomainError(exc.description or exc.name)
         err.code = _HTTP_CODES.get(exc.code or 500, "error")
         err.status = exc.code or 500
-        return error_response(err)
+        response = error_response(err)
+        for name, value in exc.get_headers():
+            if name.lower() == "allow":  # 405: which methods the resource has
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

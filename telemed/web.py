@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter, Map
 
+from telemed import inputs
 from telemed.db import Database, utcnow
 
 
@@ -57,3 +60,26 @@ def viewer_tz() -> ZoneInfo:
 
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def limit_body_size() -> None:
+    """Before every request: a body that is not a multipart upload (uploads stream to storage under
+    their own limit) may be at most ``TELEMED_MAX_JSON_KB``. A larger declared length is answered
+    413 at once; of a body without one Werkzeug reads at most one byte past the limit, which
+    ``api.parsing.json_body`` answers 413."""
+    if request.mimetype != "multipart/form-data":
+        request.max_content_length = body_limit() + 1
+
+
+def body_limit() -> int:
+    """The largest request body that is not an upload, in bytes (``TELEMED_MAX_JSON_KB``)."""
+    return int(current_app.config["MAX_JSON_KB"]) * 1024
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id that fits the database's id columns; a larger number
+    matches no route, so it is answered 404 like any unknown id."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", inputs.ID_MAX)
+        super().__init__(map, *args, **kwargs)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request, stream_with_context
 
-from telemed import errors
-from telemed.api import api
+from telemed import errors, inputs
+from telemed.api import api, audits_access
 from telemed.api.parsing import json_body, query_int
 from telemed.auth.web import current_actor
 from telemed.chat import attachments
@@ -31,7 +31,7 @@ def _max_upload() -> int:
 def list_messages(consultation_id: int):
     """Chat history: the last ``limit`` (default 50), or the first ``limit`` after message id ``after``."""
     actor = current_actor()
-    after = query_int("after", 0, hi=2**62) or None
+    after = query_int("after", 0, hi=inputs.ID_MAX) or None
     limit = query_int("limit", chat.HISTORY_DEFAULT, lo=1, hi=chat.HISTORY_MAX)
     with database().session() as s:
         return jsonify(
@@ -52,6 +52,7 @@ def post_message(consultation_id: int):
 
 
 @api.post("/consultations/<int:consultation_id>/attachments")
+@audits_access
 def upload_attachment(consultation_id: int):
     """Upload a document (multipart field ``file``), streamed to object storage; 201 with its facts.
 
@@ -92,6 +93,7 @@ def _file_reader(limit: int) -> MultipartFileReader:
 
 
 @api.post("/patients/<int:patient_id>/record/visits/<int:visit_id>/documents")
+@audits_access
 def upload_visit_document(patient_id: int, visit_id: int):
     """Records staff attach a document to an in-person visit (multipart ``file``): 201, as chat uploads."""
     limit = _max_upload()
@@ -113,6 +115,7 @@ def upload_visit_document(patient_id: int, visit_id: int):
 
 
 @api.get("/attachments/<int:attachment_id>")
+@audits_access
 def download_attachment(attachment_id: int):
     """The attachment's bytes as a download (checksum verified while streaming); 404 to non-parties."""
     with audited("attachment", "read", object_id=attachment_id) as ctx:

@@ -1,25 +1,43 @@
-"""Input parsing for API handlers: every failure is a ``ValidationFailed``."""
+"""Input parsing for API handlers over ``telemed.inputs``: a malformed body is a 400
+(``bad_request``), a body over the size limit a 413 (``payload_too_large``), an invalid field a 422
+(``validation_error``)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal, overload
 
 from flask import request
 
-from telemed import errors
+from telemed import errors, inputs
 from telemed.translatable import _l
+from telemed.web import body_limit
 
 
-def json_body() -> dict:
-    """The request's JSON object (an empty body counts as ``{}``; a non-JSON body is a 400)."""
+def json_body() -> dict[str, Any]:
+    """The request's JSON object (an empty body counts as ``{}``), nested at most
+    ``inputs.JSON_MAX_DEPTH`` levels. The body's size is bounded for every request that is not an
+    upload (``limit_body_size``)."""
+    raw = request.get_data(cache=True)
+    if len(raw) > body_limit():
+        raise errors.PayloadTooLarge(
+            _l("The request body is larger than %(kb)s KB.", kb=body_limit() // 1024)
+        )
     if not request.is_json:
-        if request.content_length or request.get_data(cache=True):
+        if raw:
             raise errors.BadRequest(_l("Send a JSON body with 'Content-Type: application/json'."))
         return {}
-    data = request.get_json(silent=True)
+    try:
+        data = json.loads(raw) if raw else None
+    except (ValueError, RecursionError):
+        raise errors.BadRequest(_l("The body is not valid JSON.")) from None
     if not isinstance(data, dict):
         raise errors.BadRequest(_l("The body must be a JSON object."))
+    if inputs.json_depth(data) > inputs.JSON_MAX_DEPTH:
+        raise errors.BadRequest(
+            _l("The body nests deeper than %(depth)s levels.", depth=inputs.JSON_MAX_DEPTH)
+        )
     return data
 
 
@@ -31,12 +49,7 @@ def field_str(data: dict, name: str, *, required: bool = True, max_len: int = 20
         return default
     if not isinstance(value, str):
         raise errors.ValidationFailed(_l("'%(name)s' must be a string.", name=name), details={"field": name})
-    value = value.strip()
-    if len(value) > max_len:
-        raise errors.ValidationFailed(
-            _l("'%(name)s' is longer than %(max_len)s characters.", name=name, max_len=max_len),
-            details={"field": name},
-        )
+    value = inputs.clean_text(value, name, max_len=max_len)
     if required and not value:
         raise errors.ValidationFailed(_l("'%(name)s' must not be empty.", name=name), details={"field": name})
     return value
@@ -47,14 +60,22 @@ def field_int(data: dict[str, Any], name: str, *, required: Literal[True] = True
 @overload
 def field_int(data: dict[str, Any], name: str, *, required: bool) -> int | None: ...
 def field_int(data: dict[str, Any], name: str, *, required: bool = True) -> int | None:
+    """A positive whole-number id below 2**63; one beyond the database's range becomes ``inputs.NO_ROW``
+    (found nowhere)."""
     value = data.get(name)
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not (0 < value < 2**63):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         raise errors.ValidationFailed(
             _l("'%(name)s' must be a positive integer.", name=name), details={"field": name}
         )
-    return value
+    return inputs.known_id(value)
+
+
+def query_text(name: str, *, max_len: int) -> str | None:
+    """A query-string text (``None`` when absent or empty), validated like every text field."""
+    raw = request.args.get(name)
+    return inputs.clean_text(raw, name, max_len=max_len) or None if raw else None
 
 
 def query_int(name: str, default: int, *, lo: int = 0, hi: int = 1000) -> int:
@@ -90,9 +111,9 @@ def query_datetime(name: str, default: datetime | None) -> datetime | None:
         raise errors.ValidationFailed(
             _l("'%(name)s' must be an ISO 8601 date-time.", name=name), details={"field": name}
         ) from None
-    if value.tzinfo is None:
+    if value.tzinfo is None or value.utcoffset() is None:
         raise errors.ValidationFailed(
             _l("'%(name)s' needs a UTC offset, e.g. 2026-05-01T09:00:00+03:00.", name=name),
             details={"field": name},
         )
-    return value
+    return inputs.check_date(value, name)

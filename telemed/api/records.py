@@ -7,8 +7,8 @@ from typing import Literal
 from flask import Response, current_app, jsonify, request
 
 from telemed import errors
-from telemed.api import api
-from telemed.api.parsing import field_str, json_body, query_datetime, query_int
+from telemed.api import api, audits_access
+from telemed.api.parsing import field_str, json_body, query_datetime, query_int, query_text
 from telemed.auth.web import current_actor
 from telemed.catalog.specialties import BY_CODE
 from telemed.records import access, audit, ecard, icd10
@@ -21,17 +21,20 @@ from telemed.web import clinic_tz, database, db_session, now, viewer_tz
 
 
 @api.put("/consultations/<int:consultation_id>/conclusion")
+@audits_access
 def put_conclusion(consultation_id: int):
     """Save the draft (the consultation's doctor only); 409 ``conclusion_signed`` once signed."""
-    data = json_body()
-    with audited("conclusion", "write", object_id=consultation_id) as ctx, database().transaction() as s:
-        conclusion = service.save_draft(s, ctx["actor"], consultation_id, data, now=now())
-        ctx["patient_id"] = conclusion.patient_id
-        body = service.conclusion_json(conclusion)
+    with audited("conclusion", "write", object_id=consultation_id) as ctx:
+        data = json_body()
+        with database().transaction() as s:
+            conclusion = service.save_draft(s, ctx["actor"], consultation_id, data, now=now())
+            ctx["patient_id"] = conclusion.patient_id
+            body = service.conclusion_json(conclusion)
     return jsonify(body)
 
 
 @api.get("/consultations/<int:consultation_id>/conclusion")
+@audits_access
 def get_conclusion(consultation_id: int):
     """The conclusion: the doctor sees the draft; the patient and guardian only the signed one."""
     with audited("conclusion", "read", object_id=consultation_id) as ctx:
@@ -41,32 +44,42 @@ def get_conclusion(consultation_id: int):
 
 
 @api.post("/consultations/<int:consultation_id>/conclusion/sign")
+@audits_access
 def sign_conclusion(consultation_id: int):
     """Sign with ``{password}``: stores who, when and the content hash; the consultation is completed."""
-    password = field_str(json_body(), "password", max_len=1024)
-    with audited("conclusion", "sign", object_id=consultation_id) as ctx, database().transaction() as s:
-        conclusion = service.sign(
-            s, current_app.extensions["telemed.passwords"], ctx["actor"], consultation_id, password, now=now()
-        )
-        ctx["patient_id"] = conclusion.patient_id
-        body = service.conclusion_json(conclusion)
+    with audited("conclusion", "sign", object_id=consultation_id) as ctx:
+        password = field_str(json_body(), "password", max_len=1024)
+        with database().transaction() as s:
+            conclusion = service.sign(
+                s,
+                current_app.extensions["telemed.passwords"],
+                ctx["actor"],
+                consultation_id,
+                password,
+                now=now(),
+            )
+            ctx["patient_id"] = conclusion.patient_id
+            body = service.conclusion_json(conclusion)
     return jsonify(body)
 
 
 @api.post("/consultations/<int:consultation_id>/conclusion/addenda")
+@audits_access
 def add_addendum(consultation_id: int):
     """Add a correction ``{text, reason}`` to the signed conclusion: 201."""
-    data = json_body()
-    with audited("conclusion", "addendum", object_id=consultation_id) as ctx, database().transaction() as s:
-        addendum = service.add_addendum(
-            s, ctx["actor"], consultation_id, text=data.get("text"), reason=data.get("reason"), now=now()
-        )
-        ctx["patient_id"] = addendum.conclusion.patient_id
-        body = service.conclusion_json(addendum.conclusion)
+    with audited("conclusion", "addendum", object_id=consultation_id) as ctx:
+        data = json_body()
+        with database().transaction() as s:
+            addendum = service.add_addendum(
+                s, ctx["actor"], consultation_id, text=data.get("text"), reason=data.get("reason"), now=now()
+            )
+            ctx["patient_id"] = addendum.conclusion.patient_id
+            body = service.conclusion_json(addendum.conclusion)
     return jsonify(body), 201
 
 
 @api.get("/consultations/<int:consultation_id>/conclusion.pdf")
+@audits_access
 def conclusion_pdf(consultation_id: int):
     """The signed conclusion as a PDF (Cyrillic text embedded and extractable)."""
     with audited("pdf", "read", object_id=consultation_id) as ctx:
@@ -95,37 +108,39 @@ def _record_filter() -> ecard.EntryFilter:
     specialty = request.args.get("specialty") or None
     if specialty is not None and specialty not in BY_CODE:
         raise errors.ValidationFailed(_l("Unknown specialty."), details={"field": "specialty"})
-    text = request.args.get("text") or None
-    if text is not None and len(text) > 200:
-        raise errors.ValidationFailed(_l("'text' is too long."), details={"field": "text"})
+    text = query_text("text", max_len=200)
     start = query_datetime("from", None) if request.args.get("from") else None
     end = query_datetime("to", None) if request.args.get("to") else None
     return ecard.EntryFilter(kind=kind, start=start, end=end, specialty=specialty, text=text)
 
 
 @api.get("/patients/<int:patient_id>/record")
+@audits_access
 def patient_record(patient_id: int):
     """The e-card: entries of every kind, newest first; filters ``kind``, ``from``, ``to``, ``specialty``, ``text``."""
-    f = _record_filter()
-    limit, offset = query_int("limit", 50, lo=1, hi=500), query_int("offset", 0, hi=10**6)
     with audited("record", "read", patient_id=patient_id) as ctx:
+        f = _record_filter()
+        limit, offset = query_int("limit", 50, lo=1, hi=500), query_int("offset", 0, hi=10**6)
         ecard.patient_for_record(db_session(), ctx["actor"], patient_id, now=now())
         items = ecard.entries(db_session(), patient_id, f, limit=limit, offset=offset)
     return jsonify(items)
 
 
 @api.post("/patients/<int:patient_id>/record/visits")
+@audits_access
 def add_visit(patient_id: int):
     """Records staff add an in-person visit ``{date, clinic, doctor_name, diagnosis: {icd10, text}, notes}``: 201."""
-    data = json_body()
-    with audited("visit", "write", patient_id=patient_id) as ctx, database().transaction() as s:
-        visit = ecard.add_visit(s, ctx["actor"], patient_id, data, now=now(), clinic_tz=clinic_tz())
-        ctx["object_id"] = visit.id
-        entry = ecard.visit_entry(visit)
+    with audited("visit", "write", patient_id=patient_id) as ctx:
+        data = json_body()
+        with database().transaction() as s:
+            visit = ecard.add_visit(s, ctx["actor"], patient_id, data, now=now(), clinic_tz=clinic_tz())
+            ctx["object_id"] = visit.id
+            entry = ecard.visit_entry(visit)
     return jsonify(entry), 201
 
 
 @api.get("/patients")
+@audits_access
 def search_patients():
     """Records staff and admins: patients by name, birth date or policy number (``?q=``)."""
     q = request.args.get("q", "")
@@ -147,6 +162,7 @@ def search_patients():
 
 
 @api.get("/patients/<int:patient_id>/record/access-log")
+@audits_access
 def access_log(patient_id: int):
     """Who looked at this patient's record: for the patient, a guardian, records staff and admins."""
     with audited("access_log", "read", patient_id=patient_id) as ctx:
@@ -173,6 +189,7 @@ def access_log(patient_id: int):
 
 
 @api.get("/patients/<int:patient_id>/record/fhir")
+@audits_access
 def patient_fhir(patient_id: int):
     """The e-card as a FHIR R4 Bundle (Patient, Practitioner, Encounter, Composition, DocumentReference)."""
     with audited("fhir", "export", patient_id=patient_id) as ctx:

@@ -13,7 +13,10 @@ def _limit() -> str:
 
 
 def _username_key() -> str:
-    data = (request.get_json(silent=True) if request.is_json else request.form) or {}
+    try:
+        data = (request.get_json(silent=True) if request.is_json else request.form) or {}
+    except RecursionError:  # hostile nesting: the view answers 400; count it under no username
+        data = {}
     name = data.get("username") if hasattr(data, "get") else None
     return f"login-user:{str(name or '')[:64].lower()}"
 

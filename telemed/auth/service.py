@@ -15,11 +15,13 @@ from typing import Literal
 from sqlalchemy import ColumnElement, and_, bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from telemed import errors
+from telemed import errors, inputs
 from telemed.auth.actor import Actor
 from telemed.auth.models import ApiToken, ConsentRecord, LoginSession, Role, User
 from telemed.auth.passwords import Passwords
 from telemed.translatable import _l
+
+USERNAME_MAX = 64
 
 
 def _digest(raw: str) -> str:
@@ -38,7 +40,7 @@ def create_user(
 ) -> User:
     if role not in set(Role):
         raise errors.ValidationFailed(_l("Unknown role %(role)s.", role=repr(role)))
-    if not username or len(username) > 64 or not password:
+    if not username or len(username) > USERNAME_MAX or not password or inputs.has_control(username):
         raise errors.ValidationFailed(_l("Username and password are required."))
     if session.scalar(select(User.id).where(User.username == username)):
         raise errors.Conflict(_l("User %(username)s already exists.", username=repr(username)))
@@ -52,6 +54,9 @@ def create_user(
 
 def authenticate(session: Session, passwords: Passwords, username: str, password: str) -> User:
     """Return the active user with these credentials or raise ``InvalidCredentials``."""
+    if not username or "\x00" in username or len(username) > USERNAME_MAX:  # no such user can exist
+        passwords.verify(None, password)  # the same time as a wrong password
+        raise errors.InvalidCredentials()
     user = session.scalar(select(User).where(User.username == username))
     ok = passwords.verify(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:

@@ -15,7 +15,7 @@ from typing import cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from telemed import errors
+from telemed import errors, inputs
 from telemed.auth.actor import Actor
 from telemed.chat import access
 from telemed.chat.models import Message, ReadMark
@@ -64,7 +64,7 @@ def clean_ids(value: object, field: str = "attachment_ids") -> list[int]:
     if (
         not isinstance(value, list)
         or len(value) > ATTACHMENTS_MAX
-        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**63 for v in value)
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
     ):
         raise errors.ValidationFailed(
             _l(
@@ -189,6 +189,10 @@ def _claim_attachments(session: Session, d: Draft, ids: list[int], claimed: set[
     """The sender's own unsent attachments of this consultation, locked; each claimed once per batch."""
     if not ids:
         return []
+    if not all(inputs.is_id(i) for i in ids):  # beyond the id column's range: no such attachment
+        raise errors.ValidationFailed(
+            _l("Unknown or already sent attachment."), details={"field": "attachment_ids"}
+        )
     attachments = list(
         session.scalars(
             select(Attachment)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from telemed import errors
+from telemed import errors, inputs
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.auth.passwords import Passwords
@@ -43,12 +43,12 @@ def _text(data: dict, name: str, max_len: int = TEXT_MAX) -> str:
     value = data.get(name, "")
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value) > max_len:
+    if not isinstance(value, str):
         raise errors.ValidationFailed(
             _l("'%(name)s' must be text of at most %(max_len)s characters.", name=name, max_len=max_len),
             details={"field": name},
         )
-    return value.strip()
+    return inputs.clean_text(value, name, max_len=max_len)
 
 
 def clean_diagnosis(value: object) -> tuple[str | None, str]:
@@ -87,7 +87,8 @@ def clean_content(data: dict) -> dict:
             _l("'referrals' must be a list of at most %(limit)s texts.", limit=REFERRALS_MAX),
             details={"field": "referrals"},
         )
-    content["referrals"] = [r.strip() for r in referrals if r.strip()]
+    cleaned = (inputs.clean_text(r, "referrals", max_len=500) for r in referrals)
+    content["referrals"] = [r for r in cleaned if r]
     return content
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, and_, cast, exists, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from telemed import errors
+from telemed import errors, inputs
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.catalog.models import Doctor
@@ -213,7 +213,9 @@ def add_visit(
         ("notes", 10_000, False),
     ):
         value = data.get(name) or ""
-        if not isinstance(value, str) or len(value) > max_len or (required and not value.strip()):
+        if isinstance(value, str):
+            value = inputs.clean_text(value, name, max_len=max_len)
+        if not isinstance(value, str) or len(value) > max_len or (required and not value):
             raise errors.ValidationFailed(
                 _l(
                     "'%(name)s' is required text of at most %(max_len)s characters.",
@@ -252,13 +254,14 @@ def _visit_time(value: object, clinic_tz: ZoneInfo) -> datetime:
         )
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(12), tzinfo=clinic_tz)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            moment = datetime.combine(date.fromisoformat(value), time(12), tzinfo=clinic_tz)
+        else:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise errors.ValidationFailed(
             _l("'date' must be an ISO date or date-time."), details={"field": "date"}
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=clinic_tz)
+    return inputs.check_date(moment if moment.tzinfo else moment.replace(tzinfo=clinic_tz), "date")
 
 
 _DATE_RE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
@@ -268,8 +271,8 @@ def search_patients(session: Session, actor: Actor, q: str, *, limit: int = 20) 
     """Records staff search by name, birth date (ДД.ММ.ГГГГ or ISO) or policy number."""
     if not access.may_search_patients(actor):
         raise errors.NotPermitted(_l("Only records staff search patients."))
-    q = (q or "").strip()
-    if len(q) < 2 or len(q) > 100:
+    q = inputs.clean_text(q or "", "q", max_len=100)
+    if len(q) < 2:
         raise errors.ValidationFailed(_l("Type at least 2 characters."), details={"field": "q"})
     day = _parse_day(q)
     if day is not None:

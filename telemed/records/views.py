@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from telemed import errors
+from telemed import errors, inputs
 from telemed.auth.actor import Actor
 from telemed.auth.web import current_actor
 from telemed.catalog.specialties import BY_CODE, SPECIALTIES
@@ -82,17 +82,26 @@ def editor(consultation_id: int):
 
 
 def _day(value: str | None) -> date | None:
+    """A filter's ``YYYY-MM-DD`` between ``inputs.DATE_MIN`` and ``DATE_MAX``, else None (dropped)."""
     try:
-        return date.fromisoformat(value) if value and len(value) == 10 else None
+        day = date.fromisoformat(value) if value and len(value) == 10 else None
     except ValueError:
         return None
+    return day if day and inputs.DATE_MIN.date() <= day < inputs.DATE_MAX.date() else None
+
+
+def _control_free(text: str) -> str:
+    try:
+        return inputs.clean_text(text, "text", max_len=200)
+    except errors.ValidationFailed:
+        return ""
 
 
 def _filters(args) -> tuple[ecard.EntryFilter, dict]:
     """The GET form's filters; values the form cannot produce are dropped rather than refused."""
     kind = args.get("kind") if args.get("kind") in ecard.KINDS else None
     specialty = args.get("specialty") if args.get("specialty") in BY_CODE else None
-    text = (args.get("text") or "").strip()[:200] or None
+    text = _control_free((args.get("text") or "").strip()[:200]) or None
     start, end = _day(args.get("from")), _day(args.get("to"))
     tz = viewer_tz()
     f = ecard.EntryFilter(
@@ -239,7 +248,7 @@ def add_visit(patient_id: int):
 
 @bp.get("/patients")
 def patients():
-    """Records staff and admins search patients by name, birth date (ДД.ММ.ГГГГ) or policy; 404 to others."""
+    """Records staff and admins search patients by name, birth date (ДД.ММ.ГГГГ) or policy; 403 to others."""
     actor = current_actor()
     if not access.may_search_patients(actor):
         raise errors.NotPermitted(_l("Only records staff search patients."))

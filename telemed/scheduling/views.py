@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from telemed import errors
+from telemed import errors, inputs
 from telemed.auth.web import current_actor
 from telemed.catalog import service as catalog
 from telemed.catalog.models import Doctor
@@ -123,13 +123,16 @@ def confirm(slot_id: int):
         raise errors.NotFound(_l("This time slot does not exist."))
     if request.method == "POST":
         patient_id = request.form.get("patient_id", type=int)
+        if patient_id is not None:
+            patient_id = inputs.known_id(patient_id)
+        reason = inputs.clean_text(request.form.get("reason", ""), "reason", max_len=access.REASON_MAX)
         with database().transaction() as ws:
             c = scheduling.book(
                 ws,
                 actor,
                 slot_id=slot_id,
                 patient_id=patient_id,
-                reason=request.form.get("reason", "").strip()[:2000],
+                reason=reason,
                 now=now(),
                 clinic_tz=clinic_tz(),
                 consent_version=current_app.config["CONSENT_VERSION"],
@@ -172,7 +175,7 @@ def consultation(consultation_id: int):
 def cancel(consultation_id: int):
     """Cancel a consultation before its start; the doctor gives a reason (form field ``reason``)."""
     actor = current_actor()
-    reason = request.form.get("reason", "").strip()[: access.REASON_MAX]
+    reason = inputs.clean_text(request.form.get("reason", ""), "reason", max_len=access.REASON_MAX)
     with database().transaction() as s:
         scheduling.cancel(s, actor, consultation_id, now=now(), reason=reason)
     flash(_("Consultation cancelled."), "info")
