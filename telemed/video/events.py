@@ -104,11 +104,15 @@ def on_join(actor, data):
 @socketio.on("leave")
 @event_handler
 def on_leave(actor, data):
-    """``{consultation_id}``: stop receiving this consultation's events; the room gets ``presence``."""
+    """``{consultation_id}``: stop receiving this consultation's events; the room gets ``presence``.
+
+    Authorized like ``join``: anyone but a party gets ``not_found`` and the room hears nothing.
+    """
     cid = positive_int(data, "consultation_id")
-    leave_room(room(cid))
     with database().transaction() as s:
+        chat.consultation_for_chat(s, actor, cid)
         service.leave(s, sid(), cid)
+    leave_room(room(cid))
     with database().session() as s:
         broadcast_presence(s, cid)
 
