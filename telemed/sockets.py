@@ -52,7 +52,15 @@ def on_connect(auth=None):
         request.environ[CREDENTIAL_KEY] = socket_credential()
         request.environ[LOCALE_KEY] = connection_locale()
     except errors.NotAuthenticated as exc:
-        raise ConnectionRefusedError(exc.to_dict()["error"]) from None
+        raise refusal(exc) from None
+
+
+def refusal(exc: errors.DomainError) -> ConnectionRefusedError:
+    """A refused connection's CONNECT_ERROR: ``{message, data: {code, message}}`` (JSON), which
+    socket.io-client hands to ``connect_error`` as ``err.message`` and ``err.data``; the message in
+    the handshake's language (``Accept-Language``, else English)."""
+    error = exc.to_dict(translations(connection_locale()).gettext)["error"]
+    return ConnectionRefusedError(error["message"], error)
 
 
 def remember_token(auth: object) -> None:
