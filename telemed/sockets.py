@@ -22,6 +22,7 @@ from telemed import errors, i18n
 from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
 from telemed.auth.web import bearer_token
+from telemed.db import ID_MAX
 from telemed.extensions import socketio
 from telemed.translatable import _l, translations
 from telemed.web import close_db_session, db_session, now
@@ -98,17 +99,38 @@ def socket_credential() -> auth_service.Credential:
     return auth_service.Credential("token", raw)
 
 
+def consultation_id(data: dict[str, Any]) -> int:
+    """``data["consultation_id"]``: ``ValidationFailed`` unless a positive integer, ``NotFound`` above
+    ``ID_MAX`` (no such consultation can exist). The handler then authorizes the actor on it."""
+    cid = positive_int(data, "consultation_id")
+    if cid > ID_MAX:
+        raise errors.NotFound(_l("Consultation not found."))
+    return cid
+
+
 def optional_int(data: dict[str, Any], name: str) -> int | None:
     """The positive integer ``data[name]``, None when absent; ``ValidationFailed`` otherwise."""
     return None if data.get(name) is None else positive_int(data, name)
 
 
 def positive_int(data: dict[str, Any], name: str) -> int:
-    """The positive integer ``data[name]``; ``ValidationFailed`` when absent or anything else."""
+    """The positive integer ``data[name]`` (JSON numbers that are whole, not floats or booleans);
+    ``ValidationFailed`` when absent or anything else. It may exceed ``ID_MAX``: the caller answers
+    such an id as not found."""
     value = data.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise errors.ValidationFailed(
             _l("'%(name)s' must be a positive integer.", name=name), details={"field": name}
+        )
+    return value
+
+
+def optional_bool(data: dict[str, Any], name: str) -> bool | None:
+    """``data[name]`` when true or false, None when absent (or null); ``ValidationFailed`` otherwise."""
+    value = data.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise errors.ValidationFailed(
+            _l("'%(name)s' must be true or false.", name=name), details={"field": name}
         )
     return value
 
