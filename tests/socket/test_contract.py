@@ -1,6 +1,7 @@
 """The Socket.IO event contract at its edges (issue 10): every refusal is an ack with a documented code,
 over real sockets, on SQLite and PostgreSQL."""
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -9,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import simple_websocket
 import socketio
 
+from telemed.sockets import EVENT_MAX, TRANSPORT_MAX
 from tests.support.factories import make_consultation
-from tests.support.live import SocketClient
+from tests.support.live import RawSocketIO, SocketClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -212,3 +215,107 @@ def test_line_breaks_and_tabs_pass(connect, world):
     anna.call("join", {"consultation_id": cid})
     assert anna.call("message", {"consultation_id": cid, "text": "line one\n\tline two"})["ok"]
     assert anna.wait_for("message")[0]["text"] == "line one\n\tline two"
+
+
+@pytest.fixture
+def raw(live, world):
+    clients = []
+
+    def _raw(username: str) -> RawSocketIO:
+        client = RawSocketIO(live.url, world["tokens"][username])
+        clients.append(client)
+        return client
+
+    yield _raw
+    for client in clients:
+        client.close()
+
+
+@pytest.mark.parametrize("event", ["message", "signal", "join"])
+def test_an_oversize_event_is_answered_and_the_connection_stays(connect, world, call, server_errors, event):
+    """Between the app's limit (EVENT_MAX) and the transport's (TRANSPORT_MAX) an event gets an ack."""
+    anna, doctor = connect("anna"), connect("drt")
+    anna.call("join", {"consultation_id": call.id})
+    doctor.call("join", {"consultation_id": call.id})
+    huge = "x" * (EVENT_MAX + 1)
+    data = {"consultation_id": call.id, "text": huge, "type": "offer", "sdp": "v=0\r\n" + huge}
+    ack = anna.call(event, data)
+    assert ack["ok"] is False and ack["error"]["code"] == "payload_too_large"
+    assert ack["error"]["message"] == "The event is larger than the limit of 256 KiB."
+    assert (
+        anna.sio.connected and anna.call("message", {"consultation_id": call.id, "text": "still here"})["ok"]
+    )
+    assert [m["text"] for m in doctor.wait_for("message")] == ["still here"]
+    assert doctor.received("signal") == [] and server_errors() == []
+
+
+def test_an_event_just_under_the_limit_is_read(connect, world):
+    """The limit is the packet's length: a message just under it reaches the handler (and its
+    validator refuses the text, which is longer than TEXT_MAX)."""
+    cid = world["consultation"].id
+    overhead = len(f'421["message",{{"consultation_id":{cid},"text":""}}]')
+    ack = connect("anna").call("message", {"consultation_id": cid, "text": "x" * (EVENT_MAX - overhead)})
+    assert ack["error"]["code"] == "validation_error"
+
+
+def test_a_frame_over_the_transport_limit_closes_the_connection_unread(raw, connect, world):
+    """Over TRANSPORT_MAX the WebSocket is closed with 1009 (message too big) while the frame is
+    still arriving: the server never buffers all of it."""
+    cid = world["consultation"].id
+    doctor = connect("drt")
+    doctor.call("join", {"consultation_id": cid})
+    anna = raw("anna")
+    with contextlib.suppress(OSError):  # the server may close before the client has sent it all
+        anna.send("2" + json.dumps(["message", {"consultation_id": cid, "text": "x" * (2 * TRANSPORT_MAX)}]))
+    with pytest.raises(simple_websocket.ConnectionClosed):
+        anna.receive(timeout=5)
+    assert anna.ws.close_reason == 1009
+    assert doctor.call("message", {"consultation_id": cid, "text": "bystander"})["ok"]
+
+
+@pytest.mark.parametrize(
+    "raw_data",
+    [
+        '["message",{"consultation_id":1,"text":"x"',  # truncated JSON
+        '["message",{"consultation_id":1,"text":"x"}]]',
+        "[" * 100_000 + "]" * 100_000,  # deeper than any JSON parser recurses
+        '["read",{"consultation_id":1,"up_to_id":' + "9" * 5000 + "}]",  # more digits than Python reads
+        "not json",
+    ],
+)
+def test_a_packet_that_is_not_json_is_answered_bad_request(raw, connect, world, server_errors, raw_data):
+    anna = raw("anna")
+    assert anna.call(raw_data)["error"]["code"] == "bad_request"
+    assert anna.call(json.dumps(["join", {"consultation_id": world["consultation"].id}]))["ok"]
+    assert server_errors() == []
+
+
+@pytest.mark.parametrize("packet", ["4", "9", "7x", "x", "", "3"])
+def test_packets_no_client_sends_are_dropped_quietly(raw, world, server_errors, packet):
+    anna = raw("anna")
+    anna.send(packet)
+    assert anna.call(json.dumps(["join", {"consultation_id": world["consultation"].id}]))["ok"]
+    assert server_errors() == []
+
+
+def test_binary_data_is_refused_and_its_attachments_dropped(connect, world, server_errors):
+    cid = world["consultation"].id
+    anna = connect("anna")
+    ack = anna.call("message", {"consultation_id": cid, "text": b"\x00" * 1000, "more": [b"a", b"b"]})
+    assert ack["ok"] is False and ack["error"]["code"] == "bad_request"
+    assert anna.call("message", {"consultation_id": cid, "text": "after the binary event"})["ok"]
+    assert server_errors() == []
+
+
+def test_an_oversize_event_over_long_polling_is_answered_too(live, world):
+    """Engine.IO's long-polling transport reads a POST of up to TRANSPORT_MAX, then each packet is
+    judged like a WebSocket frame."""
+    cid = world["consultation"].id
+    client = socketio.Client(reconnection=False)
+    client.connect(live.url, auth={"token": world["tokens"]["anna"]}, transports=["polling"], wait_timeout=10)
+    try:
+        ack = client.call("message", {"consultation_id": cid, "text": "x" * (EVENT_MAX + 1)}, timeout=10)
+        assert ack["error"]["code"] == "payload_too_large"
+        assert client.call("message", {"consultation_id": cid, "text": "short"}, timeout=10)["ok"]
+    finally:
+        client.disconnect()
