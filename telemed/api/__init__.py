@@ -8,4 +8,14 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from telemed.api import auth, catalog, chat, consultations, media_check, openapi, records, video  # noqa: E402,F401
+from telemed.api import (  # noqa: E402,F401
+    asyncapi,
+    auth,
+    catalog,
+    chat,
+    consultations,
+    media_check,
+    openapi,
+    records,
+    video,
+)

@@ -30,9 +30,11 @@ TEXT_MAX = 4000
 ATTACHMENTS_MAX = 10
 HISTORY_DEFAULT = 50
 HISTORY_MAX = 500
-# control characters but tab and line breaks, bidirectional overrides, and lone surrogates (JSON
-# "\ud800" decodes to one; no database can store it)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# What a message may not hold (a regular-expression character range): control characters but tab and
+# line breaks, bidirectional overrides, and lone surrogates (JSON "\ud800" decodes to one; no database
+# can store it)
+CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 
 
 def consultation_for_chat(

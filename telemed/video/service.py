@@ -24,9 +24,11 @@ PC_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SDP_MID_MAX = 64
 SDP_MLINE_INDEX_MAX = 63
 UFRAG_MAX = 256
-# what no signaling text may hold: control characters (an SDP's lines end in CR LF, so those two
-# and tab pass) and lone surrogates
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# What no signaling text may hold (a regular-expression character range): control characters (an
+# SDP's lines end in CR LF, so those two and tab pass) and lone surrogates. One-line fields (the
+# candidate's) hold no line break either.
+CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff"
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 _LINE_BREAK = re.compile(r"[\r\n]")
 
 
