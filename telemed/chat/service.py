@@ -50,15 +50,15 @@ def clean_text(text: object) -> str:
         return ""
     if not isinstance(text, str):
         raise errors.ValidationFailed(_l("'text' must be a string."), details={"field": "text"})
+    if _CONTROL.search(text):  # before trimming, which would drop some (vertical tab, form feed, ...)
+        raise errors.ValidationFailed(
+            _l("The message contains control characters."), details={"field": "text"}
+        )
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(text) > TEXT_MAX:
         raise errors.ValidationFailed(
             _l("A message may have at most %(limit)s characters.", limit=TEXT_MAX),
             details={"field": "text"},
-        )
-    if _CONTROL.search(text):
-        raise errors.ValidationFailed(
-            _l("The message contains control characters."), details={"field": "text"}
         )
     return text
 

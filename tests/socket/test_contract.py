@@ -200,7 +200,8 @@ def test_signaling_texts_hold_no_control_characters(connect, call, server_errors
 
 
 @pytest.mark.parametrize(
-    "text", ["nul\x00", "escape\x1b[2J", "lone \ud800 surrogate", "\udfff", "bidi \u202e"]
+    "text",
+    ["nul\x00", "escape\x1b[2J", "lone \ud800 surrogate", "\udfff", "bidi \u202e", "\x0bat the edge\x0c"],
 )
 def test_message_text_holds_no_control_characters(connect, world, server_errors, text):
     cid = world["consultation"].id
