@@ -65,6 +65,7 @@ def _init_extensions(app: Flask) -> None:
     from telemed.error_handlers import register_error_handlers
     from telemed.extensions import babel, csrf, limiter, login_manager, socketio
     from telemed.i18n import register_template_helpers, select_locale, select_timezone
+    from telemed.sockets import TRANSPORT_MAX, guard_packets
     from telemed.web import close_db_session, limit_body_size
 
     login_manager.init_app(app)
@@ -91,9 +92,10 @@ def _init_extensions(app: Flask) -> None:
         async_mode="threading",
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         cors_allowed_origins=_allowed_origins(app),
-        max_http_buffer_size=256 * 1024,
+        max_http_buffer_size=TRANSPORT_MAX,  # the app's own limit is lower: sockets.EVENT_MAX
         async_handlers=False,
     )
+    guard_packets(socketio.server)
     app.extensions["telemed.chat_writer"] = events.make_message_writer(app)
     events.register_message_handler(app)
     app.teardown_appcontext(close_db_session)

@@ -57,6 +57,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Every id column is a 32-bit INTEGER on PostgreSQL: no row has a larger id, and comparing a larger
+# number with one fails there. Callers answer an id above this as "not found" before querying.
+ID_MAX = 2**31 - 1
+
 _WRITE = "telemed_write"
 
 

@@ -62,6 +62,7 @@ InternalError = _error(
     "InternalError", "internal_error", 500, _l("Something went wrong on our side. Please try again.")
 )
 RateLimited = _error("RateLimited", "rate_limited", 429, _l("Too many attempts. Please wait and try again."))
+PayloadTooLarge = _error("PayloadTooLarge", "payload_too_large", 413, _l("The request is too large."))
 
 # Booking
 SlotTaken = _error("SlotTaken", "slot_taken", 409, _l("This time slot has just been booked by someone else."))

@@ -18,9 +18,9 @@ import re
 from datetime import UTC, datetime
 
 from telemed import errors
+from telemed.db import ID_MAX as ID_MAX  # the id columns' range, re-exported for input checks
 from telemed.translatable import _l
 
-ID_MAX = 2**31 - 1
 #: An id no row has: what an id outside the database's range stands for.
 NO_ROW = 0
 DATE_MIN = datetime(1900, 1, 1, tzinfo=UTC)

@@ -5,23 +5,30 @@ Who is on a connection is checked at ``connect`` and again on every event.
 Pages connect with the session cookie (Flask-Login re-validates the server-side login session on
 every event); API clients pass ``auth={"token": ...}`` (re-validated on every event too). A logged
 out session or a revoked token stops working mid-connection.
+
+Before any handler, ``guard_packets`` answers what no handler could: an event over ``EVENT_MAX``, a
+packet that is not valid Socket.IO JSON, binary data (see its docstring).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
+import socketio as python_socketio
 from flask import request, session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError
+from socketio import packet
 
 from telemed import errors, i18n
 from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
 from telemed.auth.web import bearer_token
+from telemed.db import ID_MAX
 from telemed.extensions import socketio
 from telemed.translatable import _l, translations
 from telemed.web import close_db_session, db_session, now
@@ -31,6 +38,14 @@ TOKEN_KEY = "socket_token"
 CREDENTIAL_KEY = "telemed.socket_credential"  # in the connection's WSGI environ, set at connect
 LOCALE_KEY = "telemed.socket_locale"  # likewise: the language of the connection's acks
 LOGIN_SESSION_KEY = "_user_id"  # where Flask-Login keeps the login session id (``WebUser.get_id``)
+BINARY_SKIP_KEY = "telemed.socket_binary_skip"  # binary attachments still to drop (``guard_packets``)
+
+# The largest event the app reads: a packet (its JSON text) longer than this is answered
+# ``payload_too_large``. The largest valid event (an SDP offer) is well under a tenth of it.
+EVENT_MAX = 256 * 1024
+# The transport's own limit (Engine.IO ``max_http_buffer_size``, and the largest WebSocket message
+# received at all): a frame over it closes the connection without an answer.
+TRANSPORT_MAX = 1024 * 1024
 
 
 def sid() -> str:
@@ -52,7 +67,15 @@ def on_connect(auth=None):
         request.environ[CREDENTIAL_KEY] = socket_credential()
         request.environ[LOCALE_KEY] = connection_locale()
     except errors.NotAuthenticated as exc:
-        raise ConnectionRefusedError(exc.to_dict()["error"]) from None
+        raise ConnectionRefusedError(*refusal(exc, connection_locale())) from None
+
+
+def refusal(exc: errors.DomainError, locale: str) -> tuple[str, dict]:
+    """A refused connection's reason, ``(message, {code, message})``: python-socketio sends it as the
+    CONNECT_ERROR's JSON ``{message, data: {code, message}}``, which socket.io-client hands to
+    ``connect_error`` as ``err.message`` and ``err.data``."""
+    error = exc.to_dict(translations(locale).gettext)["error"]
+    return error["message"], error
 
 
 def remember_token(auth: object) -> None:
@@ -90,17 +113,38 @@ def socket_credential() -> auth_service.Credential:
     return auth_service.Credential("token", raw)
 
 
+def consultation_id(data: dict[str, Any]) -> int:
+    """``data["consultation_id"]``: ``ValidationFailed`` unless a positive integer, ``NotFound`` above
+    ``ID_MAX`` (no such consultation can exist). The handler then authorizes the actor on it."""
+    cid = positive_int(data, "consultation_id")
+    if cid > ID_MAX:
+        raise errors.NotFound(_l("Consultation not found."))
+    return cid
+
+
 def optional_int(data: dict[str, Any], name: str) -> int | None:
     """The positive integer ``data[name]``, None when absent; ``ValidationFailed`` otherwise."""
     return None if data.get(name) is None else positive_int(data, name)
 
 
 def positive_int(data: dict[str, Any], name: str) -> int:
-    """The positive integer ``data[name]``; ``ValidationFailed`` when absent or anything else."""
+    """The positive integer ``data[name]`` (JSON numbers that are whole, not floats or booleans);
+    ``ValidationFailed`` when absent or anything else. It may exceed ``ID_MAX``: the caller answers
+    such an id as not found."""
     value = data.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise errors.ValidationFailed(
             _l("'%(name)s' must be a positive integer.", name=name), details={"field": name}
+        )
+    return value
+
+
+def optional_bool(data: dict[str, Any], name: str) -> bool | None:
+    """``data[name]`` when true or false, None when absent (or null); ``ValidationFailed`` otherwise."""
+    value = data.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise errors.ValidationFailed(
+            _l("'%(name)s' must be true or false.", name=name), details={"field": name}
         )
     return value
 
@@ -142,3 +186,107 @@ def event_data(data: object) -> dict:
     if not isinstance(data, dict):
         raise errors.BadRequest(_l("The event data must be an object."))
     return data
+
+
+# <type>[<attachments>-][<namespace>,][<ack id>]<JSON>: the head of a Socket.IO packet, as
+# python-socketio's ``Packet.decode`` reads it
+_PACKET_HEAD = re.compile(
+    r"(?P<type>\d)(?:(?P<attachments>\d{1,10})-)?(?:(?P<nsp>/[^,]{0,200}),)?(?P<id>\d{1,100})?"
+)
+
+
+def guard_packets(server: python_socketio.Server) -> None:
+    """Answer, before python-socketio dispatches them, the packets no event handler would see.
+
+    * An event whose packet is longer than ``EVENT_MAX`` characters: its ack is
+      ``{ok: false, error: {code: "payload_too_large"}}`` and no handler runs. (Over ``TRANSPORT_MAX``
+      the transport closes the connection first: the frame is never read whole.)
+    * A packet that is not valid Socket.IO JSON (python-socketio would log an error and drop it):
+      ``bad_request`` when its head carries an ack id, else it is dropped.
+    * Binary data (no event takes any): a binary event is answered ``bad_request`` and its
+      attachments dropped as they arrive, never buffered.
+
+    A ``CONNECT`` over the limit or undecodable is refused like an unauthenticated one, with
+    ``{message, data: {code, message}}``.
+    """
+    dispatch = server.eio.handlers["message"]  # python-socketio's own packet dispatcher
+
+    def on_packet(eio_sid: str, data: str | bytes):
+        environ = server.environ.get(eio_sid) or {}
+        if isinstance(data, bytes):  # a binary attachment
+            if environ.get(BINARY_SKIP_KEY):
+                environ[BINARY_SKIP_KEY] -= 1
+            else:
+                log.info("socket %s: unexpected binary data dropped", eio_sid)
+            return None
+        head = _PACKET_HEAD.match(data)
+        kind = int(head["type"]) if head else None
+        if len(data) > EVENT_MAX:
+            return _refuse(server, eio_sid, head, errors.PayloadTooLarge(_too_large()))
+        if kind in (packet.BINARY_EVENT, packet.BINARY_ACK):
+            assert head is not None
+            environ[BINARY_SKIP_KEY] = environ.get(BINARY_SKIP_KEY, 0) + int(head["attachments"] or 0)
+            return _refuse(
+                server, eio_sid, head, errors.BadRequest(_l("Binary data is not accepted; send JSON."))
+            )
+        if kind not in (packet.CONNECT, packet.DISCONNECT, packet.EVENT, packet.ACK):
+            return _refuse(server, eio_sid, head, errors.BadRequest())  # no packet a client sends
+        try:
+            return dispatch(eio_sid, data)
+        except (ValueError, RecursionError):
+            if _decodes(server, data):
+                raise
+            return _refuse(
+                server, eio_sid, head, errors.BadRequest(_l("The event is not valid Socket.IO JSON."))
+            )
+
+    server.eio.on("message", on_packet)
+    websocket = server.eio._async["websocket"]
+    if websocket is not None and getattr(websocket, "__name__", "") == "SimpleWebSocketWSGI":
+        # threading mode: have simple-websocket stop reading a message at TRANSPORT_MAX (close code
+        # 1009) instead of buffering all of it for Engine.IO to measure afterwards
+        server.eio._async = {
+            **server.eio._async,
+            "websocket": functools.partial(websocket, max_message_size=TRANSPORT_MAX),
+        }
+
+
+def _too_large():
+    return _l("The event is larger than the limit of %(limit)s KiB.", limit=EVENT_MAX // 1024)
+
+
+def _decodes(server: python_socketio.Server, data: str) -> bool:
+    try:
+        server.packet_class(encoded_packet=data)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _refuse(
+    server: python_socketio.Server, eio_sid: str, head: re.Match | None, exc: errors.DomainError
+) -> None:
+    """Answer a packet that is not dispatched with ``exc``, when its head says how."""
+    kind = int(head["type"]) if head else None
+    namespace = (head["nsp"] or "/").split("?")[0] if head else "/"
+    environ = server.environ.get(eio_sid) or {}
+    locale = environ.get(LOCALE_KEY, "en")
+    log.info("socket %s: packet refused (%s)", eio_sid, exc.code)
+    if kind == packet.CONNECT:
+        message, error = refusal(exc, locale)
+        server._send_packet(
+            eio_sid,
+            server.packet_class(
+                packet.CONNECT_ERROR, data={"message": message, "data": error}, namespace=namespace
+            ),
+        )
+        return
+    ack_id = head["id"] if head else None
+    if kind not in (packet.EVENT, packet.BINARY_EVENT) or ack_id is None:
+        return  # nothing asked for an answer
+    if server.manager.sid_from_eio_sid(eio_sid, namespace) is None:
+        return  # not connected to that namespace: python-socketio would ignore the event too
+    ack = {"ok": False, **exc.to_dict(translations(locale).gettext)}
+    server._send_packet(
+        eio_sid, server.packet_class(packet.ACK, namespace=namespace, data=[ack], id=int(ack_id))
+    )

@@ -35,4 +35,14 @@ def _authenticate_first() -> None:
         current_actor()
 
 
-from telemed.api import auth, catalog, chat, consultations, media_check, openapi, records, video  # noqa: E402,F401
+from telemed.api import (  # noqa: E402,F401
+    asyncapi,
+    auth,
+    catalog,
+    chat,
+    consultations,
+    media_check,
+    openapi,
+    records,
+    video,
+)

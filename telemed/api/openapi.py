@@ -572,6 +572,15 @@ def document() -> dict:
                 },
             }
         },
+        "/asyncapi.json": {
+            "get": _op(
+                "The AsyncAPI 3.0 document of the Socket.IO events: payloads with their limits, acks with "
+                "their error codes, and what the server sends",
+                _json({"type": "object"}, "The AsyncAPI document"),
+                errs=(),
+                secured=False,
+            )
+        },
         "/media-check/offer": {
             "post": {
                 "summary": "Pre-call device check: send a WebRTC offer (complete ICE, no trickle); the server "

@@ -12,7 +12,17 @@ from telemed import errors
 from telemed.chat import service as chat
 from telemed.chat.writer import MessageWriter, Outgoing
 from telemed.extensions import socketio
-from telemed.sockets import CREDENTIAL_KEY, LOCALE_KEY, acked, event_data, event_handler, positive_int, room
+from telemed.sockets import (
+    CREDENTIAL_KEY,
+    LOCALE_KEY,
+    acked,
+    consultation_id,
+    event_data,
+    event_handler,
+    optional_bool,
+    positive_int,
+    room,
+)
 from telemed.web import database, now
 
 
@@ -50,7 +60,7 @@ def _send_message(writer: MessageWriter, credential, data) -> dict:
     data = event_data(data)
     if credential is None:
         raise errors.NotAuthenticated()
-    cid = positive_int(data, "consultation_id")
+    cid = consultation_id(data)
     return {"id": writer.send(Outgoing(credential, cid, data.get("text"), data.get("attachment_ids")))["id"]}
 
 
@@ -72,8 +82,10 @@ def make_message_writer(app) -> MessageWriter:
 @socketio.on("typing")
 @event_handler
 def on_typing(actor, data):
-    """``{consultation_id, typing?}``: tells the others in the room that this user is typing."""
-    cid = positive_int(data, "consultation_id")
+    """``{consultation_id, typing?}``: tells the others in the room that this user is typing
+    (``typing: false``: stopped); ``typing`` is true or false when present."""
+    cid = consultation_id(data)
+    typing = optional_bool(data, "typing")
     with database().session() as s:
         chat.consultation_for_chat(s, actor, cid)
     emit(
@@ -81,7 +93,7 @@ def on_typing(actor, data):
         {
             "consultation_id": cid,
             "user": {"id": actor.id, "name": actor.name, "role": actor.role},
-            "typing": data.get("typing", True) is not False,
+            "typing": typing is not False,
         },
         to=room(cid),
         include_self=False,
@@ -92,7 +104,7 @@ def on_typing(actor, data):
 @event_handler
 def on_read(actor, data):
     """``{consultation_id, up_to_id}``: moves this user's read mark; the room gets ``read``."""
-    cid = positive_int(data, "consultation_id")
+    cid = consultation_id(data)
     up_to = positive_int(data, "up_to_id")
     with database().transaction() as s:
         mark = chat.mark_read(s, actor, cid, up_to, now=now())

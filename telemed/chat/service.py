@@ -19,6 +19,7 @@ from telemed import errors, inputs
 from telemed.auth.actor import Actor
 from telemed.chat import access
 from telemed.chat.models import Message, ReadMark
+from telemed.db import ID_MAX
 from telemed.documents.models import Attachment
 from telemed.documents.store import attachment_json
 from telemed.scheduling import service as scheduling
@@ -29,7 +30,11 @@ TEXT_MAX = 4000
 ATTACHMENTS_MAX = 10
 HISTORY_DEFAULT = 50
 HISTORY_MAX = 500
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# What a message may not hold (a regular-expression character range): control characters but tab and
+# line breaks, bidirectional overrides, and lone surrogates (JSON "\ud800" decodes to one; no database
+# can store it)
+CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 
 
 def consultation_for_chat(
@@ -45,15 +50,15 @@ def clean_text(text: object) -> str:
         return ""
     if not isinstance(text, str):
         raise errors.ValidationFailed(_l("'text' must be a string."), details={"field": "text"})
+    if _CONTROL.search(text):  # before trimming, which would drop some (vertical tab, form feed, ...)
+        raise errors.ValidationFailed(
+            _l("The message contains control characters."), details={"field": "text"}
+        )
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(text) > TEXT_MAX:
         raise errors.ValidationFailed(
             _l("A message may have at most %(limit)s characters.", limit=TEXT_MAX),
             details={"field": "text"},
-        )
-    if _CONTROL.search(text):
-        raise errors.ValidationFailed(
-            _l("The message contains control characters."), details={"field": "text"}
         )
     return text
 
@@ -224,6 +229,8 @@ def history(
 ) -> list[Message]:
     """Messages in id order: the last ``limit``, or the first ``limit`` after id ``after``."""
     c = consultation_for_chat(session, actor, consultation_id)
+    if after is not None:
+        after = min(after, ID_MAX)  # no message has a larger id
     query = (
         select(Message)
         .where(Message.consultation_id == c.id)
@@ -238,8 +245,10 @@ def history(
 def mark_read(session: Session, actor: Actor, consultation_id: int, up_to_id: int, *, now: datetime) -> int:
     """Move the actor's read mark forward to ``up_to_id`` (a message of this chat); returns the mark."""
     c = consultation_for_chat(session, actor, consultation_id)
-    exists = session.scalar(select(Message.id).where(Message.id == up_to_id, Message.consultation_id == c.id))
-    if exists is None:
+    exists = up_to_id <= ID_MAX and session.scalar(
+        select(Message.id).where(Message.id == up_to_id, Message.consultation_id == c.id)
+    )
+    if not exists:
         raise errors.ValidationFailed(
             _l("'up_to_id' is not a message of this chat."), details={"field": "up_to_id"}
         )

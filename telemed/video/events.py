@@ -14,7 +14,7 @@ from telemed import errors
 from telemed.chat import access as chat_access
 from telemed.chat import service as chat
 from telemed.extensions import socketio
-from telemed.sockets import event_handler, optional_int, positive_int, room, sid
+from telemed.sockets import consultation_id, event_handler, optional_int, room, sid
 from telemed.video import access, service
 from telemed.video.models import RoomPresence
 from telemed.web import database, now
@@ -32,7 +32,7 @@ def on_signal(actor, data):
     still send each signal after the previous one's ack, which keeps the order across a reconnect
     and across server processes.
     """
-    cid = positive_int(data, "consultation_id")
+    cid = consultation_id(data)
     payload = service.clean_signal(data)
     with database().session() as s:
         c = chat.consultation_for_chat(s, actor, cid)
@@ -74,7 +74,7 @@ def on_join(actor, data):
     by message id). The room then gets ``presence``; the doctor joining an open room marks the
     consultation ``in_progress``.
     """
-    cid = positive_int(data, "consultation_id")
+    cid = consultation_id(data)
     after = optional_int(data, "after")
     with database().transaction() as s:
         c = chat.consultation_for_chat(s, actor, cid, lock=True)
@@ -104,11 +104,15 @@ def on_join(actor, data):
 @socketio.on("leave")
 @event_handler
 def on_leave(actor, data):
-    """``{consultation_id}``: stop receiving this consultation's events; the room gets ``presence``."""
-    cid = positive_int(data, "consultation_id")
-    leave_room(room(cid))
+    """``{consultation_id}``: stop receiving this consultation's events; the room gets ``presence``.
+
+    Authorized like ``join``: anyone but a party gets ``not_found`` and the room hears nothing.
+    """
+    cid = consultation_id(data)
     with database().transaction() as s:
+        chat.consultation_for_chat(s, actor, cid)
         service.leave(s, sid(), cid)
+    leave_room(room(cid))
     with database().session() as s:
         broadcast_presence(s, cid)
 

@@ -21,6 +21,15 @@ SIGNAL_TYPES = ("offer", "answer", "candidate", "bye", "restart")
 SDP_MAX = 20_000
 CANDIDATE_MAX = 1_000
 PC_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SDP_MID_MAX = 64
+SDP_MLINE_INDEX_MAX = 63
+UFRAG_MAX = 256
+# What no signaling text may hold (a regular-expression character range): control characters (an
+# SDP's lines end in CR LF, so those two and tab pass) and lone surrogates. One-line fields (the
+# candidate's) hold no line break either.
+CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff"
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
+_LINE_BREAK = re.compile(r"[\r\n]")
 
 
 def room_state(c: Consultation, now: datetime, early_minutes: int) -> bool:
@@ -95,6 +104,10 @@ def clean_signal(data: dict) -> dict:
                 _l("'sdp' must be an SDP text of at most %(limit)s characters.", limit=SDP_MAX),
                 details={"field": "sdp"},
             )
+        if _CONTROL.search(sdp):
+            raise errors.ValidationFailed(
+                _l("'%(field)s' contains control characters.", field="sdp"), details={"field": "sdp"}
+            )
         out["sdp"] = sdp
     elif kind == "candidate":
         out["candidate"] = _clean_candidate(data.get("candidate"))
@@ -129,17 +142,24 @@ def _clean_candidate(value: object) -> dict | None:
     text, mid, index, ufrag = (
         value.get(k) for k in ("candidate", "sdpMid", "sdpMLineIndex", "usernameFragment")
     )
-    if not isinstance(text, str) or len(text) > CANDIDATE_MAX or (text and not text.startswith("candidate:")):
+    if (
+        not isinstance(text, str)
+        or len(text) > CANDIDATE_MAX
+        or (text and not text.startswith("candidate:"))
+        or _unsafe_line(text)
+    ):
         raise errors.ValidationFailed(
             _l("'candidate.candidate' is not an ICE candidate line."), details={"field": "candidate"}
         )
-    if mid is not None and (not isinstance(mid, str) or len(mid) > 64):
+    if mid is not None and (not isinstance(mid, str) or len(mid) > SDP_MID_MAX or _unsafe_line(mid)):
         raise errors.ValidationFailed(_l("'candidate.sdpMid' is invalid."), details={"field": "candidate"})
-    if index is not None and (isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 64):
+    if index is not None and (
+        isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= SDP_MLINE_INDEX_MAX
+    ):
         raise errors.ValidationFailed(
             _l("'candidate.sdpMLineIndex' is invalid."), details={"field": "candidate"}
         )
-    if ufrag is not None and (not isinstance(ufrag, str) or len(ufrag) > 256):
+    if ufrag is not None and (not isinstance(ufrag, str) or len(ufrag) > UFRAG_MAX or _unsafe_line(ufrag)):
         raise errors.ValidationFailed(
             _l("'candidate.usernameFragment' is invalid."), details={"field": "candidate"}
         )
@@ -149,3 +169,8 @@ def _clean_candidate(value: object) -> dict | None:
         "sdpMLineIndex": index,
         **({"usernameFragment": ufrag} if ufrag else {}),
     }
+
+
+def _unsafe_line(text: str) -> bool:
+    """A one-line signaling field holding a control character, a line break or a lone surrogate."""
+    return bool(_CONTROL.search(text) or _LINE_BREAK.search(text))

@@ -1,5 +1,7 @@
 """A consultation with its member, doctor and a stranger, served live."""
 
+import logging
+
 import pytest
 
 from tests.support.clients import ApiClient
@@ -43,3 +45,21 @@ def connect(live, world):
     yield _connect
     for client in clients:
         client.close()
+
+
+SERVER_LOGGERS = ("telemed", "socketio", "engineio")
+
+
+@pytest.fixture
+def server_errors(caplog):
+    """A function listing the ERROR records logged so far by telemed, python-socketio and
+    python-engineio (a bad request must never log one)."""
+
+    def errors() -> list[str]:
+        return [
+            f"{r.name}: {r.getMessage()}"
+            for r in caplog.records
+            if r.levelno >= logging.ERROR and r.name.split(".")[0] in SERVER_LOGGERS
+        ]
+
+    return errors

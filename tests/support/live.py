@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import json
 import threading
 import time
 
+import simple_websocket
 import socketio
 from werkzeug.serving import make_server
 
@@ -96,3 +100,48 @@ class SocketClient:
             ws.close = lambda *args, **kwargs: close(timeout=0.2)
         if self.sio.connected:
             self.sio.disconnect()
+
+
+class RawSocketIO:
+    """A Socket.IO v5 client speaking the wire protocol itself over a WebSocket, to send packets
+    that no client library would (broken JSON, oversize frames, binary data)."""
+
+    def __init__(self, url: str, token: str):
+        ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        self.ws = simple_websocket.Client.connect(ws_url)
+        assert self.receive().startswith("0{")  # Engine.IO "open"
+        self.send("0" + json.dumps({"token": token}))  # Socket.IO CONNECT to "/"
+        connected = self.receive()
+        assert connected.startswith("0{"), connected
+        self._ids = itertools.count(1)
+
+    def send(self, packet: str | bytes) -> None:
+        self.ws.send(packet if isinstance(packet, bytes) else "4" + packet)  # Engine.IO "message"
+
+    def receive(self, timeout: float = 10) -> str:
+        """The next Engine.IO packet: a message's payload (a Socket.IO packet), else the whole packet
+        (Engine.IO pings are answered on the way)."""
+        while True:
+            data = self.ws.receive(timeout)
+            if data is None:
+                raise TimeoutError("nothing received")
+            if data == "2":
+                self.ws.send("3")
+                continue
+            return data[1:] if data.startswith("4") else data
+
+    def call(self, raw: str, timeout: float = 10):
+        """Send ``42<id><raw>`` (an event asking for an ack) and return the ack's data."""
+        ack_id = next(self._ids)
+        self.send(f"2{ack_id}{raw}")
+        return self.ack(ack_id, timeout)
+
+    def ack(self, ack_id: int, timeout: float = 10):
+        while True:
+            data = self.receive(timeout)
+            if data.startswith(f"3{ack_id}["):
+                return json.loads(data[len(f"3{ack_id}") :])[0]
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self.ws.close()
