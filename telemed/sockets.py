@@ -193,6 +193,8 @@ def event_data(data: object) -> dict:
 _PACKET_HEAD = re.compile(
     r"(?P<type>\d)(?:(?P<attachments>\d{1,10})-)?(?:(?P<nsp>/[^,]{0,200}),)?(?P<id>\d{1,100})?"
 )
+# the start of an event's JSON that names it plainly: ["join", ... (the fast path, decoded once)
+_PLAIN_EVENT = re.compile(r'\["([a-z_]{1,32})"[,\]]')
 
 
 def guard_packets(server: python_socketio.Server) -> None:
@@ -201,8 +203,10 @@ def guard_packets(server: python_socketio.Server) -> None:
     * An event whose packet is longer than ``EVENT_MAX`` characters: its ack is
       ``{ok: false, error: {code: "payload_too_large"}}`` and no handler runs. (Over ``TRANSPORT_MAX``
       the transport closes the connection first: the frame is never read whole.)
-    * A packet that is not valid Socket.IO JSON (python-socketio would log an error and drop it):
-      ``bad_request`` when its head carries an ack id, else it is dropped.
+    * A packet that is not valid Socket.IO JSON, or an event that is not ``[name, data...]`` with the
+      name of an event clients send (python-socketio would log an error, stay silent, or even run
+      the ``connect`` handler for an event named "connect"): ``bad_request`` when its head carries
+      an ack id, else it is dropped.
     * Binary data (no event takes any): a binary event is answered ``bad_request`` and its
       attachments dropped as they arrive, never buffered.
 
@@ -231,6 +235,13 @@ def guard_packets(server: python_socketio.Server) -> None:
             )
         if kind not in (packet.CONNECT, packet.DISCONNECT, packet.EVENT, packet.ACK):
             return _refuse(server, eio_sid, head, errors.BadRequest())  # no packet a client sends
+        if kind == packet.EVENT:
+            assert head is not None
+            plain = _PLAIN_EVENT.match(data, head.end())
+            if not (plain and _client_event(server, head, plain[1])):
+                problem = _event_problem(server, head, data)
+                if problem is not None:
+                    return _refuse(server, eio_sid, head, problem)
         try:
             return dispatch(eio_sid, data)
         except (ValueError, RecursionError):
@@ -253,6 +264,29 @@ def guard_packets(server: python_socketio.Server) -> None:
 
 def _too_large():
     return _l("The event is larger than the limit of %(limit)s KiB.", limit=EVENT_MAX // 1024)
+
+
+def _client_event(server: python_socketio.Server, head: re.Match, name: object) -> bool:
+    """Whether ``name`` is an event clients may send on the packet's namespace."""
+    namespace = (head["nsp"] or "/").split("?")[0]
+    return (
+        isinstance(name, str)
+        and name not in server.reserved_events
+        and name in server.handlers.get(namespace, {})
+    )
+
+
+def _event_problem(server: python_socketio.Server, head: re.Match, data: str) -> errors.DomainError | None:
+    """Why an EVENT packet (not plainly named) cannot be handled, if it cannot."""
+    try:
+        event = server.packet_class(encoded_packet=data).data
+    except (ValueError, RecursionError):
+        return errors.BadRequest(_l("The event is not valid Socket.IO JSON."))
+    if not isinstance(event, list) or not event:
+        return errors.BadRequest(_l("An event is a JSON array: its name, then its data."))
+    if not _client_event(server, head, event[0]):
+        return errors.BadRequest(_l("There is no such event."))
+    return None
 
 
 def _decodes(server: python_socketio.Server, data: str) -> bool:

@@ -349,8 +349,8 @@ def document(host: str = "localhost", secure: bool = False) -> dict:
                 'is acknowledged with {"ok": true, ...} or {"ok": false, "error": {"code", "message"}} '
                 "(the codes each event may answer are in its ack schema). An event whose packet is longer "
                 f"than {EVENT_MAX} characters is answered payload_too_large; a WebSocket message or "
-                f"long-polling request over {TRANSPORT_MAX} bytes closes the connection unanswered. Unknown "
-                "fields are ignored."
+                f"long-polling request over {TRANSPORT_MAX} bytes closes the connection unanswered. Any other "
+                "event name is answered bad_request; unknown fields are ignored."
             ),
         },
         "defaultContentType": "application/json",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import struct
 import threading
 import time
 
-import simple_websocket
 import socketio
+import websocket
 from werkzeug.serving import make_server
 
 
@@ -102,13 +103,21 @@ class SocketClient:
             self.sio.disconnect()
 
 
+class Closed(Exception):
+    """The server closed the WebSocket, with this close code."""
+
+    def __init__(self, code: int | None):
+        super().__init__(f"closed by the server ({code})")
+        self.code = code
+
+
 class RawSocketIO:
     """A Socket.IO v5 client speaking the wire protocol itself over a WebSocket, to send packets
     that no client library would (broken JSON, oversize frames, binary data)."""
 
     def __init__(self, url: str, token: str):
         ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-        self.ws = simple_websocket.Client.connect(ws_url)
+        self.ws = websocket.create_connection(ws_url, timeout=10)
         assert self.receive().startswith("0{")  # Engine.IO "open"
         self.send("0" + json.dumps({"token": token}))  # Socket.IO CONNECT to "/"
         connected = self.receive()
@@ -116,22 +125,33 @@ class RawSocketIO:
         self._ids = itertools.count(1)
 
     def send(self, packet: str | bytes) -> None:
-        self.ws.send(packet if isinstance(packet, bytes) else "4" + packet)  # Engine.IO "message"
+        """Send a Socket.IO packet (as an Engine.IO message), or bytes as a binary message."""
+        if isinstance(packet, bytes):
+            self.ws.send_binary(packet)
+        else:
+            self.ws.send("4" + packet)
 
     def receive(self, timeout: float = 10) -> str:
         """The next Engine.IO packet: a message's payload (a Socket.IO packet), else the whole packet
-        (Engine.IO pings are answered on the way)."""
+        (Engine.IO pings are answered on the way); ``Closed`` when the server closes."""
+        self.ws.settimeout(timeout)
         while True:
-            data = self.ws.receive(timeout)
-            if data is None:
-                raise TimeoutError("nothing received")
+            try:
+                opcode, frame = self.ws.recv_data_frame(control_frame=True)
+            except websocket.WebSocketTimeoutException:
+                raise TimeoutError("nothing received") from None
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                raise Closed(struct.unpack("!H", frame.data[:2])[0] if len(frame.data) >= 2 else None)
+            if opcode != websocket.ABNF.OPCODE_TEXT:
+                continue
+            data = frame.data.decode()
             if data == "2":
                 self.ws.send("3")
                 continue
             return data[1:] if data.startswith("4") else data
 
     def call(self, raw: str, timeout: float = 10):
-        """Send ``42<id><raw>`` (an event asking for an ack) and return the ack's data."""
+        """Send ``2<id><raw>`` (an event asking for an ack) and return the ack's data."""
         ack_id = next(self._ids)
         self.send(f"2{ack_id}{raw}")
         return self.ack(ack_id, timeout)
@@ -144,4 +164,5 @@ class RawSocketIO:
 
     def close(self):
         with contextlib.suppress(Exception):
-            self.ws.close()
+            self.ws.close(timeout=0.2)
+        self.ws.shutdown()  # the socket, even when the close handshake failed
