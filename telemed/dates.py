@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+
+
+def rfc3339(moment: datetime) -> str:
+    """``moment`` (timezone-aware) as RFC 3339 with seconds precision. An offset that is not whole
+    minutes (a zone's local mean time before standard time, e.g. Moscow's +02:30:17 in 1900) has no
+    RFC 3339 form, so such a moment is written in UTC."""
+    offset = moment.utcoffset()
+    if offset is not None and offset.total_seconds() % 60:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")
 
 
 def whole_years(since: date, day: date) -> int:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import BaseConverter
 
 from telemed import inputs
 from telemed.db import Database, utcnow
@@ -76,10 +76,17 @@ def body_limit() -> int:
     return int(current_app.config["MAX_JSON_KB"]) * 1024
 
 
-class IdConverter(IntegerConverter):
-    """``<int:...>`` in every route: an id that fits the database's id columns; a larger number
-    matches no route, so it is answered 404 like any unknown id."""
+class IdConverter(BaseConverter):
+    """``<int:...>`` in every route: a run of at most 30 digits. A number beyond the database's id
+    columns becomes ``inputs.NO_ROW``, which names no row, so it is answered 404 like any unknown id
+    (refusing it in the converter would make Werkzeug answer 405 when another method's rule matches)."""
 
-    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", inputs.ID_MAX)
-        super().__init__(map, *args, **kwargs)
+    regex = r"\d{1,30}"
+    part_isolating = True
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        return inputs.known_id(int(value))
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from telemed import errors
+from telemed import errors, inputs
 from telemed.api import api
+from telemed.api.contract import documented
+from telemed.api.openapi_parts import json_response
 from telemed.auth.roles import Role
 from telemed.chat import service as chat
 from telemed.db import ID_MAX
@@ -221,7 +223,7 @@ def _client_events() -> dict[str, tuple[str, dict, dict]]:
                     "text": {
                         "type": ["string", "null"],
                         "maxLength": chat.TEXT_MAX,
-                        **_without(chat.CONTROL_CHARS),
+                        **_without(inputs.CONTROL_CHARS),
                     },
                     "attachment_ids": {
                         "type": ["array", "null"],
@@ -376,6 +378,8 @@ def document(host: str = "localhost", secure: bool = False) -> dict:
 
 
 @api.get("/asyncapi.json")
+@documented(json_response({"type": "object"}, "The AsyncAPI document"), public=True)
 def asyncapi_json():
-    """The AsyncAPI document of the Socket.IO events (anyone may read it)."""
+    """The AsyncAPI 3.0 document of the Socket.IO events: payloads with their limits, acks with their
+    error codes, and what the server sends. Anyone may read it."""
     return jsonify(document(request.host, request.is_secure))

@@ -6,7 +6,8 @@ from flask import current_app, jsonify
 
 from telemed.api import api
 from telemed.api import serializers as ser
-from telemed.api.parsing import field_str, json_body
+from telemed.api.contract import Body, Text, documented
+from telemed.api.openapi_parts import json_response, ref
 from telemed.auth import service
 from telemed.auth.limits import login_limited
 from telemed.auth.web import bearer_token, current_actor, token_ttl
@@ -18,13 +19,25 @@ def _passwords():
     return current_app.extensions["telemed.passwords"]
 
 
+CREDENTIALS = Body(
+    "Credentials",
+    (
+        Text("username", service.USERNAME_MAX, required=True),
+        Text("password", service.PASSWORD_MAX, required=True),
+    ),
+)
+CONSENT = Body("ConsentRequest", (Text("version", 32, required=True, description="The current version"),))
+
+
 @api.post("/auth/token")
 @login_limited
+@documented(json_response(ref("Token")), errors=(401, 429), body=CREDENTIALS, public=True)
 def issue_token():
-    """Exchange ``{username, password}`` for a bearer token: 200 ``{token, user}`` or 401."""
-    data = json_body()
-    username = field_str(data, "username", max_len=64)
-    password = field_str(data, "password", max_len=1024)
+    """Log in: exchange ``{username, password}`` for a bearer token.
+
+    401 ``invalid_credentials``; 429 ``rate_limited`` after too many attempts from one address."""
+    data = CREDENTIALS.read()
+    username, password = data["username"], data["password"]
     with database().transaction() as s:
         user = service.authenticate(s, _passwords(), username, password)
         token = service.issue_token(s, user, now=now(), ttl=token_ttl())
@@ -38,8 +51,9 @@ def issue_token():
 
 
 @api.delete("/auth/token")
+@documented({"description": "Revoked"}, status=204)
 def revoke_token():
-    """Revoke the bearer token used for this request: 204."""
+    """Revoke the bearer token used for this request."""
     current_actor()
     raw = bearer_token()
     if raw:
@@ -49,6 +63,7 @@ def revoke_token():
 
 
 @api.get("/me")
+@documented(json_response(ref("Me")))
 def me():
     """The current user, who they may book for, policy, entitlements and consent."""
     return jsonify(
@@ -62,10 +77,11 @@ def me():
 
 
 @api.post("/me/consent")
+@documented(json_response(ref("Consent")), body=CONSENT)
 def accept_consent():
-    """Accept ``{version}`` of the personal-data consent (must be the current one)."""
+    """Accept ``{version}`` of the personal-data consent (422 unless it is the current one)."""
     actor = current_actor()
-    version = field_str(json_body(), "version", max_len=32)
+    version = CONSENT.read()["version"]
     current = current_app.config["CONSENT_VERSION"]
     with database().transaction() as s:
         record = service.accept_consent(s, actor.id, version=version, current_version=current, now=now())
@@ -74,6 +90,7 @@ def accept_consent():
 
 
 @api.delete("/me/consent")
+@documented(json_response(ref("Consent")))
 def withdraw_consent():
     """Withdraw consent: new bookings are refused until it is accepted again."""
     actor = current_actor()

@@ -6,7 +6,8 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 
 from telemed import errors, inputs
 from telemed.api import api, audits_access
-from telemed.api.parsing import json_body, query_int
+from telemed.api.contract import TEXT_PATTERN, Body, IntParam, Raw, documented
+from telemed.api.openapi_parts import ATTACHMENT_BYTES, array_of, json_response, ref
 from telemed.auth.web import current_actor
 from telemed.chat import attachments
 from telemed.chat import service as chat
@@ -21,6 +22,24 @@ from telemed.translatable import _l
 from telemed.web import close_db_session, database, now
 
 MULTIPART_OVERHEAD = 64 * 1024
+AFTER = IntParam("after", 0, hi=inputs.ID_MAX)
+HISTORY_LIMIT = IntParam("limit", chat.HISTORY_DEFAULT, lo=1, hi=chat.HISTORY_MAX)
+MESSAGE = Body(
+    "MessageRequest",
+    (
+        Raw("text", {"type": ["string", "null"], "maxLength": chat.TEXT_MAX, "pattern": TEXT_PATTERN}),
+        Raw(
+            "attachment_ids",
+            {
+                "type": ["array", "null"],
+                "items": {"type": "integer", "minimum": 1},
+                "maxItems": chat.ATTACHMENTS_MAX,
+                "description": "The sender's own unsent uploads of this consultation",
+            },
+        ),
+    ),
+    description="A text, attachments, or both (422 when both are empty)",
+)
 
 
 def _max_upload() -> int:
@@ -28,11 +47,11 @@ def _max_upload() -> int:
 
 
 @api.get("/consultations/<int:consultation_id>/messages")
+@documented(json_response(array_of("Message")), query=(AFTER, HISTORY_LIMIT))
 def list_messages(consultation_id: int):
     """Chat history: the last ``limit`` (default 50), or the first ``limit`` after message id ``after``."""
     actor = current_actor()
-    after = query_int("after", 0, hi=inputs.ID_MAX) or None
-    limit = query_int("limit", chat.HISTORY_DEFAULT, lo=1, hi=chat.HISTORY_MAX)
+    after, limit = AFTER.read() or None, HISTORY_LIMIT.read()
     with database().session() as s:
         return jsonify(
             [chat.message_json(m) for m in chat.history(s, actor, consultation_id, after=after, limit=limit)]
@@ -40,10 +59,12 @@ def list_messages(consultation_id: int):
 
 
 @api.post("/consultations/<int:consultation_id>/messages")
+@documented(json_response(ref("Message"), "Sent"), status=201, errors=(409,), body=MESSAGE)
 def post_message(consultation_id: int):
-    """Send ``{text, attachment_ids?}``: stored, then broadcast to the room like the socket event; 201."""
+    """Send a chat message ``{text?, attachment_ids?}``: stored, then broadcast to the room like the
+    socket event. 409 ``chat_read_only`` once the chat has closed."""
     actor = current_actor()
-    data = json_body()
+    data = MESSAGE.read()
     close_db_session()  # the writer takes its own connection: hold none while waiting for it
     payload = message_writer().send(
         Outgoing(actor, consultation_id, data.get("text"), data.get("attachment_ids"))
@@ -53,8 +74,13 @@ def post_message(consultation_id: int):
 
 @api.post("/consultations/<int:consultation_id>/attachments")
 @audits_access
+@documented(
+    json_response(ref("Attachment"), "Stored"), status=201, errors=(409, 413, 415, 503), multipart=True
+)
 def upload_attachment(consultation_id: int):
-    """Upload a document (multipart field ``file``), streamed to object storage; 201 with its facts.
+    """Upload a document (multipart field ``file``): PDF, JPEG, PNG, HEIC/HEIF, DICOM, plain text.
+
+    Streamed to object storage; 201 with its facts.
 
     415 ``unsupported_type`` (decided from the bytes), 422 ``empty_file``, 413 ``file_too_large``,
     503 ``storage_unavailable``; 404 to anyone not party to the consultation.
@@ -94,8 +120,11 @@ def _file_reader(limit: int) -> MultipartFileReader:
 
 @api.post("/patients/<int:patient_id>/record/visits/<int:visit_id>/documents")
 @audits_access
+@documented(
+    json_response(ref("Attachment"), "Stored"), status=201, errors=(403, 413, 415, 503), multipart=True
+)
 def upload_visit_document(patient_id: int, visit_id: int):
-    """Records staff attach a document to an in-person visit (multipart ``file``): 201, as chat uploads."""
+    """Records staff: attach a document to an in-person visit (multipart field ``file``), as chat uploads."""
     limit = _max_upload()
     with audited("attachment", "write", patient_id=patient_id, object_id=f"visit:{visit_id}") as ctx:
         reader = _file_reader(limit)
@@ -116,6 +145,7 @@ def upload_visit_document(patient_id: int, visit_id: int):
 
 @api.get("/attachments/<int:attachment_id>")
 @audits_access
+@documented(ATTACHMENT_BYTES, errors=(503,))
 def download_attachment(attachment_id: int):
     """The attachment's bytes as a download (checksum verified while streaming); 404 to non-parties."""
     with audited("attachment", "read", object_id=attachment_id) as ctx:

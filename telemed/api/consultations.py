@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request, url_for
+from flask import current_app, jsonify, url_for
 
-from telemed import errors
 from telemed.api import api
 from telemed.api import serializers as ser
-from telemed.api.parsing import field_int, field_str, json_body, query_int
+from telemed.api.contract import Body, ChoiceParam, Id, IntParam, Text, documented
+from telemed.api.openapi_parts import array_of, json_response, ref
 from telemed.auth.web import current_actor
 from telemed.scheduling import service as scheduling
-from telemed.translatable import _l
+from telemed.scheduling.access import REASON_MAX
 from telemed.web import clinic_tz, database, db_session, now
 
-REASON_MAX = 2000
+BOOKING = Body(
+    "BookingRequest",
+    (
+        Id("slot_id"),
+        Id("patient_id", required=False, description="Yourself when absent, or a child in your care"),
+        Text("reason", REASON_MAX),
+    ),
+)
+CANCEL = Body(
+    "CancelRequest",
+    (Text("reason", REASON_MAX),),
+    required=False,
+    description="'reason' is required when the consultation's doctor cancels",
+)
+WHEN = ChoiceParam("when", ("upcoming", "past"))
+LIMIT, OFFSET = IntParam("limit", 50, lo=1, hi=200), IntParam("offset", 0, hi=10**6)
 
 
 @api.post("/consultations")
+@documented(json_response(ref("Consultation"), "Booked"), status=201, errors=(409,), body=BOOKING)
 def create_consultation():
-    """Book ``{slot_id, patient_id?, reason?}``: 201, 409 ``slot_taken`` or 422 with the rule's code."""
+    """Book a planned consultation ``{slot_id, patient_id?, reason?}``.
+
+    409 ``slot_taken``; 422 with the rule's code (``slot_unavailable``, ``limit_reached``,
+    ``adult_only``, ``not_covered``, ``policy_inactive``, ``consent_required``, ``not_guardian``)."""
     actor = current_actor()
-    data = json_body()
-    slot_id = field_int(data, "slot_id")
-    patient_id = field_int(data, "patient_id", required=False)
-    reason = field_str(data, "reason", required=False, max_len=REASON_MAX)
+    data = BOOKING.read()
+    slot_id, patient_id, reason = data["slot_id"], data["patient_id"], data["reason"]
     with database().transaction() as s:
         c = scheduling.book(
             s,
@@ -43,30 +60,31 @@ def create_consultation():
 
 
 @api.get("/consultations")
+@documented(json_response(array_of("Consultation")), query=(WHEN, LIMIT, OFFSET))
 def list_consultations():
     """The caller's consultations (as patient, guardian, booker or doctor); ``?when=upcoming|past``."""
     actor = current_actor()
-    when = request.args.get("when") or None
-    if when not in (None, "upcoming", "past"):
-        raise errors.ValidationFailed(_l("'when' must be 'upcoming' or 'past'."), details={"field": "when"})
-    limit, offset = query_int("limit", 50, lo=1, hi=200), query_int("offset", 0, hi=10**6)
+    when, limit, offset = WHEN.read(), LIMIT.read(), OFFSET.read()
     items = scheduling.list_for(db_session(), actor, when=when, now=now(), limit=limit, offset=offset)
     return jsonify([ser.consultation(c) for c in items])
 
 
 @api.get("/consultations/<int:consultation_id>")
+@documented(json_response(ref("Consultation")))
 def get_consultation(consultation_id: int):
     """One consultation; 404 to anyone not party to it."""
     return jsonify(ser.consultation(scheduling.get_for(db_session(), current_actor(), consultation_id)))
 
 
 @api.post("/consultations/<int:consultation_id>/cancel")
+@documented(json_response(ref("Consultation")), errors=(409,), body=CANCEL)
 def cancel_consultation(consultation_id: int):
-    """Cancel ``{reason?}`` before the start (frees the slot and the quota); 409 ``not_cancellable``
-    after. The doctor must give a ``reason`` (422 ``validation_error`` without), shown to the member
-    as ``cancel_reason``."""
+    """Cancel before the start; the doctor must give a reason, which the member reads.
+
+    Frees the slot and the quota; 409 ``not_cancellable`` after the start. The doctor without a
+    ``reason`` gets 422 ``validation_error``; the reason is shown to the member as ``cancel_reason``."""
     actor = current_actor()
-    reason = field_str(json_body(), "reason", required=False, max_len=REASON_MAX)
+    reason = CANCEL.read()["reason"]
     with database().transaction() as s:
         body = ser.consultation(scheduling.cancel(s, actor, consultation_id, now=now(), reason=reason))
     return jsonify(body)

@@ -7,7 +7,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from telemed.api import api
-from telemed.api.parsing import json_body
+from telemed.api.contract import Body, Raw, documented
+from telemed.api.openapi_parts import json_response
 from telemed.auth.web import current_actor
 from telemed.extensions import limiter
 from telemed.translatable import _l
@@ -17,6 +18,27 @@ from telemed.video.runtime import media_check_service
 MAX_OFFER_BYTES = 20 * 1024  # a browser's audio+video offer with its candidates is 4-8 kB
 MAX_BODY_BYTES = 2 * MAX_OFFER_BYTES  # JSON escaping of the SDP's CRLFs
 DEFAULT_RATE_LIMIT = "6 per minute;30 per hour"
+OFFER = Body(
+    "MediaCheckOffer",
+    (
+        Raw(
+            "sdp",
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_OFFER_BYTES,
+                "description": f"The session description, at most {MAX_OFFER_BYTES} bytes of UTF-8",
+            },
+            required=True,
+        ),
+        Raw("type", {"type": "string", "enum": ["offer"]}, required=True),
+    ),
+)
+ANSWER = {
+    "type": "object",
+    "required": ["sdp", "type"],
+    "properties": {"sdp": {"type": "string"}, "type": {"type": "string", "enum": ["answer"]}},
+}
 
 
 def _rate_limit() -> str:
@@ -34,8 +56,8 @@ def _offer() -> tuple[str, str]:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise InvalidOffer(_l("The offer is too large."))
     request.max_content_length = MAX_BODY_BYTES  # also bounds a chunked body
-    data = json_body()
-    sdp, kind = data.get("sdp"), data.get("type")
+    data = OFFER.read()
+    sdp, kind = data["sdp"], data["type"]
     if kind != "offer":
         raise InvalidOffer(_l("'type' must be \"offer\"."), details={"field": "type"})
     if not isinstance(sdp, str) or not sdp.strip():
@@ -50,12 +72,13 @@ def _offer() -> tuple[str, str]:
 
 @api.post("/media-check/offer")
 @limiter.limit(_rate_limit, key_func=_user_key)
+@documented(json_response(ANSWER, "The answer"), errors=(403, 429, 503), body=OFFER)
 def media_check_offer():
-    """Start a device check: ``{sdp, type: "offer"}`` → 200 ``{sdp, type: "answer"}``.
+    """Pre-call device check: send a WebRTC offer (complete ICE, no trickle), get the server's answer.
 
-    The server peer sends the camera and microphone back on the same connection
-    and closes when the browser hangs up, fails, or after the time limit.
-    401 anonymous; 422 ``invalid_offer``; 429 ``rate_limited``; 503 ``media_check_busy``.
+    The server peer sends the camera and microphone back on the same connection and closes when
+    the browser hangs up, fails, or after the time limit. 422 ``invalid_offer``; 429
+    ``rate_limited``; 503 ``media_check_busy``.
     """
     current_actor()
     sdp, kind = _offer()

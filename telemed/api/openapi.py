@@ -1,349 +1,134 @@
-"""The OpenAPI 3.1 document of ``/api/v1``, served at ``/api/v1/openapi.json``."""
+"""The OpenAPI 3.1 document of ``/api/v1``, served at ``/api/v1/openapi.json``.
+
+Built from the app's URL map and each handler's ``@documented`` declaration (``api/contract.py``):
+every route of the API is an operation, named (``operationId``) after its handler, summarised by
+its docstring, with the inputs the handler reads and every status code a client can get.
+"""
 
 from __future__ import annotations
 
-from flask import jsonify
+import inspect
+import re
+from typing import Any
 
+from flask import Flask, current_app, jsonify
+
+from telemed import inputs
 from telemed.api import api
-from telemed.api.openapi_parts import (
-    DATE_TIME,
-    ID_PARAM,
-    SCHEMAS,
-    error_responses,
-    json_response,
-    operation,
-    param,
-    ref,
-)
+from telemed.api.contract import Operation, documented
+from telemed.api.openapi_parts import SCHEMAS, error_responses, json_response, param
+
+_PATH_ARGUMENT = re.compile(r"<(?:int:)?(\w+)>")
+_METHODS = ("get", "put", "post", "delete", "patch")
+_DESCRIPTION = """Teleconsultations for insured members.
+
+Every error is `{"error": {"code", "message", "details"?}}` with a stable `code`. A client can get:
+400 `bad_request` (a body that is not a JSON object, nests deeper than %(depth)s levels, or is not
+sent as `application/json`), 401 `not_authenticated`, 403, 404 `not_found` (also for an object the
+caller may not see, and for an id beyond %(id_max)s), 405 `method_not_allowed` (with an `Allow`
+header) for a method a path does not have, 409, 413 `payload_too_large` (a JSON body over the
+`TELEMED_MAX_JSON_KB` limit) or `file_too_large`, 415 `unsupported_type`, 422 (`validation_error`
+with `details.field`, or a business rule's code), 429 `rate_limited`, 503."""
 
 
-def document() -> dict:
-    arr = lambda name: {"type": "array", "items": ref(name)}  # noqa: E731
-    paths = {
-        "/auth/token": {
-            "post": operation(
-                "Log in and get a bearer token",
-                json_response(ref("Token")),
-                errs=(401, 422, 429),
-                body="Credentials",
-                secured=False,
-            ),
-            "delete": operation("Revoke the token used", {"description": "Revoked"}, status="204"),
-        },
-        "/me": {"get": operation("The current user", json_response(ref("Me")))},
-        "/me/consent": {
-            "post": operation(
-                "Accept the personal-data consent",
-                json_response({"type": "object"}),
-                errs=(401, 422),
-                body="ConsentRequest",
-            ),
-            "delete": operation("Withdraw the consent", json_response({"type": "object"})),
-        },
-        "/specialties": {"get": operation("Specialties", json_response(arr("Specialty")))},
-        "/doctors": {
-            "get": operation(
-                "Doctors of a specialty, most experienced first",
-                json_response(arr("Doctor")),
-                errs=(401, 422),
-                params=[param("specialty", {"type": "string"}, True)],
-            )
-        },
-        "/doctors/{id}/slots": {
-            "get": operation(
-                "Free slots",
-                json_response(arr("Slot")),
-                errs=(401, 404, 422),
-                params=[
-                    ID_PARAM,
-                    param("from", DATE_TIME),
-                    param("to", DATE_TIME),
-                    param("limit", {"type": "integer"}),
-                ],
-            )
-        },
-        "/consultations": {
-            "get": operation(
-                "My consultations",
-                json_response(arr("Consultation")),
-                errs=(401, 422),
-                params=[
-                    param("when", {"type": "string", "enum": ["upcoming", "past"]}),
-                    param("limit", {"type": "integer"}),
-                    param("offset", {"type": "integer"}),
-                ],
-            ),
-            "post": operation(
-                "Book a planned consultation",
-                json_response(ref("Consultation"), "Booked"),
-                status="201",
-                errs=(401, 409, 422),
-                body="BookingRequest",
-            ),
-        },
-        "/consultations/{id}": {
-            "get": operation(
-                "One consultation", json_response(ref("Consultation")), errs=(401, 404), params=[ID_PARAM]
-            )
-        },
-        "/consultations/{id}/messages": {
-            "get": operation(
-                "Chat history (last 50, or after a message id)",
-                json_response(arr("Message")),
-                errs=(401, 404, 422),
-                params=[ID_PARAM, param("after", {"type": "integer"}), param("limit", {"type": "integer"})],
-            ),
-            "post": operation(
-                "Send a chat message (also broadcast to the room)",
-                json_response(ref("Message"), "Sent"),
-                status="201",
-                errs=(401, 404, 409, 422),
-                body="MessageRequest",
-                params=[ID_PARAM],
-            ),
-        },
-        "/consultations/{id}/attachments": {
-            "post": {
-                "summary": "Upload a document (multipart field 'file'): PDF, JPEG, PNG, HEIC/HEIF, DICOM, plain text",
-                "parameters": [ID_PARAM],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "multipart/form-data": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"file": {"type": "string", "format": "binary"}},
-                            }
-                        }
-                    },
-                },
-                "responses": {
-                    "201": json_response(ref("Attachment"), "Stored"),
-                    **error_responses(401, 404, 409, 413, 415, 422, 503),
-                },
-            }
-        },
-        "/consultations/{id}/ice-servers": {
-            "get": operation(
-                "ICE servers for the call: STUN, and TURN with time-limited credentials (coturn REST scheme)",
-                json_response(ref("IceConfig")),
-                errs=(401, 404),
-                params=[ID_PARAM],
-            )
-        },
-        "/consultations/{id}/conclusion": {
-            "get": operation(
-                "The conclusion (doctor: also the draft; patient: once signed)",
-                json_response(ref("Conclusion")),
-                errs=(401, 404),
-                params=[ID_PARAM],
-            ),
-            "put": operation(
-                "Save the draft (the consultation's doctor only)",
-                json_response(ref("Conclusion")),
-                errs=(401, 403, 404, 409, 422),
-                body="ConclusionContent",
-                params=[ID_PARAM],
-            ),
-        },
-        "/consultations/{id}/conclusion/sign": {
-            "post": operation(
-                "Sign with the doctor's password; the consultation becomes completed",
-                json_response(ref("Conclusion")),
-                errs=(401, 403, 404, 409, 422),
-                body="SignRequest",
-                params=[ID_PARAM],
-            )
-        },
-        "/consultations/{id}/conclusion/addenda": {
-            "post": operation(
-                "Add a correction to the signed conclusion",
-                json_response(ref("Conclusion"), "Added"),
-                status="201",
-                errs=(401, 403, 404, 409, 422),
-                body="AddendumRequest",
-                params=[ID_PARAM],
-            )
-        },
-        "/consultations/{id}/conclusion.pdf": {
-            "get": {
-                "summary": "The signed conclusion as a PDF",
-                "parameters": [ID_PARAM],
-                "responses": {
-                    "200": {"description": "PDF", "content": {"application/pdf": {}}},
-                    **error_responses(401, 404, 409),
-                },
-            }
-        },
-        "/patients": {
-            "get": operation(
-                "Records staff: search patients by name, birth date or policy number",
-                json_response({"type": "array", "items": {"type": "object"}}),
-                errs=(401, 403, 422),
-                params=[param("q", {"type": "string"}, True), param("limit", {"type": "integer"})],
-            )
-        },
-        "/patients/{id}/record": {
-            "get": operation(
-                "The e-card: entries of every kind, newest first",
-                json_response(arr("RecordEntry")),
-                errs=(401, 404, 422),
-                params=[
-                    ID_PARAM,
-                    param("kind", {"type": "string", "enum": ["conclusion", "visit", "document"]}),
-                    param("from", DATE_TIME),
-                    param("to", DATE_TIME),
-                    param("specialty", {"type": "string"}),
-                    param("text", {"type": "string"}),
-                    param("limit", {"type": "integer"}),
-                    param("offset", {"type": "integer"}),
-                ],
-            )
-        },
-        "/patients/{id}/record/visits": {
-            "post": operation(
-                "Records staff: add an in-person visit",
-                json_response(ref("RecordEntry"), "Added"),
-                status="201",
-                errs=(401, 403, 404, 422),
-                body="VisitRequest",
-                params=[ID_PARAM],
-            )
-        },
-        "/patients/{id}/record/visits/{visit_id}/documents": {
-            "post": {
-                "summary": "Records staff: attach a document to an in-person visit (multipart field 'file')",
-                "parameters": [ID_PARAM, param("visit_id", {"type": "integer"}, where="path")],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "multipart/form-data": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"file": {"type": "string", "format": "binary"}},
-                            }
-                        }
-                    },
-                },
-                "responses": {
-                    "201": json_response(ref("Attachment"), "Stored"),
-                    **error_responses(401, 403, 404, 413, 415, 422, 503),
-                },
-            }
-        },
-        "/patients/{id}/record/access-log": {
-            "get": operation(
-                "Who looked at this record (patient, guardian, records staff)",
-                json_response({"type": "array", "items": {"type": "object"}}),
-                errs=(401, 404),
-                params=[ID_PARAM],
-            )
-        },
-        "/patients/{id}/record/fhir": {
-            "get": {
-                "summary": "The e-card as a FHIR R4 Bundle",
-                "parameters": [ID_PARAM],
-                "responses": {
-                    "200": {"description": "Bundle", "content": {"application/fhir+json": {}}},
-                    **error_responses(401, 404),
-                },
-            }
-        },
-        "/icd10": {
-            "get": operation(
-                "Search the ICD-10 list (doctors, records staff)",
-                json_response({"type": "array", "items": {"type": "object"}}),
-                errs=(401, 403, 422),
-                params=[param("q", {"type": "string"}, True), param("lang", {"type": "string"})],
-            )
-        },
-        "/attachments/{id}": {
-            "get": {
-                "summary": "Download an attachment",
-                "parameters": [ID_PARAM],
-                "responses": {
-                    "200": {"description": "The bytes, as an attachment"},
-                    **error_responses(401, 404),
-                },
-            }
-        },
-        "/consultations/{id}/cancel": {
-            "post": {
-                **operation(
-                    "Cancel before the start; the doctor must give a reason, which the member reads",
-                    json_response(ref("Consultation")),
-                    errs=(401, 404, 409, 422),
-                    params=[ID_PARAM],
-                ),
-                "requestBody": {
-                    "required": False,
-                    "content": {"application/json": {"schema": ref("CancelRequest")}},
-                },
-            }
-        },
-        "/asyncapi.json": {
-            "get": operation(
-                "The AsyncAPI 3.0 document of the Socket.IO events: payloads with their limits, acks with "
-                "their error codes, and what the server sends",
-                json_response({"type": "object"}, "The AsyncAPI document"),
-                errs=(),
-                secured=False,
-            )
-        },
-        "/media-check/offer": {
-            "post": {
-                "summary": "Pre-call device check: send a WebRTC offer (complete ICE, no trickle); the server "
-                "peer answers and echoes camera and microphone back until hang-up or the time limit",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["sdp", "type"],
-                                "properties": {
-                                    "sdp": {"type": "string", "maxLength": 20480},
-                                    "type": {"type": "string", "enum": ["offer"]},
-                                },
-                            }
-                        }
-                    },
-                },
-                "responses": {
-                    "200": json_response(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "sdp": {"type": "string"},
-                                "type": {"type": "string", "enum": ["answer"]},
-                            },
-                        },
-                        "The answer",
-                    ),
-                    **error_responses(400, 401, 403, 422, 429, 503),
-                },
-            }
-        },
+def _path(rule: str) -> tuple[str, list[str]]:
+    """The OpenAPI path of a Flask rule under the API's prefix; the first path argument is ``{id}``."""
+    names = _PATH_ARGUMENT.findall(rule)
+    shown = {name: ("id" if i == 0 else name) for i, name in enumerate(names)}
+    path = _PATH_ARGUMENT.sub(lambda m: "{" + shown[m[1]] + "}", rule.removeprefix(api.url_prefix or ""))
+    return path, [shown[n] for n in names]
+
+
+def _codes(op: Operation, has_path_id: bool) -> list[int]:
+    codes = set(op.errors)
+    if not op.public:
+        codes.add(401)
+    if has_path_id:
+        codes.add(404)
+    if op.body or op.multipart:
+        codes |= {400, 413, 422}
+    if op.query:
+        codes.add(422)
+    return sorted(codes)
+
+
+def _operation(endpoint: str, view: Any, op: Operation, path_args: list[str]) -> dict:
+    doc = inspect.cleandoc(view.__doc__ or endpoint)
+    summary, _, description = doc.partition("\n\n")
+    out: dict[str, Any] = {
+        "operationId": endpoint.removeprefix(f"{api.name}."),
+        "summary": " ".join(summary.split()),
+        "responses": {str(op.status): op.ok, **error_responses(*_codes(op, bool(path_args)))},
     }
+    if description:
+        out["description"] = description
+    params = [
+        param(name, {"type": "integer", "minimum": 1}, where="path")
+        | {"description": f"An id; one that names nothing here, or beyond {inputs.ID_MAX}, is 404"}
+        for name in path_args
+    ]
+    params += [param(p.name, p.schema(), p.required) for p in op.query]
+    if params:
+        out["parameters"] = params
+    if op.body:
+        out["requestBody"] = {
+            "required": op.body.required,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.name}"}}},
+        }
+    if op.multipart:
+        out["requestBody"] = {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    if op.public:
+        out["security"] = []
+    return out
+
+
+def document(app: Flask | None = None) -> dict:
+    """The document for ``app`` (default: the current one)."""
+    app = app or current_app
+    paths: dict[str, dict] = {}
+    bodies: dict[str, dict] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.endpoint.startswith(f"{api.name}."):
+            continue
+        view = app.view_functions[rule.endpoint]
+        op: Operation = getattr(view, "operation")  # noqa: B009  (tests/web/test_openapi.py: every route has one)
+        path, path_args = _path(rule.rule)
+        for method in _METHODS:
+            if method.upper() in (rule.methods or ()):
+                paths.setdefault(path, {})[method] = _operation(rule.endpoint, view, op, path_args)
+        if op.body:
+            bodies[op.body.name] = op.body.schema()
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "telemed API",
             "version": "1.0.0",
-            "description": "Teleconsultations for insured members. Errors: {error: {code, message}}.",
+            "description": _DESCRIPTION % {"depth": inputs.JSON_MAX_DEPTH, "id_max": inputs.ID_MAX},
         },
-        "servers": [{"url": "/api/v1"}],
+        "servers": [{"url": api.url_prefix}],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **bodies},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "responses": {"Error": json_response(ref("Error"), "Error")},
+            "responses": {"Error": json_response({"$ref": "#/components/schemas/Error"}, "Error")},
         },
     }
 
 
 @api.get("/openapi.json")
+@documented(json_response({"type": "object"}, "The OpenAPI document"), public=True)
 def openapi_json():
-    """This API's OpenAPI document."""
+    """This API's OpenAPI 3.1 document. Anyone may read it."""
     return jsonify(document())

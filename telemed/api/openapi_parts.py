@@ -1,9 +1,14 @@
-"""Building blocks of the OpenAPI document: helpers for operations and parameters, and the
-component schemas (``SCHEMAS``). ``api/openapi.py`` assembles the paths from them."""
+"""Building blocks of the OpenAPI document: helpers, non-JSON responses, and the component schemas
+of responses (``SCHEMAS``). Request bodies are declared beside their handlers (``api/contract.py``);
+``api/openapi.py`` assembles the document."""
 
 from __future__ import annotations
 
+from telemed.api.contract import DATE_TIME, TEXT_PATTERN
 from telemed.auth.roles import Role
+from telemed.inputs import SPACE_CHARS
+from telemed.records.conclusions import DIAGNOSIS_TEXT_MAX
+from telemed.records.icd10 import LOOSE_CODE_PATTERN
 from telemed.scheduling.status import Mode, Status
 
 
@@ -19,32 +24,29 @@ def error_responses(*codes: int) -> dict:
     return {str(c): {"$ref": "#/components/responses/Error"} for c in codes}
 
 
-def operation(
-    summary: str,
-    ok: dict,
-    *,
-    status: str = "200",
-    errs=(401,),
-    body: str | None = None,
-    params: list | None = None,
-    secured: bool = True,
-) -> dict:
-    op = {"summary": summary, "responses": {status: ok, **error_responses(*errs)}}
-    if body:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
-    if params:
-        op["parameters"] = params
-    if not secured:
-        op["security"] = []
-    return op
+def array_of(name: str) -> dict:
+    return {"type": "array", "items": ref(name)}
 
 
 def param(name: str, schema: dict, required: bool = False, where: str = "query") -> dict:
     return {"name": name, "in": where, "required": required or where == "path", "schema": schema}
 
 
-DATE_TIME = {"type": "string", "format": "date-time"}
-ID_PARAM = param("id", {"type": "integer"}, where="path")
+#: What ``icd10.normalize_code`` reads as a code (trimmed, any case), or nothing.
+ICD10_PATTERN = f"^$|^[{SPACE_CHARS}]*{LOOSE_CODE_PATTERN}[{SPACE_CHARS}]*$"
+PDF = {
+    "description": "The PDF",
+    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+}
+FHIR_BUNDLE = {
+    "description": "A FHIR R4 Bundle of type document",
+    "content": {"application/fhir+json": {"schema": {"type": "object", "required": ["resourceType"]}}},
+}
+ATTACHMENT_BYTES = {
+    "description": "The bytes as a download, in the content type sniffed at upload",
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+}
+
 
 SCHEMAS = {
     "Error": {
@@ -61,11 +63,6 @@ SCHEMAS = {
                 },
             }
         },
-    },
-    "Credentials": {
-        "type": "object",
-        "required": ["username", "password"],
-        "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
     },
     "Token": {
         "type": "object",
@@ -120,11 +117,6 @@ SCHEMAS = {
             },
         },
     },
-    "ConsentRequest": {
-        "type": "object",
-        "required": ["version"],
-        "properties": {"version": {"type": "string"}},
-    },
     "Specialty": {
         "type": "object",
         "properties": {
@@ -151,15 +143,6 @@ SCHEMAS = {
     "Slot": {
         "type": "object",
         "properties": {"id": {"type": "integer"}, "start": DATE_TIME, "end": DATE_TIME},
-    },
-    "BookingRequest": {
-        "type": "object",
-        "required": ["slot_id"],
-        "properties": {
-            "slot_id": {"type": "integer"},
-            "patient_id": {"type": "integer"},
-            "reason": {"type": "string", "maxLength": 2000},
-        },
     },
     "Attachment": {
         "type": "object",
@@ -215,27 +198,53 @@ SCHEMAS = {
             },
         },
     },
-    "MessageRequest": {
-        "type": "object",
-        "properties": {
-            "text": {"type": "string", "maxLength": 4000},
-            "attachment_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": 10},
-        },
-    },
     "Diagnosis": {
-        "type": "object",
-        "properties": {"icd10": {"type": ["string", "null"]}, "text": {"type": "string"}},
+        "type": ["object", "null"],
+        "properties": {
+            "icd10": {
+                "type": ["string", "null"],
+                "pattern": ICD10_PATTERN,
+                "description": "A code of the ICD-10 list (see /icd10), e.g. J06.9 or j069; 422 for any other",
+            },
+            "text": {"type": ["string", "null"], "maxLength": DIAGNOSIS_TEXT_MAX, "pattern": TEXT_PATTERN},
+        },
     },
-    "ConclusionContent": {
+    "Consent": {
+        "type": "object",
+        "required": ["current_version", "accepted"],
+        "properties": {
+            "current_version": {"type": "string"},
+            "accepted": {"type": "boolean"},
+            "accepted_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "PatientMatch": {
         "type": "object",
         "properties": {
-            **{
-                k: {"type": "string"}
-                for k in ("complaints", "anamnesis", "objective", "recommendations", "follow_up")
-            },
-            "diagnosis": {"$ref": "#/components/schemas/Diagnosis"},
-            "referrals": {"type": "array", "items": {"type": "string"}},
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "birth_date": {"type": "string", "format": "date"},
+            "policies": {"type": "array", "items": {"type": "string"}},
         },
+    },
+    "AccessLogEntry": {
+        "type": "object",
+        "properties": {
+            "at": DATE_TIME,
+            "actor": {
+                "type": "object",
+                "properties": {"id": {"type": ["integer", "null"]}, "role": {"type": ["string", "null"]}},
+            },
+            "object_type": {"type": "string"},
+            "object_id": {"type": ["string", "integer", "null"]},
+            "action": {"type": "string"},
+            "outcome": {"type": "string"},
+        },
+    },
+    "Icd10Entry": {
+        "type": "object",
+        "required": ["code", "title"],
+        "properties": {"code": {"type": "string"}, "title": {"type": "string"}},
     },
     "Conclusion": {
         "allOf": [
@@ -253,28 +262,6 @@ SCHEMAS = {
                 },
             },
         ]
-    },
-    "SignRequest": {
-        "type": "object",
-        "required": ["password"],
-        "properties": {"password": {"type": "string"}},
-    },
-    "AddendumRequest": {
-        "type": "object",
-        "required": ["text", "reason"],
-        "properties": {"text": {"type": "string"}, "reason": {"type": "string"}},
-    },
-    "VisitRequest": {
-        "type": "object",
-        "required": ["date", "clinic", "doctor_name"],
-        "properties": {
-            "date": {"type": "string"},
-            "clinic": {"type": "string"},
-            "doctor_name": {"type": "string"},
-            "specialty": {"type": "string"},
-            "diagnosis": {"$ref": "#/components/schemas/Diagnosis"},
-            "notes": {"type": "string"},
-        },
     },
     "RecordEntry": {
         "type": "object",
@@ -310,10 +297,5 @@ SCHEMAS = {
             "cancelled_at": {"type": ["string", "null"], "format": "date-time"},
             "cancel_reason": {"type": ["string", "null"]},
         },
-    },
-    "CancelRequest": {
-        "type": "object",
-        "properties": {"reason": {"type": "string", "maxLength": 2000}},
-        "description": "'reason' is required when the consultation's doctor cancels",
     },
 }

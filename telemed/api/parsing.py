@@ -15,9 +15,14 @@ from telemed.translatable import _l
 from telemed.web import body_limit
 
 
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python's extension, not JSON
+
+
 def json_body() -> dict[str, Any]:
     """The request's JSON object (an empty body counts as ``{}``), nested at most
-    ``inputs.JSON_MAX_DEPTH`` levels. The body's size is bounded for every request that is not an
+    ``inputs.JSON_MAX_DEPTH`` levels. A number without a fractional part is an int (``2.0`` is 2),
+    as the OpenAPI document's JSON Schema reads it. The body's size is bounded for every request that is not an
     upload (``limit_body_size``)."""
     raw = request.get_data(cache=True)
     if len(raw) > body_limit():
@@ -29,7 +34,7 @@ def json_body() -> dict[str, Any]:
             raise errors.BadRequest(_l("Send a JSON body with 'Content-Type: application/json'."))
         return {}
     try:
-        data = json.loads(raw) if raw else None
+        data = json.loads(raw, parse_float=inputs.json_number, parse_constant=_not_json) if raw else None
     except (ValueError, RecursionError):
         raise errors.BadRequest(_l("The body is not valid JSON.")) from None
     if not isinstance(data, dict):
@@ -80,7 +85,7 @@ def query_text(name: str, *, max_len: int) -> str | None:
 
 def query_int(name: str, default: int, *, lo: int = 0, hi: int = 1000) -> int:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -101,17 +106,18 @@ def query_datetime(name: str, default: datetime) -> datetime: ...
 @overload
 def query_datetime(name: str, default: None) -> datetime | None: ...
 def query_datetime(name: str, default: datetime | None) -> datetime | None:
-    """An ISO 8601 datetime with an offset (``Z`` accepted); naive values are refused."""
+    """An ISO 8601 date-time with a UTC offset (``inputs.DATE_TIME_PATTERN``; ``Z`` accepted, and a
+    space for a ``+`` that the query string did not encode)."""
     raw = request.args.get(name)
-    if not raw:
+    if raw is None:
         return default
     try:
-        value = datetime.fromisoformat(raw.replace(" ", "+").replace("Z", "+00:00"))
+        value = inputs.parse_datetime(raw[:11] + raw[11:].replace(" ", "+"))
     except ValueError:
         raise errors.ValidationFailed(
             _l("'%(name)s' must be an ISO 8601 date-time.", name=name), details={"field": name}
         ) from None
-    if value.tzinfo is None or value.utcoffset() is None:
+    if value.tzinfo is None or value.utcoffset() is None or len(raw) == 10:
         raise errors.ValidationFailed(
             _l("'%(name)s' needs a UTC offset, e.g. 2026-05-01T09:00:00+03:00.", name=name),
             details={"field": name},

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, jsonify
 
 from telemed import errors
 from telemed.api import api, audits_access
-from telemed.api.parsing import field_str, json_body, query_datetime, query_int, query_text
+from telemed.api.contract import (
+    TEXT_PATTERN,
+    Body,
+    ChoiceParam,
+    DateTimeParam,
+    IntParam,
+    Raw,
+    Text,
+    TextParam,
+    date_schema,
+    documented,
+)
+from telemed.api.openapi_parts import FHIR_BUNDLE, PDF, array_of, json_response, ref
 from telemed.auth.web import current_actor
 from telemed.catalog.specialties import BY_CODE
 from telemed.records import access, audit, ecard, icd10
@@ -20,12 +32,60 @@ from telemed.translatable import _l
 from telemed.web import clinic_tz, database, db_session, now, viewer_tz
 
 
+def _text_or_null(max_len: int) -> dict:
+    return {"type": ["string", "null"], "maxLength": max_len, "pattern": TEXT_PATTERN}
+
+
+CONCLUSION = Body(
+    "ConclusionContent",
+    (
+        *(Raw(name, _text_or_null(service.TEXT_MAX)) for name in service.TEXT_FIELDS),
+        Raw("diagnosis", ref("Diagnosis")),
+        Raw(
+            "referrals",
+            {
+                "type": ["array", "null"],
+                "items": {"type": "string", "maxLength": service.REFERRAL_MAX, "pattern": TEXT_PATTERN},
+                "maxItems": service.REFERRALS_MAX,
+            },
+        ),
+    ),
+    required=False,
+)
+SIGN = Body("SignRequest", (Text("password", 1024, required=True, description="The doctor's password"),))
+ADDENDUM = Body(
+    "AddendumRequest",
+    (Text("text", service.TEXT_MAX, required=True), Text("reason", service.REASON_MAX, required=True)),
+)
+VISIT = Body(
+    "VisitRequest",
+    (
+        Raw("date", date_schema("The visit's day (noon in the clinic's time zone) or moment"), required=True),
+        *(Text(name, max_len, required=required) for name, max_len, required in ecard.VISIT_TEXTS),
+        Raw("specialty", {"type": ["string", "null"], "enum": [*BY_CODE, None]}),
+        Raw("diagnosis", ref("Diagnosis")),
+    ),
+    description="'date' may not lie in the future",
+)
+KIND = ChoiceParam("kind", ecard.KINDS)
+RECORD_SPECIALTY = ChoiceParam("specialty", tuple(BY_CODE))
+RECORD_TEXT = TextParam("text", max_len=200)
+RECORD_FROM, RECORD_TO = DateTimeParam("from"), DateTimeParam("to")
+RECORD_LIMIT, OFFSET = IntParam("limit", 50, lo=1, hi=500), IntParam("offset", 0, hi=10**6)
+SEARCH_Q = TextParam("q", max_len=ecard.SEARCH_MAX, min_len=ecard.SEARCH_MIN, required=True)
+SEARCH_LIMIT = IntParam("limit", 20, lo=1, hi=100)
+LOG_LIMIT = IntParam("limit", 100, lo=1, hi=500)
+ICD_Q = TextParam("q", max_len=100, required=True)
+ICD_LANG = ChoiceParam("lang", ("ru", "en"))
+
+
 @api.put("/consultations/<int:consultation_id>/conclusion")
 @audits_access
+@documented(json_response(ref("Conclusion")), errors=(403, 409), body=CONCLUSION)
 def put_conclusion(consultation_id: int):
     """Save the draft (the consultation's doctor only); 409 ``conclusion_signed`` once signed."""
     with audited("conclusion", "write", object_id=consultation_id) as ctx:
-        data = json_body()
+        data = CONCLUSION.read()
         with database().transaction() as s:
             conclusion = service.save_draft(s, ctx["actor"], consultation_id, data, now=now())
             ctx["patient_id"] = conclusion.patient_id
@@ -35,8 +95,9 @@ def put_conclusion(consultation_id: int):
 
 @api.get("/consultations/<int:consultation_id>/conclusion")
 @audits_access
+@documented(json_response(ref("Conclusion")))
 def get_conclusion(consultation_id: int):
-    """The conclusion: the doctor sees the draft; the patient and guardian only the signed one."""
+    """The conclusion (doctor: also the draft; patient and guardian: once signed)."""
     with audited("conclusion", "read", object_id=consultation_id) as ctx:
         _, conclusion = service.conclusion_for(db_session(), ctx["actor"], consultation_id)
         ctx["patient_id"] = conclusion.patient_id
@@ -45,10 +106,13 @@ def get_conclusion(consultation_id: int):
 
 @api.post("/consultations/<int:consultation_id>/conclusion/sign")
 @audits_access
+@documented(json_response(ref("Conclusion")), errors=(403, 409), body=SIGN)
 def sign_conclusion(consultation_id: int):
-    """Sign with ``{password}``: stores who, when and the content hash; the consultation is completed."""
+    """Sign with the doctor's password; the consultation becomes completed.
+
+    Stores who signed, when, and the content's hash."""
     with audited("conclusion", "sign", object_id=consultation_id) as ctx:
-        password = field_str(json_body(), "password", max_len=1024)
+        password = SIGN.read()["password"]
         with database().transaction() as s:
             conclusion = service.sign(
                 s,
@@ -65,10 +129,11 @@ def sign_conclusion(consultation_id: int):
 
 @api.post("/consultations/<int:consultation_id>/conclusion/addenda")
 @audits_access
+@documented(json_response(ref("Conclusion"), "Added"), status=201, errors=(403, 409), body=ADDENDUM)
 def add_addendum(consultation_id: int):
-    """Add a correction ``{text, reason}`` to the signed conclusion: 201."""
+    """Add a correction ``{text, reason}`` to the signed conclusion."""
     with audited("conclusion", "addendum", object_id=consultation_id) as ctx:
-        data = json_body()
+        data = ADDENDUM.read()
         with database().transaction() as s:
             addendum = service.add_addendum(
                 s, ctx["actor"], consultation_id, text=data.get("text"), reason=data.get("reason"), now=now()
@@ -80,6 +145,7 @@ def add_addendum(consultation_id: int):
 
 @api.get("/consultations/<int:consultation_id>/conclusion.pdf")
 @audits_access
+@documented(PDF, errors=(409,))
 def conclusion_pdf(consultation_id: int):
     """The signed conclusion as a PDF (Cyrillic text embedded and extractable)."""
     with audited("pdf", "read", object_id=consultation_id) as ctx:
@@ -99,28 +165,29 @@ def conclusion_pdf(consultation_id: int):
 
 
 def _record_filter() -> ecard.EntryFilter:
-    kind = request.args.get("kind") or None
-    if kind is not None and kind not in ecard.KINDS:
-        raise errors.ValidationFailed(
-            _l("'kind' must be one of %(choices)s.", choices=", ".join(ecard.KINDS)),
-            details={"field": "kind"},
-        )
-    specialty = request.args.get("specialty") or None
-    if specialty is not None and specialty not in BY_CODE:
-        raise errors.ValidationFailed(_l("Unknown specialty."), details={"field": "specialty"})
-    text = query_text("text", max_len=200)
-    start = query_datetime("from", None) if request.args.get("from") else None
-    end = query_datetime("to", None) if request.args.get("to") else None
-    return ecard.EntryFilter(kind=kind, start=start, end=end, specialty=specialty, text=text)
+    return ecard.EntryFilter(
+        kind=KIND.read(),
+        start=RECORD_FROM.read(),
+        end=RECORD_TO.read(),
+        specialty=RECORD_SPECIALTY.read(),
+        text=RECORD_TEXT.read(),
+    )
 
 
 @api.get("/patients/<int:patient_id>/record")
 @audits_access
+@documented(
+    json_response(array_of("RecordEntry")),
+    query=(KIND, RECORD_FROM, RECORD_TO, RECORD_SPECIALTY, RECORD_TEXT, RECORD_LIMIT, OFFSET),
+)
 def patient_record(patient_id: int):
-    """The e-card: entries of every kind, newest first; filters ``kind``, ``from``, ``to``, ``specialty``, ``text``."""
+    """The e-card: entries of every kind, newest first.
+
+    Filters: ``kind``, ``from``, ``to``, ``specialty`` and ``text`` (words of the title, diagnosis
+    and summary)."""
     with audited("record", "read", patient_id=patient_id) as ctx:
         f = _record_filter()
-        limit, offset = query_int("limit", 50, lo=1, hi=500), query_int("offset", 0, hi=10**6)
+        limit, offset = RECORD_LIMIT.read(), OFFSET.read()
         ecard.patient_for_record(db_session(), ctx["actor"], patient_id, now=now())
         items = ecard.entries(db_session(), patient_id, f, limit=limit, offset=offset)
     return jsonify(items)
@@ -128,10 +195,11 @@ def patient_record(patient_id: int):
 
 @api.post("/patients/<int:patient_id>/record/visits")
 @audits_access
+@documented(json_response(ref("RecordEntry"), "Added"), status=201, errors=(403,), body=VISIT)
 def add_visit(patient_id: int):
-    """Records staff add an in-person visit ``{date, clinic, doctor_name, diagnosis: {icd10, text}, notes}``: 201."""
+    """Records staff: add an in-person visit ``{date, clinic, doctor_name, specialty?, diagnosis?, notes?}``."""
     with audited("visit", "write", patient_id=patient_id) as ctx:
-        data = json_body()
+        data = VISIT.read()
         with database().transaction() as s:
             visit = ecard.add_visit(s, ctx["actor"], patient_id, data, now=now(), clinic_tz=clinic_tz())
             ctx["object_id"] = visit.id
@@ -141,13 +209,12 @@ def add_visit(patient_id: int):
 
 @api.get("/patients")
 @audits_access
+@documented(json_response(array_of("PatientMatch")), errors=(403,), query=(SEARCH_Q, SEARCH_LIMIT))
 def search_patients():
-    """Records staff and admins: patients by name, birth date or policy number (``?q=``)."""
-    q = request.args.get("q", "")
+    """Records staff: search patients by name, birth date (ДД.ММ.ГГГГ or ISO) or policy number."""
     with audited("patient_search", "search") as ctx:  # the query itself may hold a name: not logged
-        patients = ecard.search_patients(
-            db_session(), ctx["actor"], q, limit=query_int("limit", 20, lo=1, hi=100)
-        )
+        q, limit = SEARCH_Q.read() or "", SEARCH_LIMIT.read()
+        patients = ecard.search_patients(db_session(), ctx["actor"], q, limit=limit)
     return jsonify(
         [
             {
@@ -163,16 +230,13 @@ def search_patients():
 
 @api.get("/patients/<int:patient_id>/record/access-log")
 @audits_access
+@documented(json_response(array_of("AccessLogEntry")), query=(LOG_LIMIT, OFFSET))
 def access_log(patient_id: int):
-    """Who looked at this patient's record: for the patient, a guardian, records staff and admins."""
+    """Who looked at this record (for the patient, a guardian, records staff and admins)."""
     with audited("access_log", "read", patient_id=patient_id) as ctx:
         ecard.patient_for_access_log(db_session(), ctx["actor"], patient_id, now=now())
-        rows = audit.access_log(
-            db_session(),
-            patient_id,
-            limit=query_int("limit", 100, lo=1, hi=500),
-            offset=query_int("offset", 0, hi=10**6),
-        )
+        limit, offset = LOG_LIMIT.read(), OFFSET.read()
+        rows = audit.access_log(db_session(), patient_id, limit=limit, offset=offset)
     return jsonify(
         [
             {
@@ -190,6 +254,7 @@ def access_log(patient_id: int):
 
 @api.get("/patients/<int:patient_id>/record/fhir")
 @audits_access
+@documented(FHIR_BUNDLE)
 def patient_fhir(patient_id: int):
     """The e-card as a FHIR R4 Bundle (Patient, Practitioner, Encounter, Composition, DocumentReference)."""
     with audited("fhir", "export", patient_id=patient_id) as ctx:
@@ -199,13 +264,14 @@ def patient_fhir(patient_id: int):
 
 
 @api.get("/icd10")
+@documented(json_response(array_of("Icd10Entry")), errors=(403,), query=(ICD_Q, ICD_LANG))
 def icd10_search():
-    """ICD-10 codes matching ``?q=`` (code prefix or words of the title), for doctors and records staff."""
+    """Search the ICD-10 list by code prefix or words of the title (doctors, records staff).
+
+    ``lang`` is the language of the titles: ``ru`` (default) or ``en``."""
     actor = current_actor()
     if not access.may_search_icd10(actor):
         raise errors.NotPermitted(_l("Only clinicians search the ICD-10 list."))
-    q = request.args.get("q", "").strip()
-    if not q or len(q) > 100:
-        raise errors.ValidationFailed(_l("'q' is required."), details={"field": "q"})
-    lang: Literal["ru", "en"] = "en" if request.args.get("lang") == "en" else "ru"
+    q = ICD_Q.read() or ""
+    lang: Literal["ru", "en"] = "en" if ICD_LANG.read() == "en" else "ru"
     return jsonify([{"code": e.code, "title": e.title} for e in icd10.search(q, lang=lang, limit=20)])

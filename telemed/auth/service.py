@@ -22,6 +22,7 @@ from telemed.auth.passwords import Passwords
 from telemed.translatable import _l
 
 USERNAME_MAX = 64
+PASSWORD_MAX = 1024  # what a login accepts; longer ones are refused before hashing
 
 
 def _digest(raw: str) -> str:
@@ -179,7 +180,7 @@ def accept_consent(
     if version != current_version:
         raise errors.ValidationFailed(
             _l("The current consent version is %(current_version)s.", current_version=current_version),
-            details={"current_version": current_version},
+            details={"field": "version", "current_version": current_version},
         )
     record = current_consent(session, user_id, version)
     if record is None:

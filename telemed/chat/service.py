@@ -6,7 +6,6 @@ Only the consultation's parties read or write (``scheduling.service.get_for``; a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,11 +29,6 @@ TEXT_MAX = 4000
 ATTACHMENTS_MAX = 10
 HISTORY_DEFAULT = 50
 HISTORY_MAX = 500
-# What a message may not hold (a regular-expression character range): control characters but tab and
-# line breaks, bidirectional overrides, and lone surrogates (JSON "\ud800" decodes to one; no database
-# can store it)
-CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 
 
 def consultation_for_chat(
@@ -45,22 +39,12 @@ def consultation_for_chat(
 
 
 def clean_text(text: object) -> str:
-    """Validate a message text: a string of at most ``TEXT_MAX`` characters, no control characters."""
+    """Validate a message text: a string of at most ``TEXT_MAX`` characters (``inputs.clean_text``)."""
     if text is None:
         return ""
     if not isinstance(text, str):
         raise errors.ValidationFailed(_l("'text' must be a string."), details={"field": "text"})
-    if _CONTROL.search(text):  # before trimming, which would drop some (vertical tab, form feed, ...)
-        raise errors.ValidationFailed(
-            _l("The message contains control characters."), details={"field": "text"}
-        )
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if len(text) > TEXT_MAX:
-        raise errors.ValidationFailed(
-            _l("A message may have at most %(limit)s characters.", limit=TEXT_MAX),
-            details={"field": "text"},
-        )
-    return text
+    return inputs.clean_text(text, "text", max_len=TEXT_MAX)
 
 
 def clean_ids(value: object, field: str = "attachment_ids") -> list[int]:

@@ -28,7 +28,10 @@ from telemed.translatable import _l
 
 TEXT_FIELDS = ("complaints", "anamnesis", "objective", "recommendations", "follow_up")
 TEXT_MAX = 10_000
+DIAGNOSIS_TEXT_MAX = 1000
+REASON_MAX = 1000  # an addendum's reason
 REFERRALS_MAX = 30
+REFERRAL_MAX = 500
 
 
 def consultation_for_doctor(session: Session, actor: Actor, consultation_id: int) -> Consultation:
@@ -59,7 +62,7 @@ def clean_diagnosis(value: object) -> tuple[str | None, str]:
         raise errors.ValidationFailed(
             _l("'diagnosis' must be {icd10, text}."), details={"field": "diagnosis"}
         )
-    text = _text(value, "text", 1000)
+    text = _text(value, "text", DIAGNOSIS_TEXT_MAX)
     raw = value.get("icd10")
     if raw in (None, ""):
         return None, text
@@ -77,17 +80,19 @@ def clean_diagnosis(value: object) -> tuple[str | None, str]:
 def clean_content(data: dict) -> dict:
     content: dict[str, Any] = {name: _text(data, name) for name in TEXT_FIELDS}
     content["diagnosis_icd10"], content["diagnosis_text"] = clean_diagnosis(data.get("diagnosis"))
-    referrals = data.get("referrals") or []
+    referrals = data.get("referrals")
+    if referrals is None:
+        referrals = []
     if (
         not isinstance(referrals, list)
         or len(referrals) > REFERRALS_MAX
-        or not all(isinstance(r, str) and len(r) <= 500 for r in referrals)
+        or not all(isinstance(r, str) and len(r) <= REFERRAL_MAX for r in referrals)
     ):
         raise errors.ValidationFailed(
             _l("'referrals' must be a list of at most %(limit)s texts.", limit=REFERRALS_MAX),
             details={"field": "referrals"},
         )
-    cleaned = (inputs.clean_text(r, "referrals", max_len=500) for r in referrals)
+    cleaned = (inputs.clean_text(r, "referrals", max_len=REFERRAL_MAX) for r in referrals)
     content["referrals"] = [r for r in cleaned if r]
     return content
 
@@ -181,7 +186,7 @@ def add_addendum(
 ) -> Addendum:
     """Append a correction to a signed conclusion (the signed text itself never changes)."""
     data = {"text": text, "reason": reason}
-    body, why = _text(data, "text"), _text(data, "reason", 1000)
+    body, why = _text(data, "text"), _text(data, "reason", REASON_MAX)
     if not body or not why:
         raise errors.ValidationFailed(_l("An addendum needs a text and a reason."), details={"field": "text"})
     c = consultation_for_doctor(session, actor, consultation_id)

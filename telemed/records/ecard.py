@@ -20,6 +20,7 @@ from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import BY_CODE
+from telemed.dates import rfc3339
 from telemed.documents.models import Attachment
 from telemed.members import service as members
 from telemed.members.models import Patient, Policy, fold
@@ -31,6 +32,10 @@ from telemed.translatable import _l
 
 CARE_WINDOW = timedelta(days=30)
 KINDS = ("conclusion", "visit", "document")
+#: A patient search's query: at least and at most this many characters (trimmed).
+SEARCH_MIN, SEARCH_MAX = 2, 100
+#: A visit's text fields: (name, most characters, required).
+VISIT_TEXTS = (("clinic", 200, True), ("doctor_name", 200, True), ("notes", 10_000, False))
 
 
 def doctor_cares_for(session: Session, actor: Actor, patient_id: int, now: datetime) -> bool:
@@ -167,7 +172,7 @@ def _entry_json(r) -> dict:
         "id": f"{r['kind']}-{r['id']}",
         "kind": r["kind"],
         "object_id": r["id"],
-        "date": date_value.isoformat(timespec="seconds"),
+        "date": rfc3339(date_value),
         "title": titles[r["kind"]],
         "author": r["author"],
         "summary": r["summary"],
@@ -207,12 +212,10 @@ def add_visit(
     if visited_at > now + timedelta(days=1):
         raise errors.ValidationFailed(_l("A visit cannot be in the future."), details={"field": "date"})
     fields = {}
-    for name, max_len, required in (
-        ("clinic", 200, True),
-        ("doctor_name", 200, True),
-        ("notes", 10_000, False),
-    ):
-        value = data.get(name) or ""
+    for name, max_len, required in VISIT_TEXTS:
+        value = data.get(name)
+        if value is None:
+            value = ""
         if isinstance(value, str):
             value = inputs.clean_text(value, name, max_len=max_len)
         if not isinstance(value, str) or len(value) > max_len or (required and not value):
@@ -253,10 +256,10 @@ def _visit_time(value: object, clinic_tz: ZoneInfo) -> datetime:
             _l("'date' must be an ISO date or date-time."), details={"field": "date"}
         )
     try:
-        if len(value) == 10:
-            moment = datetime.combine(date.fromisoformat(value), time(12), tzinfo=clinic_tz)
+        if len(value) == 10:  # a day: noon in the clinic
+            moment = datetime.combine(inputs.parse_datetime(value).date(), time(12), tzinfo=clinic_tz)
         else:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            moment = inputs.parse_datetime(value)
     except ValueError:
         raise errors.ValidationFailed(
             _l("'date' must be an ISO date or date-time."), details={"field": "date"}
@@ -271,8 +274,8 @@ def search_patients(session: Session, actor: Actor, q: str, *, limit: int = 20) 
     """Records staff search by name, birth date (ДД.ММ.ГГГГ or ISO) or policy number."""
     if not access.may_search_patients(actor):
         raise errors.NotPermitted(_l("Only records staff search patients."))
-    q = inputs.clean_text(q or "", "q", max_len=100)
-    if len(q) < 2:
+    q = inputs.clean_text(q or "", "q", max_len=SEARCH_MAX)
+    if len(q) < SEARCH_MIN:
         raise errors.ValidationFailed(_l("Type at least 2 characters."), details={"field": "q"})
     day = _parse_day(q)
     if day is not None:

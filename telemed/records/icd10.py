@@ -25,12 +25,16 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
+from telemed.inputs import SPACE_CHARS
+
 __all__ = ["Icd10Entry", "Lang", "is_valid_code", "lookup", "normalize_code", "search"]
 
 Lang = Literal["ru", "en"]
 
 _CODE_RE = re.compile(r"[A-Z][0-9]{2}(?:\.[0-9]{1,2})?")
-_LOOSE_CODE_RE = re.compile(r"([A-Z][0-9]{2})\.?([0-9]{0,2})")
+#: A code as people type it: any case, the dot optional (``j069``); published in the OpenAPI document.
+LOOSE_CODE_PATTERN = r"[A-Za-z][0-9]{2}\.?[0-9]{0,2}"
+_LOOSE_CODE_RE = re.compile(f"[{SPACE_CHARS}]*([A-Za-z][0-9]{{2}})\\.?([0-9]{{0,2}})[{SPACE_CHARS}]*")
 _CODE_PREFIX_RE = re.compile(r"[A-Z](?:[0-9]{1,2}(?:\.?[0-9]{0,2})?)?")
 _WORD_RE = re.compile(r"[^\W_]+")
 
@@ -119,10 +123,10 @@ def normalize_code(code: str) -> str | None:
 
     Only the shape is checked, not presence in the list.
     """
-    match = _LOOSE_CODE_RE.fullmatch(code.strip().upper())
+    match = _LOOSE_CODE_RE.fullmatch(code)
     if not match:
         return None
-    head, tail = match.groups()
+    head, tail = match[1].upper(), match[2]
     return f"{head}.{tail}" if tail else head
 
 

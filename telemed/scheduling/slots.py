@@ -31,9 +31,9 @@ def free_slots(
 ) -> list[Slot]:
     """Free future slots of an active doctor between ``start`` and ``end``."""
     if end <= start:
-        raise errors.ValidationFailed(_l("'to' must be after 'from'."))
+        raise errors.ValidationFailed(_l("'to' must be after 'from'."), details={"field": "to"})
     if end - start > MAX_SLOT_RANGE:
-        raise errors.ValidationFailed(_l("The range may span at most 62 days."))
+        raise errors.ValidationFailed(_l("The range may span at most 62 days."), details={"field": "to"})
     doctor = session.get(Doctor, doctor_id)
     if doctor is None or not doctor.is_active:
         raise errors.NotFound(_l("Doctor not found."))

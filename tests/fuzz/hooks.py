@@ -1,0 +1,46 @@
+"""Schemathesis hooks for the API fuzz test (loaded with ``SCHEMATHESIS_HOOKS=tests.fuzz.hooks``).
+
+The built-in ``positive_data_acceptance`` check is configured (``schemathesis.toml``) to let a
+schema-valid request get 422, because a business rule answers 422 with its own code (``adult_only``,
+``slot_unavailable``, ...) whatever the schema says. This check keeps the strict half of that
+promise: input the document calls valid never fails the input layer. A schema-valid request never
+gets 400, and a 422 ``validation_error`` only from the rules a JSON Schema cannot state, listed
+below by operation and field.
+"""
+
+from __future__ import annotations
+
+import schemathesis
+
+#: (operation, field) -> the rule the schema cannot state.
+SEMANTIC_RULES = {
+    ("GET /doctors/{id}/slots", "to"): "'to' follows 'from' by at most 62 days",
+    ("POST /me/consent", "version"): "the version accepted is the current one",
+    ("POST /consultations/{id}/cancel", "reason"): "the doctor must give a reason",
+    ("POST /consultations/{id}/messages", "text"): "a message has a text or attachments",
+    ("POST /consultations/{id}/messages", "attachment_ids"): "the sender's own unsent uploads",
+    ("PUT /consultations/{id}/conclusion", "diagnosis.icd10"): "a code of the ICD-10 list",
+    ("POST /patients/{id}/record/visits", "diagnosis.icd10"): "a code of the ICD-10 list",
+    ("POST /patients/{id}/record/visits", "date"): "a visit is not in the future",
+}
+
+
+@schemathesis.check
+def valid_input_passes_the_input_layer(ctx, response, case):
+    """A request the document calls valid is not refused as malformed or invalid."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return None
+    if response.status_code == 400:
+        raise AssertionError(f"A schema-valid request was refused as malformed: {response.text[:300]}")
+    if response.status_code != 422:
+        return None
+    error = (response.json() or {}).get("error") or {}
+    if error.get("code") != "validation_error":
+        return None  # a business rule's refusal
+    field = (error.get("details") or {}).get("field")
+    if (case.operation.label, field) not in SEMANTIC_RULES:
+        raise AssertionError(
+            f"A schema-valid request failed validation of {field!r}: {error.get('message')!r}"
+        )
+    return None
