@@ -93,6 +93,8 @@ NotCancellable = _error(
     "NotCancellable", "not_cancellable", 409, _l("This consultation can no longer be cancelled.")
 )
 
+NotInProgress = _error("NotInProgress", "not_in_progress", 409, _l("The consultation is not in progress."))
+
 # Storage and uploads
 StorageUnavailable = _error(
     "StorageUnavailable",
