@@ -47,7 +47,16 @@ def test_seed_demo_is_idempotent_and_complete(env):
         night = s.scalars(select(Slot).join(Doctor).where(Doctor.specialty_code == "therapist")).all()
         assert {sl.starts_at.hour for sl in night} == set(range(24))  # around the clock
     client = app.test_client()
-    for username in ("member", "member2", "doctor", "pediatrician", "psychologist", "records", "admin"):
+    for username in (
+        "member",
+        "member2",
+        "doctor",
+        "doctor2",
+        "pediatrician",
+        "psychologist",
+        "records",
+        "admin",
+    ):
         r = client.post("/api/v1/auth/token", json={"username": username, "password": "demo"})
         assert r.status_code == 200, username
     token = client.post("/api/v1/auth/token", json={"username": "member", "password": "demo"}).json["token"]

@@ -1,4 +1,4 @@
-"""API: book, list, read and cancel consultations."""
+"""API: book, list, read, cancel and finish consultations (planned and urgent)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from telemed import errors
 from telemed.api import api
 from telemed.api import serializers as ser
 from telemed.api.parsing import field_int, field_str, json_body, query_int
+from telemed.api.urgent import consultation_body, relay
 from telemed.auth.web import current_actor
 from telemed.scheduling import service as scheduling
+from telemed.scheduling.access import REASON_MAX
 from telemed.translatable import _l
 from telemed.web import clinic_tz, database, db_session, now
-
-REASON_MAX = 2000
 
 
 @api.post("/consultations")
@@ -50,23 +50,37 @@ def list_consultations():
     if when not in (None, "upcoming", "past"):
         raise errors.ValidationFailed(_l("'when' must be 'upcoming' or 'past'."), details={"field": "when"})
     limit, offset = query_int("limit", 50, lo=1, hi=200), query_int("offset", 0, hi=10**6)
-    items = scheduling.list_for(db_session(), actor, when=when, now=now(), limit=limit, offset=offset)
-    return jsonify([ser.consultation(c) for c in items])
+    s = db_session()
+    items = scheduling.list_for(s, actor, when=when, now=now(), limit=limit, offset=offset)
+    return jsonify([consultation_body(s, c) for c in items])
 
 
 @api.get("/consultations/<int:consultation_id>")
 def get_consultation(consultation_id: int):
-    """One consultation; 404 to anyone not party to it."""
-    return jsonify(ser.consultation(scheduling.get_for(db_session(), current_actor(), consultation_id)))
+    """One consultation (with ``queue`` while an urgent request waits); 404 to anyone not party to it."""
+    s = db_session()
+    return jsonify(consultation_body(s, scheduling.get_for(s, current_actor(), consultation_id)))
 
 
 @api.post("/consultations/<int:consultation_id>/cancel")
 def cancel_consultation(consultation_id: int):
-    """Cancel ``{reason?}`` before the start (frees the slot and the quota); 409 ``not_cancellable``
-    after. The doctor must give a ``reason`` (422 ``validation_error`` without), shown to the member
-    as ``cancel_reason``."""
+    """Cancel ``{reason?}`` before the start (frees the slot and the quota), or an urgent request
+    while it waits; 409 ``not_cancellable`` after. The doctor must give a ``reason`` (422
+    ``validation_error`` without), shown to the member as ``cancel_reason``."""
     actor = current_actor()
     reason = field_str(json_body(), "reason", required=False, max_len=REASON_MAX)
     with database().transaction() as s:
         body = ser.consultation(scheduling.cancel(s, actor, consultation_id, now=now(), reason=reason))
+    relay()
+    return jsonify(body)
+
+
+@api.post("/consultations/<int:consultation_id>/finish")
+def finish_consultation(consultation_id: int):
+    """The consultation's doctor ends the visit: 200 ``completed``; 403 ``forbidden`` for its other
+    parties, 404 for anyone else, 409 ``not_in_progress`` unless it is in progress."""
+    actor = current_actor()
+    with database().transaction() as s:
+        body = ser.consultation(scheduling.finish(s, actor, consultation_id, now=now()))
+    relay()
     return jsonify(body)

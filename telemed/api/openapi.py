@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import jsonify
 
-from telemed.api import api
+from telemed.api import api, openapi_urgent
 from telemed.api.openapi_parts import (
     DATE_TIME,
     ID_PARAM,
@@ -325,6 +327,16 @@ def document() -> dict:
             }
         },
     }
+    paths.update(openapi_urgent.paths())
+    consultation = cast(dict, SCHEMAS["Consultation"])
+    schemas = {
+        **SCHEMAS,
+        **openapi_urgent.SCHEMAS,
+        "Consultation": {
+            **consultation,
+            "properties": {**consultation["properties"], **openapi_urgent.CONSULTATION_FIELDS},
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -336,7 +348,7 @@ def document() -> dict:
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "responses": {"Error": json_response(ref("Error"), "Error")},
         },
