@@ -24,6 +24,7 @@ from flask import Flask
 
 from telemed.db import utcnow
 from telemed.notify import outbox
+from telemed.notify.relay import FailureLog
 from telemed.urgent import escalation
 from telemed.urgent import service as urgent
 from telemed.urgent.settings import UrgentSettings
@@ -56,11 +57,13 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def run(self) -> None:
+        failures = FailureLog("worker run", log)
         while not self._stop.is_set():
             try:
                 run_due(self.app)
-            except Exception:
-                log.exception("worker run failed")
+                failures.succeeded()
+            except Exception:  # e.g. the database is unreachable, or not migrated (telemed init-db)
+                failures.failed()
             self._stop.wait(self.interval)
 
     def stop(self, timeout: float = 5) -> None:

@@ -44,17 +44,15 @@ def deliver_pending(
 ) -> int:
     """Claim the events nobody has claimed (oldest first, at most ``limit``) and send those not
     older than ``max_age`` with ``emit``; returns how many were sent."""
+    pending = (
+        select(OutboxEvent.id).where(OutboxEvent.delivered_at.is_(None)).order_by(OutboxEvent.id).limit(limit)
+    )
+    with db.session() as s:  # a read first: polling an empty outbox takes no write lock
+        ids = list(s.scalars(pending))
+    if not ids:
+        return 0
     token = secrets.token_hex(16)
     with db.transaction() as s:
-        pending = (
-            select(OutboxEvent.id)
-            .where(OutboxEvent.delivered_at.is_(None))
-            .order_by(OutboxEvent.id)
-            .limit(limit)
-        )
-        ids = list(s.scalars(pending))
-        if not ids:
-            return 0
         s.execute(
             update(OutboxEvent)
             .where(OutboxEvent.id.in_(ids), OutboxEvent.delivered_at.is_(None))

@@ -23,6 +23,31 @@ log = logging.getLogger(__name__)
 INTERVAL = 0.5  # seconds between polls of the outbox
 
 
+class FailureLog:
+    """The log of a loop that retries forever (the relay, the worker): the first failure of a
+    streak with its traceback, then one line a minute while it keeps failing, and the recovery."""
+
+    def __init__(self, what: str, logger: logging.Logger, *, every: float = 60):
+        self.what, self.logger, self.every = what, logger, every
+        self._failing_since: float | None = None
+        self._last = 0.0
+
+    def failed(self) -> None:
+        """Call from an ``except`` block."""
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = self._last = now
+            self.logger.exception("%s failed; retrying", self.what)
+        elif now - self._last >= self.every:
+            self._last = now
+            self.logger.error("%s still failing after %.0f s", self.what, now - self._failing_since)
+
+    def succeeded(self) -> None:
+        if self._failing_since is not None:
+            self.logger.warning("%s works again", self.what)
+            self._failing_since = None
+
+
 class Relay:
     def __init__(self, db: Database, emit: outbox.Emit, *, interval: float = INTERVAL):
         self.db, self.emit, self.interval = db, emit, interval
@@ -30,6 +55,7 @@ class Relay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._periodic: list[tuple[float, Callable[[], Any], list[float]]] = []
+        self._failures = FailureLog("outbox relay", log)
 
     def every(self, seconds: float, task: Callable[[], Any]) -> None:
         """Run ``task()`` about every ``seconds`` while the relay runs (first run at start)."""
@@ -65,8 +91,9 @@ class Relay:
     def _tick(self) -> None:
         try:
             self.deliver()
+            self._failures.succeeded()
         except Exception:  # the database may be briefly unreachable: try again next tick
-            log.exception("outbox relay failed")
+            self._failures.failed()
         for seconds, task, last in self._periodic:
             if time.monotonic() - last[0] >= seconds:
                 last[0] = time.monotonic()
