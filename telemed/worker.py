@@ -25,7 +25,7 @@ from flask import Flask
 from telemed.db import utcnow
 from telemed.notify import outbox
 from telemed.notify.relay import FailureLog
-from telemed.urgent import escalation
+from telemed.urgent import duty, escalation
 from telemed.urgent import service as urgent
 from telemed.urgent.settings import UrgentSettings
 
@@ -40,10 +40,17 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
     db = app.extensions["telemed.db"]
     settings = UrgentSettings.from_config(app.config)
     steps = escalation.escalate_due(db, now=at, settings=settings)
-    with db.transaction() as s:
-        expired = urgent.expire_duty(s, now=at, settings=settings)
-    with db.transaction() as s:
-        pruned = outbox.prune(s, now=at)
+    with db.session() as s:  # reads first: an idle run takes no write lock (SQLite: BEGIN IMMEDIATE)
+        stale = duty.anything_stale(s, now=at, grace=settings.grace)
+        old = outbox.prunable(s, now=at)
+    expired: list[str] = []
+    pruned = 0
+    if stale:
+        with db.transaction() as s:
+            expired = urgent.expire_duty(s, now=at, settings=settings)
+    if old:
+        with db.transaction() as s:
+            pruned = outbox.prune(s, now=at)
     return {"escalation_steps": steps, "duty_expired": len(expired), "outbox_pruned": pruned}
 
 

@@ -4,6 +4,8 @@ consultation's own operations (``api.consultations``)."""
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, jsonify, url_for
 
 from telemed import errors
@@ -19,15 +21,20 @@ from telemed.urgent.duty import DutyState
 from telemed.urgent.settings import UrgentSettings
 from telemed.web import database, db_session, now
 
+log = logging.getLogger(__name__)
+
 
 def settings() -> UrgentSettings:
     return UrgentSettings.from_config(current_app.config)
 
 
 def relay() -> None:
-    """Send what the transaction just committed wrote to the outbox (the background relay would,
-    within half a second, when it runs)."""
-    current_app.extensions["telemed.relay"].deliver()
+    """Send what the transaction just committed wrote to the outbox. A failure here does not undo
+    the request's success: the background relay sends it within half a second."""
+    try:
+        current_app.extensions["telemed.relay"].deliver()
+    except Exception:
+        log.exception("sending the outbox after a commit failed")
 
 
 def consultation_body(session, c) -> dict:

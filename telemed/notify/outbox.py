@@ -73,6 +73,12 @@ def deliver_pending(
     return sent
 
 
+def prunable(session: Session, *, now: datetime, keep: timedelta = KEEP) -> bool:
+    """Whether ``prune`` has work."""
+    old = select(OutboxEvent.id).where(OutboxEvent.delivered_at < now - keep).limit(1)
+    return session.scalar(old) is not None
+
+
 def prune(session: Session, *, now: datetime, keep: timedelta = KEEP) -> int:
     """Delete events delivered more than ``keep`` ago; returns how many."""
     result = session.execute(

@@ -133,6 +133,14 @@ def heartbeat(session: Session, *, process_id: str, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def anything_stale(session: Session, *, now: datetime, grace: timedelta) -> bool:
+    """Whether ``expire`` has work: a connection not refreshed, or a duty that no longer counts."""
+    recent = now - grace
+    stale_connection = exists().where(DutyConnection.seen_at < recent)
+    stale_duty = exists().where(Duty.on_duty, ~live(now, grace))
+    return bool(session.scalar(select(or_(stale_connection, stale_duty))))
+
+
 def expire(session: Session, *, now: datetime, grace: timedelta) -> list[str]:
     """Switch off the duty of doctors not seen within the grace time, and forget connections of
     processes that stopped refreshing them; returns the specialties whose duty changed.

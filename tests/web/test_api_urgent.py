@@ -205,3 +205,13 @@ def test_the_openapi_document_describes_the_urgent_operations(app):
     assert "waiting" in consultation["status"]["enum"] and consultation["queue"] == {
         "$ref": "#/components/schemas/Queue"
     }
+
+
+def test_a_failed_send_after_the_commit_does_not_fail_the_request(app, api, w, monkeypatch, caplog):
+    def broken():
+        raise RuntimeError("socket server down")
+
+    monkeypatch.setattr(app.extensions["telemed.relay"], "deliver", broken)
+    r = api["anna"].post("/api/v1/urgent", json={})
+    assert r.status_code == 201  # the request is in the queue; the background relay sends the news
+    assert "sending the outbox after a commit failed" in caplog.text
