@@ -215,3 +215,30 @@ def test_a_failed_send_after_the_commit_does_not_fail_the_request(app, api, w, m
     r = api["anna"].post("/api/v1/urgent", json={})
     assert r.status_code == 201  # the request is in the queue; the background relay sends the news
     assert "sending the outbox after a commit failed" in caplog.text
+
+
+def test_conclusion_ecard_pdf_and_fhir_work_for_an_urgent_consultation(app, api, w):
+    from fhir.resources.R4B.bundle import Bundle
+
+    from tests.support.factories import PASSWORD
+    from tests.web.test_records_api import DRAFT
+
+    cid = api["anna"].post("/api/v1/urgent", json={"reason": "Кашель"}).json["id"]
+    api["anna"].post("/api/v1/urgent", json={"patient_id": w["child"].id})  # nobody takes this one
+    api["drt1"].post(f"/api/v1/urgent/{cid}/claim")
+    assert api["drt1"].put(f"/api/v1/consultations/{cid}/conclusion", json=DRAFT).status_code == 200
+    signed = api["drt1"].post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": PASSWORD})
+    assert signed.status_code == 200 and signed.json["status"] == "signed"
+    assert api["anna"].get(f"/api/v1/consultations/{cid}").json["status"] == "completed"
+    assert api["anna"].get(f"/api/v1/consultations/{cid}/conclusion").json["diagnosis"]["text"] == "ОРВИ"
+    pdf = api["anna"].get(f"/api/v1/consultations/{cid}/conclusion.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    record = api["anna"].get(f"/api/v1/patients/{w['patient'].id}/record").json
+    assert [e["consultation_id"] for e in record if e["kind"] == "conclusion"] == [cid]
+    fhir = api["anna"].get(f"/api/v1/patients/{w['patient'].id}/record/fhir")
+    assert fhir.status_code == 200
+    Bundle.model_validate(fhir.json)
+    encounters = [e["resource"] for e in fhir.json["entry"] if e["resource"]["resourceType"] == "Encounter"]
+    assert [(e["status"], e["priority"]["coding"][0]["code"]) for e in encounters] == [("finished", "UR")]
+    child = api["anna"].get(f"/api/v1/patients/{w['child'].id}/record/fhir").json
+    assert [e for e in child["entry"] if e["resource"]["resourceType"] == "Encounter"] == []
