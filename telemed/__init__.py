@@ -96,6 +96,11 @@ def _init_extensions(app: Flask) -> None:
         async_handlers=False,
     )
     guard_packets(socketio.server)
+    from telemed.notify.relay import Relay, socketio_emit
+    from telemed.urgent import events as urgent_events
+
+    app.extensions["telemed.relay"] = Relay(app.extensions["telemed.db"], socketio_emit)
+    urgent_events.init_app(app)
     app.extensions["telemed.chat_writer"] = events.make_message_writer(app)
     events.register_message_handler(app)
     app.teardown_appcontext(close_db_session)

@@ -1,4 +1,4 @@
-"""The ``telemed`` command: init-db, seed-demo, create-user, serve, demo, audit-verify."""
+"""The ``telemed`` command: init-db, seed-demo, create-user, serve, demo, worker, audit-verify."""
 
 from __future__ import annotations
 
@@ -86,8 +86,11 @@ def create_user_command(username: str, role: str, full_name: str, password: str)
 
 
 def _serve(app, host: str, port: int) -> None:
+    """Serve; the relay sends the outbox (what the worker and other processes wrote) to this
+    process's Socket.IO clients and refreshes its doctors' connections."""
     from telemed.extensions import socketio
 
+    app.extensions["telemed.relay"].start()
     click.echo(f"telemed on http://{host}:{port}")
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 
@@ -104,16 +107,52 @@ def serve_command(host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def demo_command(host: str, port: int) -> None:
-    """init-db + seed-demo + serve, on the embedded defaults (SQLite, local storage)."""
+    """init-db + seed-demo + serve, on the embedded defaults (SQLite, local storage); the worker's
+    jobs (urgent escalation) run in this process too."""
     from telemed.seed import seed_demo
+    from telemed.worker import start_in_thread
 
     app = _app()
     init_database(app)
     seed_demo(app)
     click.echo(
-        "demo accounts (password `demo`): member, member2, doctor, pediatrician, psychologist, records, admin"
+        "demo accounts (password `demo`): member, member2, doctor, doctor2, pediatrician, psychologist, "
+        "records, admin"
     )
+    start_in_thread(app)
     _serve(app, host, port)
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="Run the due jobs once and exit.")
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Seconds between runs.",
+)
+def worker_command(once: bool, interval: float) -> None:
+    """Run the timed jobs (urgent escalation, stale duty, outbox pruning) until stopped; several
+    copies may run at once."""
+    import signal
+
+    from telemed.worker import Worker, run_due
+
+    app = _app()
+    if once:
+        done = run_due(app)
+        click.echo("worker: " + ", ".join(f"{k}={v}" for k, v in done.items()))
+        return
+    worker = Worker(app, interval=interval)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop(timeout=0))
+    click.echo(f"telemed worker: running the due jobs every {interval} s")
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.extensions["telemed.db"].dispose()
 
 
 @main.command("audit-verify")

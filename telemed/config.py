@@ -36,6 +36,9 @@ DEFAULTS: dict[str, object] = {
     "TURN_TTL_SECONDS": 3600,
     "ICE_TRANSPORT_POLICY": "all",  # "relay": calls only through TURN, so peers never see each other's IPs
     "PASSWORD_HASH": "argon2",  # "argon2-fast" only for tests
+    "URGENT_ESCALATE_SECONDS": 600,  # a request waiting this long escalates (level 1; twice as long: 2)
+    "DUTY_GRACE_SECONDS": 120,  # duty ends when no session of the doctor was connected for this long
+    "URGENT_DURATION_MINUTES": 30,  # an urgent consultation's planned length (its end = pick-up + this)
 }
 
 _INT_KEYS = {
@@ -46,7 +49,11 @@ _INT_KEYS = {
     "CHAT_OPEN_HOURS",
     "ROOM_EARLY_JOIN_MINUTES",
     "TURN_TTL_SECONDS",
+    "URGENT_ESCALATE_SECONDS",
+    "DUTY_GRACE_SECONDS",
+    "URGENT_DURATION_MINUTES",
 }
+_POSITIVE_KEYS = ("URGENT_ESCALATE_SECONDS", "DUTY_GRACE_SECONDS", "URGENT_DURATION_MINUTES")
 ICE_TRANSPORT_POLICIES = ("all", "relay")
 
 
@@ -70,13 +77,26 @@ def _check_ice_transport_policy(cfg: dict[str, object]) -> None:
     cfg["ICE_TRANSPORT_POLICY"] = policy
 
 
+def _check_positive(cfg: dict[str, object]) -> None:
+    for key in _POSITIVE_KEYS:
+        value = cfg[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"TELEMED_{key} must be a positive whole number, not {value!r}")
+
+
 def _from_env() -> dict[str, object]:
     values: dict[str, object] = {}
     for key in DEFAULTS:
         raw = os.environ.get(f"TELEMED_{key}")
         if raw is None or raw == "":
             continue
-        values[key] = int(raw) if key in _INT_KEYS else raw
+        if key in _INT_KEYS:
+            try:
+                values[key] = int(raw)
+            except ValueError:
+                raise ConfigError(f"TELEMED_{key} must be a whole number, not {raw!r}") from None
+        else:
+            values[key] = raw
     return values
 
 
@@ -101,6 +121,7 @@ def load_config(overrides: dict | None = None) -> dict[str, object]:
     cfg.update(_from_env())
     cfg.update(overrides or {})
     _check_ice_transport_policy(cfg)
+    _check_positive(cfg)
     instance = Path(str(cfg["INSTANCE_DIR"] or Path.cwd() / "instance")).resolve()
     instance.mkdir(parents=True, exist_ok=True)
     cfg["INSTANCE_DIR"] = str(instance)

@@ -93,6 +93,22 @@ NotCancellable = _error(
     "NotCancellable", "not_cancellable", 409, _l("This consultation can no longer be cancelled.")
 )
 
+NotInProgress = _error("NotInProgress", "not_in_progress", 409, _l("The consultation is not in progress."))
+
+# Urgent queue
+AlreadyWaiting = _error(
+    "AlreadyWaiting",
+    "already_waiting",
+    409,
+    _l("This patient already has an urgent consultation waiting or in progress."),
+)
+AlreadyClaimed = _error(
+    "AlreadyClaimed", "already_claimed", 409, _l("Another doctor has already taken this request.")
+)
+Busy = _error(
+    "Busy", "busy", 409, _l("Finish your urgent consultation in progress before taking another one.")
+)
+
 # Storage and uploads
 StorageUnavailable = _error(
     "StorageUnavailable",

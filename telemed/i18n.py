@@ -65,6 +65,7 @@ def specialty_name(code: str) -> str:
 
 
 STATUS_LABELS = {
+    Status.WAITING: _l("Waiting for a doctor"),
     Status.SCHEDULED: _l("Scheduled"),
     Status.IN_PROGRESS: _l("In progress"),
     Status.COMPLETED: _l("Completed"),

@@ -135,6 +135,8 @@ def seed_demo(app, *, days: int = 14) -> dict[str, int]:
         doctors = []
         for code, name, year, education, degree, username in DOCTORS:
             doctor = s.scalar(select(Doctor).where(Doctor.full_name == name))
+            if doctor is not None and doctor.user_id is None and username:  # an account added since
+                doctor.user_id = _user(s, passwords, username, Role.DOCTOR, name).id
             if doctor is None:
                 account = _user(s, passwords, username, Role.DOCTOR, name) if username else None
                 doctor = Doctor(
@@ -150,7 +152,11 @@ def seed_demo(app, *, days: int = 14) -> dict[str, int]:
             doctors.append(doctor)
         added = seed_slots(s, doctors, start_day=today, days=days, tz=tz)
         _seed_history(s, me, member, contract, doctors[0], tz)
-    return {"doctors": len(doctors), "slots_added": added, "accounts": 2 + len(STAFF) + 3}
+    return {
+        "doctors": len(doctors),
+        "slots_added": added,
+        "accounts": 2 + len(STAFF) + sum(1 for *_, username in DOCTORS if username),
+    }
 
 
 def _seed_history(

@@ -20,7 +20,7 @@ DOCTORS = [
         2016,
         "РНИМУ им. Н. И. Пирогова, лечебное дело; ординатура по терапии",
         None,
-        None,
+        "doctor2",  # a second therapist with an account: two doctors compete for urgent requests
     ),
     (
         "pediatrician",

@@ -8,6 +8,11 @@ out session or a revoked token stops working mid-connection.
 
 Before any handler, ``guard_packets`` answers what no handler could: an event over ``EVENT_MAX``, a
 packet that is not valid Socket.IO JSON, binary data (see its docstring).
+
+Every connection joins its user's room (``user_room``), so a feature can reach all of a user's
+connections, in any process, without keeping track of them. Features that must act when a
+connection opens or closes connect receivers to ``connected`` / ``disconnected`` (blinker
+signals, sent from the handlers here; Flask-SocketIO has one handler per event).
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio as python_socketio
+from blinker import Namespace
 from flask import request, session
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError
+from flask_socketio import ConnectionRefusedError, join_room
 from socketio import packet
 
 from telemed import errors, i18n
@@ -48,6 +54,15 @@ EVENT_MAX = 256 * 1024
 TRANSPORT_MAX = 1024 * 1024
 
 
+_signals = Namespace()
+#: Sent with the connection's ``Actor`` as sender and ``sid`` once a connection is accepted (in the
+#: connect handler's context). Receivers must not raise.
+connected = _signals.signal("socket-connected")
+#: Sent with the connection's sid as sender when a connection closes or drops (in the disconnect
+#: handler's context). Receivers must not raise.
+disconnected = _signals.signal("socket-disconnected")
+
+
 def sid() -> str:
     """The Socket.IO session id of the connection whose event is being handled."""
     return str(request.sid)  # type: ignore[attr-defined]  # set by Flask-SocketIO
@@ -58,16 +73,30 @@ def room(consultation_id: int) -> str:
     return f"consultation:{consultation_id}"
 
 
+def user_room(user_id: int) -> str:
+    """The Socket.IO room of a user: every connection of theirs joins it at connect."""
+    return f"user:{user_id}"
+
+
 @socketio.on("connect")
 def on_connect(auth=None):
-    """Sent by clients on connecting: session cookie or ``auth={"token": ...}``; refused otherwise."""
+    """Sent by clients on connecting: session cookie or ``auth={"token": ...}``; refused otherwise.
+    An accepted connection joins its user's room; ``connected`` is sent."""
     remember_token(auth)
     try:
-        socket_actor()
+        actor = socket_actor()
         request.environ[CREDENTIAL_KEY] = socket_credential()
         request.environ[LOCALE_KEY] = connection_locale()
     except errors.NotAuthenticated as exc:
         raise ConnectionRefusedError(*refusal(exc, connection_locale())) from None
+    join_room(user_room(actor.id))
+    connected.send(actor, sid=sid())
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args):
+    """A dropped or closed connection: ``disconnected`` is sent (the features clean up after it)."""
+    disconnected.send(sid())
 
 
 def refusal(exc: errors.DomainError, locale: str) -> tuple[str, dict]:

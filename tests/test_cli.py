@@ -47,7 +47,16 @@ def test_seed_demo_is_idempotent_and_complete(env):
         night = s.scalars(select(Slot).join(Doctor).where(Doctor.specialty_code == "therapist")).all()
         assert {sl.starts_at.hour for sl in night} == set(range(24))  # around the clock
     client = app.test_client()
-    for username in ("member", "member2", "doctor", "pediatrician", "psychologist", "records", "admin"):
+    for username in (
+        "member",
+        "member2",
+        "doctor",
+        "doctor2",
+        "pediatrician",
+        "psychologist",
+        "records",
+        "admin",
+    ):
         r = client.post("/api/v1/auth/token", json={"username": username, "password": "demo"})
         assert r.status_code == 200, username
     token = client.post("/api/v1/auth/token", json={"username": "member", "password": "demo"}).json["token"]
@@ -86,6 +95,30 @@ def test_create_user(env):
         ]
         == "records"
     )
+
+
+def test_the_worker_runs_the_due_escalations_once(env):
+    from datetime import UTC, datetime, timedelta
+
+    from tests.support import urgent as u
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["seed-demo", "--days", "1"]).exit_code == 0
+    app = create_app()
+    try:
+        cid = u.ask(app, u.user_of(app, "member"), now=datetime.now(UTC) - timedelta(hours=1))
+    finally:
+        app.extensions["telemed.db"].dispose()
+    first = runner.invoke(main, ["worker", "--once"])
+    assert first.exit_code == 0, first.output
+    assert "escalation_steps=2" in first.output  # an hour late: both levels, in order
+    assert "escalation_steps=0" in runner.invoke(main, ["worker", "--once", "--interval", "0.5"]).output
+    app = create_app()
+    with app.extensions["telemed.db"].session() as s:
+        from telemed.urgent.models import UrgentRequest
+
+        assert s.get(UrgentRequest, cid).escalation_level == 2
+    app.extensions["telemed.db"].dispose()
 
 
 def _pip_wheel(source: Path, out: Path) -> subprocess.CompletedProcess:

@@ -52,6 +52,7 @@ def test_no_two_packages_import_each_other():
 
 
 LAYERS = [
+    "notify",
     "storage",
     "auth",
     "catalog",
@@ -61,6 +62,7 @@ LAYERS = [
     "chat",
     "video",
     "records",
+    "urgent",
     "api",
 ]
 

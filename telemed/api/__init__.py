@@ -44,5 +44,6 @@ from telemed.api import (  # noqa: E402,F401
     media_check,
     openapi,
     records,
+    urgent,
     video,
 )

@@ -2,7 +2,8 @@
 
 The default namespace's events as the server sees them: what clients send (``join``, ``leave``,
 ``message``, ``typing``, ``read``, ``signal``) with the ack each gets, and what the server sends
-(``message``, ``typing``, ``read``, ``presence``, ``signal``). Payload schemas (JSON Schema draft 07,
+(``message``, ``typing``, ``read``, ``presence``, ``signal``, and the urgent queue's
+``urgent_queue`` and ``urgent_status``). Payload schemas (JSON Schema draft 07,
 AsyncAPI's default schema format) carry the limits the handlers enforce, taken from the same
 constants; ``REFUSALS`` lists the error codes each event may answer.
 """
@@ -12,14 +13,15 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from telemed import errors, inputs
-from telemed.api import api
+from telemed.api import api, openapi_urgent
 from telemed.api.contract import documented
 from telemed.api.openapi_parts import json_response
 from telemed.auth.roles import Role
 from telemed.chat import service as chat
 from telemed.db import ID_MAX
-from telemed.scheduling.status import Status
+from telemed.scheduling.status import Mode, Status
 from telemed.sockets import EVENT_MAX, TRANSPORT_MAX
+from telemed.urgent.notices import QUEUE_EVENT, STATUS_EVENT, Action
 from telemed.video import service as video
 
 # Every event may be refused with these: the event data is not an object or the packet is not JSON
@@ -153,6 +155,12 @@ def _schemas() -> dict:
             },
             ("type",),
         ),
+        "Queue": openapi_urgent.SCHEMAS["Queue"],
+        "QueueItem": openapi_urgent.SCHEMAS["QueueItem"],
+        "Doctor": _object(
+            {"id": {"type": "integer"}, "name": {"type": "string"}, "specialty": {"type": "string"}},
+            ("id", "name", "specialty"),
+        ),
         "Error": _object(
             {
                 "code": {"type": "string", "enum": sorted({c for codes in REFUSALS.values() for c in codes})},
@@ -199,10 +207,14 @@ def _client_events() -> dict[str, tuple[str, dict, dict]]:
                         {
                             "id": {"type": "integer"},
                             "status": {"type": "string", "enum": [s.value for s in Status]},
-                            "start": _DT,
-                            "end": _DT,
+                            "mode": {"type": "string", "enum": [m.value for m in Mode]},
+                            "start": _nullable(_DT),
+                            "end": _nullable(_DT),
+                            "queue": _ref("Queue"),
                         },
-                        ("id", "status", "start", "end"),
+                        ("id", "status", "mode", "start", "end"),
+                        description="start and end are null until a doctor takes an urgent request; "
+                        "queue is there while it waits",
                     ),
                 },
                 ("messages", "read_marks", "chat_open", "room_open", "consultation"),
@@ -299,6 +311,31 @@ def _server_events() -> dict[str, tuple[str, dict]]:
                     _object({**_CONSULTATION, "from": _ref("Person")}, ("consultation_id", "from")),
                 ]
             },
+        ),
+        QUEUE_EVENT: (
+            "To therapists and pediatricians (all their connections): a request of their specialty was "
+            "added, claimed, cancelled or escalated. Doctors on duty hear of every change; once a request "
+            "has escalated (level 1 and 2), every doctor of the specialty does.",
+            _object(
+                {
+                    "action": {"type": "string", "enum": [a.value for a in Action]},
+                    "request": _ref("QueueItem"),
+                },
+                ("action", "request"),
+            ),
+        ),
+        STATUS_EVENT: (
+            "To a consultation's room (its member's page after join): an urgent request's place, estimate "
+            "or status changed. queue is null once it no longer waits; doctor is who took it.",
+            _object(
+                {
+                    **_CONSULTATION,
+                    "status": {"type": "string", "enum": [s.value for s in Status]},
+                    "queue": {"oneOf": [{"type": "null"}, _ref("Queue")]},
+                    "doctor": {"oneOf": [{"type": "null"}, _ref("Doctor")]},
+                },
+                ("consultation_id", "status", "queue", "doctor"),
+            ),
         ),
     }
 

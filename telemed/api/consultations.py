@@ -1,4 +1,4 @@
-"""API: book, list, read and cancel consultations."""
+"""API: book, list, read, cancel and finish consultations (planned and urgent)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from telemed.api import api
 from telemed.api import serializers as ser
 from telemed.api.contract import Body, ChoiceParam, Id, IntParam, Text, documented
 from telemed.api.openapi_parts import array_of, json_response, ref
+from telemed.api.urgent import consultation_body, relay
 from telemed.auth.web import current_actor
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.access import REASON_MAX
@@ -65,21 +66,23 @@ def list_consultations():
     """The caller's consultations (as patient, guardian, booker or doctor); ``?when=upcoming|past``."""
     actor = current_actor()
     when, limit, offset = WHEN.read(), LIMIT.read(), OFFSET.read()
-    items = scheduling.list_for(db_session(), actor, when=when, now=now(), limit=limit, offset=offset)
-    return jsonify([ser.consultation(c) for c in items])
+    s = db_session()
+    items = scheduling.list_for(s, actor, when=when, now=now(), limit=limit, offset=offset)
+    return jsonify([consultation_body(s, c) for c in items])
 
 
 @api.get("/consultations/<int:consultation_id>")
 @documented(json_response(ref("Consultation")))
 def get_consultation(consultation_id: int):
-    """One consultation; 404 to anyone not party to it."""
-    return jsonify(ser.consultation(scheduling.get_for(db_session(), current_actor(), consultation_id)))
+    """One consultation (with ``queue`` while an urgent request waits); 404 to anyone not party to it."""
+    s = db_session()
+    return jsonify(consultation_body(s, scheduling.get_for(s, current_actor(), consultation_id)))
 
 
 @api.post("/consultations/<int:consultation_id>/cancel")
 @documented(json_response(ref("Consultation")), errors=(409,), body=CANCEL)
 def cancel_consultation(consultation_id: int):
-    """Cancel before the start; the doctor must give a reason, which the member reads.
+    """Cancel before the start, or an urgent request while it waits; the doctor must give a reason.
 
     Frees the slot and the quota; 409 ``not_cancellable`` after the start. The doctor without a
     ``reason`` gets 422 ``validation_error``; the reason is shown to the member as ``cancel_reason``."""
@@ -87,4 +90,19 @@ def cancel_consultation(consultation_id: int):
     reason = CANCEL.read()["reason"]
     with database().transaction() as s:
         body = ser.consultation(scheduling.cancel(s, actor, consultation_id, now=now(), reason=reason))
+    relay()
+    return jsonify(body)
+
+
+@api.post("/consultations/<int:consultation_id>/finish")
+@documented(json_response(ref("Consultation")), errors=(403, 409))
+def finish_consultation(consultation_id: int):
+    """The consultation's doctor ends the visit (a dropped connection never does).
+
+    200 ``completed``; 403 ``forbidden`` for its other parties, 404 for anyone else, 409
+    ``not_in_progress`` unless it is in progress."""
+    actor = current_actor()
+    with database().transaction() as s:
+        body = ser.consultation(scheduling.finish(s, actor, consultation_id, now=now()))
+    relay()
     return jsonify(body)

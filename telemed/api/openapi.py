@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, current_app, jsonify
 
 from telemed import inputs
-from telemed.api import api
+from telemed.api import api, openapi_urgent
 from telemed.api.contract import Operation, documented
 from telemed.api.openapi_parts import SCHEMAS, error_responses, json_response, param
 
@@ -93,6 +93,18 @@ def _operation(endpoint: str, view: Any, op: Operation, path_args: list[str]) ->
     return out
 
 
+def _response_schemas() -> dict:
+    consultation = SCHEMAS["Consultation"]
+    return {
+        **SCHEMAS,
+        **openapi_urgent.SCHEMAS,
+        "Consultation": {
+            **consultation,
+            "properties": {**consultation["properties"], **openapi_urgent.CONSULTATION_FIELDS},
+        },
+    }
+
+
 def document(app: Flask | None = None) -> dict:
     """The document for ``app`` (default: the current one)."""
     app = app or current_app
@@ -120,7 +132,7 @@ def document(app: Flask | None = None) -> dict:
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
-            "schemas": {**SCHEMAS, **bodies},
+            "schemas": {**_response_schemas(), **bodies},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "responses": {"Error": json_response({"$ref": "#/components/schemas/Error"}, "Error")},
         },

@@ -48,7 +48,7 @@ ATTACHMENT_BYTES = {
 }
 
 
-SCHEMAS = {
+SCHEMAS: dict[str, dict] = {
     "Error": {
         "type": "object",
         "required": ["error"],

@@ -47,19 +47,27 @@ def slot(s: Slot) -> dict:
     return {"id": s.id, "start": iso(s.starts_at), "end": iso(s.ends_at)}
 
 
-def consultation(c: Consultation) -> dict:
-    return {
+def consultation(c: Consultation, *, queue: dict | None = None) -> dict:
+    """A consultation; ``doctor``, ``start`` and ``end`` are null for an urgent request nobody has
+    taken (waiting, or cancelled while waiting). ``queue`` (its place in the urgent queue) is
+    added while it waits."""
+    taken = c.doctor is not None
+    body = {
         "id": c.id,
         "status": c.status,
         "mode": c.mode,
         "specialty": c.specialty_code,
-        "doctor": doctor_brief(c.doctor),
+        "doctor": doctor_brief(c.doctor) if c.doctor is not None else None,
         "patient": {"id": c.patient.id, "name": c.patient.full_name},
-        "start": iso(c.starts_at),
-        "end": iso(c.ends_at),
+        "start": iso(c.starts_at) if taken else None,
+        "end": iso(c.ends_at) if taken else None,
         "reason": c.reason,
         "booked_by": c.booked_by_id,
         "created_at": iso(c.created_at),
         "cancelled_at": iso(c.cancelled_at),
         "cancel_reason": c.cancel_reason,
+        "completed_at": iso(c.completed_at),
     }
+    if queue is not None:
+        body["queue"] = queue
+    return body

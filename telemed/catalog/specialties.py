@@ -43,9 +43,10 @@ class SpecialtyInfo:
 
 PSYCHOLOGIST = "psychologist"
 PEDIATRICIAN = "pediatrician"
+THERAPIST = "therapist"
 
 SPECIALTIES: tuple[SpecialtyInfo, ...] = (
-    SpecialtyInfo("therapist", "Терапевт", "Therapist", urgent=True),
+    SpecialtyInfo(THERAPIST, "Терапевт", "Therapist", urgent=True),
     SpecialtyInfo(PEDIATRICIAN, "Педиатр", "Pediatrician", urgent=True, max_age=ADULT_AGE),
     SpecialtyInfo("neurologist", "Невролог", "Neurologist"),
     SpecialtyInfo("cardiologist", "Кардиолог", "Cardiologist"),
@@ -62,6 +63,8 @@ SPECIALTIES: tuple[SpecialtyInfo, ...] = (
 
 BY_CODE: dict[str, SpecialtyInfo] = {s.code: s for s in SPECIALTIES}
 CODES: tuple[str, ...] = tuple(BY_CODE)
+#: The specialties of the urgent 24/7 queue (therapist and pediatrician).
+URGENT_CODES: tuple[str, ...] = tuple(s.code for s in SPECIALTIES if s.urgent)
 
 
 def sync_specialties(session: Session) -> None:

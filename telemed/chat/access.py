@@ -1,7 +1,8 @@
 """When a consultation's chat may be written (pure).
 
 The chat is open from booking until ``open_hours`` after the consultation ends, then read-only; a
-cancelled consultation's chat is read-only. Who may read and write it at all: the consultation's
+cancelled consultation's chat is read-only. An urgent request's chat is open while it waits
+however long that is (the doctor who takes the request reads what was written). Who may read and write it at all: the consultation's
 parties (``scheduling.parties``).
 """
 
@@ -26,6 +27,8 @@ class ChatFacts(Protocol):
 
 
 def chat_open(c: ChatFacts, now: datetime, open_hours: int) -> bool:
+    if c.status == Status.WAITING:
+        return True
     return c.status != Status.CANCELLED and now < c.ends_at + timedelta(hours=open_hours)
 
 

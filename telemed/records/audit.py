@@ -42,9 +42,17 @@ from sqlalchemy.orm import Session
 
 from telemed.auth.actor import Actor
 from telemed.db import Database
-from telemed.records.audit_models import ACTIONS, ANONYMOUS, GENESIS_HASH, OBJECT_TYPES, OUTCOMES, AuditEvent
+from telemed.records.audit_models import (
+    ACTIONS,
+    ANONYMOUS,
+    GENESIS_HASH,
+    OBJECT_TYPES,
+    OUTCOMES,
+    SYSTEM,
+    AuditEvent,
+)
 
-__all__ = ["VerifyResult", "access_log", "canonical", "chain_hash", "record", "verify_chain"]
+__all__ = ["VerifyResult", "access_log", "append", "canonical", "chain_hash", "record", "verify_chain"]
 
 #: Key of the PostgreSQL transaction-level advisory lock that serializes appends.
 PG_LOCK_KEY = 0x7E1E_A0D1_0000_0001
@@ -92,14 +100,46 @@ def record(
     Being separate from the caller's transaction, a denied attempt stays logged
     when the caller rolls back. On SQLite call it *outside* any write
     transaction of your own in the same thread (it would wait for your lock).
-    Appends are serialized (PostgreSQL advisory lock; SQLite ``BEGIN
-    IMMEDIATE``) so the chain never forks; under that lock the id is assigned
-    as the newest id + 1 (it is part of the hash, so it is known before the
-    INSERT; the database sequence is not used). So that logging never fails on
-    hostile input, ``object_id`` and ``client_addr`` are cut to 64 characters
-    and a ``patient_id`` outside the column's 32-bit range is stored as
-    ``None``. Raises ``ValueError`` for an unknown vocabulary value or a naive
-    ``now``.
+    See ``append`` for the rest.
+    """
+    with db.transaction() as s:
+        return append(
+            s,
+            actor=actor,
+            patient_id=patient_id,
+            object_type=object_type,
+            object_id=object_id,
+            action=action,
+            outcome=outcome,
+            client_addr=client_addr,
+            now=now,
+        )
+
+
+def append(
+    session: Session,
+    *,
+    actor: Actor | None,
+    patient_id: int | None,
+    object_type: str,
+    object_id: str | int | None,
+    action: str,
+    outcome: str,
+    client_addr: str | None,
+    now: datetime,
+    system: bool = False,
+) -> AuditEvent:
+    """Append one event in the caller's write transaction (it commits or rolls back with it).
+
+    For a step that must be logged exactly when it happens (the worker's escalations). Appends
+    are serialized (PostgreSQL transaction-level advisory lock, held until the caller commits;
+    SQLite write transactions are ``BEGIN IMMEDIATE``) so the chain never forks; under that lock
+    the id is assigned as the newest id + 1 (it is part of the hash, so it is known before the
+    INSERT; the database sequence is not used). So that logging never fails on hostile input,
+    ``object_id`` and ``client_addr`` are cut to 64 characters and a ``patient_id`` outside the
+    column's 32-bit range is stored as ``None``. ``actor`` None is an anonymous attempt, or with
+    ``system`` a step of the system's own. Raises ``ValueError`` for an unknown vocabulary value
+    or a naive ``now``.
     """
     if object_type not in OBJECT_TYPES or action not in ACTIONS or outcome not in OUTCOMES:
         raise ValueError(f"bad audit event: {object_type}/{action}/{outcome}")
@@ -108,7 +148,7 @@ def record(
     fields = {
         "at": now.astimezone(UTC),
         "actor_id": actor.id if actor else None,
-        "actor_role": actor.role if actor else ANONYMOUS,
+        "actor_role": actor.role if actor else (SYSTEM if system else ANONYMOUS),
         "patient_id": patient_id if isinstance(patient_id, int) and -(2**31) <= patient_id < 2**31 else None,
         "object_type": object_type,
         "object_id": None if object_id is None else str(object_id)[:64],
@@ -116,15 +156,15 @@ def record(
         "outcome": outcome,
         "client_addr": None if client_addr is None else client_addr[:64],
     }
-    with db.transaction() as s:
-        if not db.is_sqlite:
-            s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
-        newest = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-        last = s.execute(newest).first()
-        prev_hash = last.hash if last else GENESIS_HASH
-        fields["id"] = last.id + 1 if last else 1
-        event = AuditEvent(**fields, prev_hash=prev_hash, hash=chain_hash(prev_hash, fields))
-        s.add(event)
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
+    newest = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    last = session.execute(newest).first()
+    prev_hash = last.hash if last else GENESIS_HASH
+    fields["id"] = last.id + 1 if last else 1
+    event = AuditEvent(**fields, prev_hash=prev_hash, hash=chain_hash(prev_hash, fields))
+    session.add(event)
+    session.flush()
     return event
 
 

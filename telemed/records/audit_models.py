@@ -18,11 +18,22 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from telemed.db import Base, UTCDateTime
 
 OBJECT_TYPES = frozenset(
-    {"record", "conclusion", "attachment", "pdf", "visit", "fhir", "access_log", "patient_search"}
+    {
+        "record",
+        "conclusion",
+        "attachment",
+        "pdf",
+        "visit",
+        "fhir",
+        "access_log",
+        "patient_search",
+        "urgent_request",
+    }
 )
-ACTIONS = frozenset({"read", "write", "sign", "addendum", "export", "search"})
-OUTCOMES = frozenset({"allowed", "denied"})
+ACTIONS = frozenset({"read", "write", "sign", "addendum", "export", "search", "escalate_1", "escalate_2"})
+OUTCOMES = frozenset({"allowed", "denied", "done"})  # done: a step the system took (no access decided)
 ANONYMOUS = "anonymous"
+SYSTEM = "system"  # the actor role of steps the system takes by itself (the worker's)
 GENESIS_HASH = "0" * 64
 
 
@@ -31,7 +42,8 @@ class AppendOnlyViolation(RuntimeError):
 
 
 class AuditEvent(Base):
-    """One access to a patient's e-card. ``id`` order is the chain order."""
+    """One access to a patient's e-card, or a step the system took (an urgent request's
+    escalation). ``id`` order is the chain order."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_patient_id_id", "patient_id", "id"),)

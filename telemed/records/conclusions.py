@@ -176,8 +176,7 @@ def sign(
         raise errors.InvalidPassword()
     conclusion.signed_at, conclusion.signed_by_id = now, actor.id
     conclusion.content_sha256 = content_hash(conclusion)
-    c.status = Status.COMPLETED
-    session.flush()
+    scheduling.mark_completed(session, c, now=now)
     return conclusion
 
 

@@ -171,7 +171,7 @@ class FhirEncounter:
     """A visit: remote (teleconsultation) or in person (e-card entry).
 
     ``status`` is a FHIR Encounter.status code (see ``ENCOUNTER_STATUSES``);
-    ``specialty`` is the display name of the doctor's specialty.
+    ``specialty`` is the display name of the doctor's specialty; ``urgent``: from the urgent queue.
     """
 
     id: int
@@ -182,6 +182,7 @@ class FhirEncounter:
     end: datetime | None = None
     reason: str | None = None
     specialty: str | None = None
+    urgent: bool = False
 
     def __post_init__(self) -> None:
         if self.status not in ENCOUNTER_STATUSES:

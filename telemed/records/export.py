@@ -13,9 +13,10 @@ from telemed.records import documents as d
 from telemed.records.conclusions import content_of
 from telemed.records.fhir import build_bundle
 from telemed.records.models import Conclusion, Visit
-from telemed.scheduling.models import Consultation, Status
+from telemed.scheduling.models import Consultation, Mode, Status
 
 _ENCOUNTER_STATUS = {
+    Status.WAITING: "arrived",  # not exported (no doctor yet, see fhir_bundle); mapped for completeness
     Status.SCHEDULED: "planned",
     Status.IN_PROGRESS: "in-progress",
     Status.COMPLETED: "finished",
@@ -23,6 +24,18 @@ _ENCOUNTER_STATUS = {
     Status.NO_SHOW: "cancelled",
 }
 VISIT_PRACTITIONER_BASE = 1_000_000_000  # in-person doctors are names, not rows: ids above real ones
+
+
+def _doctor_id(c: Consultation) -> int:
+    if c.doctor_id is None:  # the query reads consultations with a doctor only
+        raise ValueError(f"consultation {c.id} has no doctor")
+    return c.doctor_id
+
+
+def _doctor(c: Consultation) -> Doctor:
+    if c.doctor is None:  # a signed conclusion has a doctor: they signed it
+        raise ValueError(f"consultation {c.id} has no doctor")
+    return c.doctor
 
 
 def _content(c: Conclusion) -> d.ConclusionContent:
@@ -41,7 +54,7 @@ def conclusion_document(c: Consultation, conclusion: Conclusion, time_zone: str)
         consultation_id=c.id,
         patient_name=c.patient.full_name,
         patient_birth_date=c.patient.birth_date,
-        doctor_name=c.doctor.full_name,
+        doctor_name=_doctor(c).full_name,
         doctor_specialty=BY_CODE[c.specialty_code].name_ru,
         started_at=c.starts_at,
         time_zone=time_zone,
@@ -54,12 +67,22 @@ def conclusion_document(c: Consultation, conclusion: Conclusion, time_zone: str)
 
 
 def fhir_bundle(session: Session, patient: Patient) -> dict:
-    """The patient's e-card as a FHIR R4 collection Bundle."""
+    """The patient's e-card as a FHIR R4 collection Bundle.
+
+    Every consultation with a doctor is an Encounter (an urgent request nobody took, still waiting
+    or cancelled while waiting, is not an encounter and is left out).
+    """
     policy = session.scalar(
         select(Policy).where(Policy.patient_id == patient.id).order_by(Policy.valid_to.desc())
     )
-    consultations = list(session.scalars(select(Consultation).where(Consultation.patient_id == patient.id)))
-    doctor_ids = {c.doctor_id for c in consultations}
+    consultations = list(
+        session.scalars(
+            select(Consultation).where(
+                Consultation.patient_id == patient.id, Consultation.doctor_id.is_not(None)
+            )
+        )
+    )
+    doctor_ids = {c.doctor_id for c in consultations if c.doctor_id is not None}
     doctors = list(session.scalars(select(Doctor).where(Doctor.id.in_(doctor_ids)))) if doctor_ids else []
     visits = list(session.scalars(select(Visit).where(Visit.patient_id == patient.id)))
     practitioners = [
@@ -74,13 +97,14 @@ def fhir_bundle(session: Session, patient: Patient) -> dict:
     encounters = [
         d.FhirEncounter(
             id=c.id,
-            practitioner_id=c.doctor_id,
+            practitioner_id=_doctor_id(c),
             status=_ENCOUNTER_STATUS[Status(c.status)],
             remote=True,
             start=c.starts_at,
             end=c.ends_at,
             reason=c.reason or None,
             specialty=BY_CODE[c.specialty_code].name_en,
+            urgent=c.mode == Mode.URGENT,
         )
         for c in consultations
     ]
@@ -105,7 +129,7 @@ def fhir_bundle(session: Session, patient: Patient) -> dict:
         d.FhirConclusion(
             id=x.id,
             encounter_id=x.consultation_id,
-            practitioner_id=by_consultation[x.consultation_id].doctor_id,
+            practitioner_id=_doctor_id(by_consultation[x.consultation_id]),
             content=_content(x),
             signed_at=x.signed_at,
             content_sha256=x.content_sha256,

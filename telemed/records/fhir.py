@@ -39,6 +39,7 @@ from telemed.records.documents import (
 
 __all__ = [
     "ACT_CODE_SYSTEM",
+    "ACT_PRIORITY_SYSTEM",
     "ATTACHMENT_URL",
     "ICD10_SYSTEM",
     "NAMESPACE",
@@ -53,6 +54,7 @@ POLICY_SYSTEM = "urn:telemed:policy"
 CONCLUSION_SYSTEM = "urn:telemed:conclusion"
 SHA256_EXTENSION = "urn:telemed:fhir:sha256"
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
+ACT_PRIORITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
 ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 LOINC_SYSTEM = "http://loinc.org"
 CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
@@ -148,6 +150,10 @@ def _encounter(visit: FhirEncounter, refs: _Refs, patient_id: int, conditions: l
         "participant": [{"individual": refs.ref("Practitioner", visit.practitioner_id)}],
         "period": period,
     }
+    if visit.urgent:
+        resource["priority"] = {
+            "coding": [{"system": ACT_PRIORITY_SYSTEM, "code": "UR", "display": "urgent"}]
+        }
     if visit.specialty:
         resource["serviceType"] = {"text": visit.specialty}
     if visit.reason:

@@ -13,6 +13,7 @@ from typing import Protocol
 from telemed import errors
 from telemed.auth.actor import Actor
 from telemed.scheduling.rules import can_cancel
+from telemed.scheduling.status import Status
 from telemed.translatable import _l
 
 REASON_MAX = 2000
@@ -33,12 +34,12 @@ class ConsultationFacts(Protocol):
     def starts_at(self) -> datetime: ...
 
     @property
-    def doctor(self) -> _DoctorRef: ...
+    def doctor(self) -> _DoctorRef | None: ...  # None: an urgent request nobody has taken yet
 
 
 def is_doctor_of(actor: Actor, c: ConsultationFacts) -> bool:
     """The actor is the consultation's doctor."""
-    return actor.is_doctor and c.doctor.user_id == actor.id
+    return actor.is_doctor and c.doctor is not None and c.doctor.user_id == actor.id
 
 
 def has_schedule(actor: Actor) -> bool:
@@ -52,8 +53,22 @@ def may_run_precall_check(actor: Actor) -> bool:
 
 
 def may_cancel(actor: Actor, c: ConsultationFacts, now: datetime) -> bool:
-    """Before the start, while scheduled: the member side always, the doctor with a written reason."""
+    """Before the start, while scheduled: the member side always, the doctor with a written reason.
+    An urgent request while it waits (it has no doctor yet, so only the member side is party)."""
     return can_cancel(c.status, c.starts_at, now)
+
+
+def may_finish(actor: Actor, c: ConsultationFacts) -> bool:
+    """The consultation's doctor ends the visit explicitly, while it is in progress."""
+    return is_doctor_of(actor, c) and c.status == Status.IN_PROGRESS
+
+
+def check_finish(actor: Actor, c: ConsultationFacts) -> None:
+    """Raise why the actor may not finish the visit (``NotPermitted``, ``NotInProgress``)."""
+    if not is_doctor_of(actor, c):
+        raise errors.NotPermitted(_l("Only the consultation's doctor ends the visit."))
+    if not may_finish(actor, c):
+        raise errors.NotInProgress()
 
 
 def cancel_reason_required(actor: Actor, c: ConsultationFacts) -> bool:

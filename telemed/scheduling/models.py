@@ -34,6 +34,12 @@ class Consultation(Base):
 
     At most one non-cancelled consultation may hold a slot: a partial unique
     index enforces it in the database, so concurrent bookings cannot both win.
+
+    An urgent request has no slot, and no doctor while it waits (``doctor_id`` is None). Until a
+    doctor takes it, ``starts_at`` is the time of the request and ``ends_at`` that time plus the
+    planned length (the API shows neither); taking it sets both from the pick-up time. The
+    urgent queue's own rules (one open request per patient, one urgent consultation in progress
+    per doctor) are partial unique indexes declared in ``telemed.urgent.models``.
     """
 
     __tablename__ = "consultations"
@@ -52,7 +58,7 @@ class Consultation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     booked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"))
+    doctor_id: Mapped[int | None] = mapped_column(ForeignKey("doctors.id"))  # None: urgent, waiting
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id"))
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     specialty_code: Mapped[str] = mapped_column(ForeignKey("specialties.code"))
@@ -65,7 +71,8 @@ class Consultation(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cancel_reason: Mapped[str | None] = mapped_column(Text)  # required when the doctor cancels
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the visit really ended
 
     patient: Mapped[Patient] = relationship()
-    doctor: Mapped[Doctor] = relationship()
+    doctor: Mapped[Doctor | None] = relationship()
     slot: Mapped[Slot | None] = relationship()

@@ -76,5 +76,6 @@ def check_booking(f: BookingFacts) -> None:
 
 
 def can_cancel(status: str, starts_at: datetime, now: datetime) -> bool:
-    """A consultation can be cancelled while it is scheduled and has not started."""
-    return status == Status.SCHEDULED and now < starts_at
+    """A consultation can be cancelled while it is scheduled and has not started, and an urgent
+    request while it waits in the queue."""
+    return status == Status.WAITING or (status == Status.SCHEDULED and now < starts_at)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, bindparam, or_, select
+from sqlalchemy import Row, and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -25,7 +25,7 @@ from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import BY_CODE
 from telemed.members import service as members
 from telemed.members.models import Patient
-from telemed.scheduling import access, entitlements, parties, rules
+from telemed.scheduling import access, entitlements, parties, rules, signals
 from telemed.scheduling.models import Consultation, Mode, Slot, Status
 from telemed.scheduling.slots import slot_is_free
 from telemed.scheduling.status import OPEN_STATUSES
@@ -145,17 +145,25 @@ def list_for(
     limit: int = 50,
     offset: int = 0,
 ) -> list[Consultation]:
-    """The actor's consultations; ``when`` = "upcoming" | "past" | None (all)."""
+    """The actor's consultations; ``when`` = "upcoming" | "past" | None (all).
+
+    Upcoming: open ones that have not ended, and urgent requests still waiting however long they
+    have waited; past: the others.
+    """
     query = select(Consultation).where(parties.is_party(actor.id)).options(*_load_options())
+    waiting = Consultation.status == Status.WAITING
     if when == "upcoming":
-        query = query.where(Consultation.ends_at > now, Consultation.status.in_(OPEN_STATUSES))
+        query = query.where(
+            or_(waiting, and_(Consultation.ends_at > now, Consultation.status.in_(OPEN_STATUSES)))
+        )
         query = query.order_by(Consultation.starts_at)
     elif when == "past":
         query = query.where(
+            ~waiting,
             or_(
                 Consultation.ends_at <= now,
                 Consultation.status.notin_(OPEN_STATUSES),
-            )
+            ),
         )
         query = query.order_by(Consultation.starts_at.desc())
     else:
@@ -166,21 +174,51 @@ def list_for(
 def cancel(
     session: Session, actor: Actor, consultation_id: int, *, now: datetime, reason: str = ""
 ) -> Consultation:
-    """Cancel before the start (``access.check_cancel``); frees the slot and the psychologist quota.
+    """Cancel before the start, or an urgent request while it waits (``access.check_cancel``); frees
+    the slot and the psychologist quota.
 
     The doctor must give a ``reason``, which the member reads (``cancel_reason``). Cancelling a
-    cancelled consultation changes nothing.
+    cancelled consultation changes nothing. Sends ``signals.status_changed``.
     """
     consultation = get_for(session, actor, consultation_id, lock=True)
     if consultation.status == Status.CANCELLED:
         return consultation
     access.check_cancel(actor, consultation, now, reason)
+    previous = consultation.status
     consultation.status = Status.CANCELLED
     consultation.cancelled_at = now
     consultation.cancelled_by_id = actor.id
     consultation.cancel_reason = reason or None
     session.flush()
+    signals.status_changed.send(consultation, session=session, previous=previous, now=now)
     return consultation
+
+
+def finish(session: Session, actor: Actor, consultation_id: int, *, now: datetime) -> Consultation:
+    """The consultation's doctor ends the visit («Завершить приём»): in progress → completed.
+
+    Only this (or signing the conclusion) ends a visit: a dropped connection never does.
+    ``NotFound`` to a stranger, ``NotPermitted`` to another party, ``NotInProgress`` unless in
+    progress; finishing a completed visit changes nothing.
+    """
+    consultation = get_for(session, actor, consultation_id, lock=True)
+    if consultation.status == Status.COMPLETED and access.is_doctor_of(actor, consultation):
+        return consultation
+    access.check_finish(actor, consultation)
+    mark_completed(session, consultation, now=now)
+    return consultation
+
+
+def mark_completed(session: Session, consultation: Consultation, *, now: datetime) -> None:
+    """Set a consultation completed (keeping the first ``completed_at``) and send
+    ``signals.status_changed``; the caller has checked that it may be."""
+    previous = consultation.status
+    if previous == Status.COMPLETED:
+        return
+    consultation.status = Status.COMPLETED
+    consultation.completed_at = consultation.completed_at or now
+    session.flush()
+    signals.status_changed.send(consultation, session=session, previous=previous, now=now)
 
 
 def doctor_schedule(session: Session, actor: Actor, *, start: datetime, end: datetime) -> list[Consultation]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from telemed import errors
 from telemed.catalog.models import Doctor
@@ -49,4 +49,22 @@ def free_slots(
             .order_by(Slot.starts_at)
             .limit(limit)
         )
+    )
+
+
+def earliest_free_slot(session: Session, specialty: str, *, after: datetime) -> Slot | None:
+    """The earliest free slot of an active doctor of ``specialty`` starting after ``after`` (its
+    doctor loaded), or None."""
+    return session.scalar(
+        select(Slot)
+        .join(Doctor, Doctor.id == Slot.doctor_id)
+        .where(
+            Doctor.specialty_code == specialty,
+            Doctor.is_active,
+            Slot.starts_at > after,
+            slot_is_free(),
+        )
+        .order_by(Slot.starts_at, Slot.id)
+        .limit(1)
+        .options(joinedload(Slot.doctor))
     )

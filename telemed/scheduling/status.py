@@ -6,12 +6,15 @@ from enum import StrEnum
 
 from telemed.catalog.specialties import Mode
 
-__all__ = ["OPEN_STATUSES", "Mode", "Status"]
+__all__ = ["OPEN_STATUSES", "ROOM_STATUSES", "Mode", "Status"]
 
 
 class Status(StrEnum):
-    """Scheduled → in progress → completed; or cancelled, or missed (no show)."""
+    """Planned: scheduled → in progress → completed; or cancelled, or missed (no show).
+    Urgent: waiting (in the queue, no doctor yet) → in progress (a doctor took it) → completed; or
+    cancelled while waiting."""
 
+    WAITING = "waiting"
     SCHEDULED = "scheduled"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
@@ -20,4 +23,6 @@ class Status(StrEnum):
 
 
 #: Statuses of a consultation that still lies ahead or is under way.
-OPEN_STATUSES = frozenset({Status.SCHEDULED, Status.IN_PROGRESS})
+OPEN_STATUSES = frozenset({Status.WAITING, Status.SCHEDULED, Status.IN_PROGRESS})
+#: Statuses of a consultation whose video room may be open (a waiting request has no doctor yet).
+ROOM_STATUSES = frozenset({Status.SCHEDULED, Status.IN_PROGRESS})

@@ -2,7 +2,8 @@
 
 The room opens ``early_minutes`` before the start and closes when the consultation is completed
 or 60 minutes after its scheduled end, whichever comes first. A cancelled or missed consultation
-has no room.
+has no room. An urgent request's room opens when a doctor takes it (its start is the pick-up
+time); while it waits there is no room yet.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from telemed import errors
-from telemed.scheduling.status import OPEN_STATUSES, Status
+from telemed.scheduling.status import ROOM_STATUSES, Status
 from telemed.translatable import _l
 
 LATE_MINUTES = 60
@@ -19,7 +20,7 @@ LATE_MINUTES = 60
 def room_open(
     *, status: str, starts_at: datetime, ends_at: datetime, now: datetime, early_minutes: int
 ) -> bool:
-    if status not in OPEN_STATUSES:
+    if status not in ROOM_STATUSES:
         return False
     return starts_at - timedelta(minutes=early_minutes) <= now <= ends_at + timedelta(minutes=LATE_MINUTES)
 
@@ -30,6 +31,8 @@ def require_room_open(
     """Raise ``ConsultationCancelled`` or ``RoomClosed`` unless signaling is allowed now."""
     if status == Status.CANCELLED:
         raise errors.ConsultationCancelled()
+    if status == Status.WAITING:
+        raise errors.RoomClosed(_l("The video room opens when a doctor takes the request."))
     if not room_open(
         status=status, starts_at=starts_at, ends_at=ends_at, now=now, early_minutes=early_minutes
     ):

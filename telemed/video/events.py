@@ -7,6 +7,8 @@ authorizes again (``telemed.sockets``).
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app
 from flask_socketio import emit, join_room, leave_room
 
@@ -14,10 +16,17 @@ from telemed import errors
 from telemed.chat import access as chat_access
 from telemed.chat import service as chat
 from telemed.extensions import socketio
-from telemed.sockets import consultation_id, event_handler, optional_int, room, sid
+from telemed.sockets import consultation_id, disconnected, event_handler, optional_int, room, sid
 from telemed.video import access, service
 from telemed.video.models import RoomPresence
 from telemed.web import database, now
+
+log = logging.getLogger(__name__)
+
+#: ``app.extensions`` key of extra fields of ``join``'s ``consultation``: ``{name: build(session, actor,
+#: consultation, now) -> dict}``. Features above this one register theirs (``urgent`` adds ``queue``
+#: while a request waits), so a client that (re)joins learns their state at once.
+JOIN_EXTRAS = "telemed.join_extras"
 
 
 @socketio.on("signal")
@@ -67,7 +76,9 @@ def broadcast_presence(session, consultation_id: int) -> None:
 @socketio.on("join")
 @event_handler
 def on_join(actor, data):
-    """``{consultation_id, after?}`` → ``{messages, read_marks, chat_open, room_open, consultation}``.
+    """``{consultation_id, after?}`` → ``{messages, read_marks, chat_open, room_open, consultation}``
+    (``consultation``: ``{id, status, mode, start, end}``, start and end null for an urgent request
+    nobody has taken yet, and the fields of ``JOIN_EXTRAS``).
 
     Messages are the last 50, or those after id ``after`` (catch-up after a reconnect). The room is
     joined before the history is read, so nothing sent in between is missed (clients de-duplicate
@@ -84,17 +95,22 @@ def on_join(actor, data):
         )
         limit = chat.HISTORY_MAX if after is not None else chat.HISTORY_DEFAULT
         messages = [chat.message_json(m) for m in chat.history(s, actor, cid, after=after, limit=limit)]
+        consultation: dict = {
+            "id": c.id,
+            "status": c.status,
+            "mode": c.mode,
+            # an urgent request nobody has taken has no start yet
+            "start": c.starts_at.isoformat(timespec="seconds") if c.doctor_id else None,
+            "end": c.ends_at.isoformat(timespec="seconds") if c.doctor_id else None,
+        }
+        for extra in current_app.extensions.get(JOIN_EXTRAS, {}).values():
+            consultation.update(extra(s, actor, c, now()))
         ack = {
             "messages": messages,
             "read_marks": {str(k): v for k, v in chat.read_marks(s, cid).items()},
             "chat_open": chat_access.chat_open(c, now(), current_app.config["CHAT_OPEN_HOURS"]),
             "room_open": room_is_open,
-            "consultation": {
-                "id": c.id,
-                "status": c.status,
-                "start": c.starts_at.isoformat(timespec="seconds"),
-                "end": c.ends_at.isoformat(timespec="seconds"),
-            },
+            "consultation": consultation,
         }
     with database().session() as s:
         broadcast_presence(s, cid)
@@ -117,11 +133,14 @@ def on_leave(actor, data):
         broadcast_presence(s, cid)
 
 
-@socketio.on("disconnect")
-def on_disconnect(*_args):
+@disconnected.connect
+def on_disconnect(connection_sid: str, **_kw) -> None:
     """A dropped or closed connection leaves every room it was in; each room gets ``presence``."""
-    with database().transaction() as s:
-        left = service.leave(s, sid())
-    with database().session() as s:
-        for cid in left:
-            broadcast_presence(s, cid)
+    try:
+        with database().transaction() as s:
+            left = service.leave(s, connection_sid)
+        with database().session() as s:
+            for cid in left:
+                broadcast_presence(s, cid)
+    except Exception:
+        log.exception("leaving the rooms of a closed connection failed")

@@ -314,7 +314,9 @@ def test_malformed_events_are_refused_with_documented_codes(scene, server_errors
         assert [m["text"] for m in got["message"]] == said and got["typing"] == got["read"] == got[
             "signal"
         ] == []
+        assert client.received("urgent_queue") == client.received("urgent_status") == []
     doctor = scene["doctor"]
-    assert [doctor.received(e) for e in ("message", "typing", "read", "signal")] == [[], [], [], []]
+    quiet = ("message", "typing", "read", "signal", "urgent_queue", "urgent_status")
+    assert {e: doctor.received(e) for e in quiet} == dict.fromkeys(quiet, [])
     assert sock.sio.connected and sock.call("typing", {"consultation_id": scene["mine"]}) == {"ok": True}
     assert doctor.wait_for("typing")[0]["user"]["name"] == "Anna"

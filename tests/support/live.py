@@ -60,7 +60,7 @@ class SocketClient:
         self.sio = socketio.Client(reconnection=False)
         self.events: dict[str, list] = {}
         self._cond = threading.Condition()
-        for name in ("message", "typing", "read", "presence", "signal"):
+        for name in ("message", "typing", "read", "presence", "signal", "urgent_queue", "urgent_status"):
             self.sio.on(name, self._recorder(name))
 
     def _recorder(self, name):

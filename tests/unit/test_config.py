@@ -51,3 +51,21 @@ def test_the_command_reports_a_bad_policy_and_exits(env, tmp_path):
         in result.output
     )
     assert not (tmp_path / "inst").exists()  # refused before touching anything
+
+
+def test_the_urgent_settings_default_and_come_from_the_environment(env):
+    cfg = load_config()
+    assert (cfg["URGENT_ESCALATE_SECONDS"], cfg["DUTY_GRACE_SECONDS"], cfg["URGENT_DURATION_MINUTES"]) == (
+        600,
+        120,
+        30,
+    )
+    env.setenv("TELEMED_DUTY_GRACE_SECONDS", "30")
+    assert load_config()["DUTY_GRACE_SECONDS"] == 30
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten", "1.5"])
+def test_an_unusable_urgent_setting_is_a_config_error(env, value):
+    env.setenv("TELEMED_URGENT_ESCALATE_SECONDS", value)
+    with pytest.raises(ConfigError, match="TELEMED_URGENT_ESCALATE_SECONDS must be a"):
+        load_config()

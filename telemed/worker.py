@@ -1,0 +1,88 @@
+"""``telemed worker``: a long-running process that runs the timed jobs when they are due.
+
+Jobs (each run every ``interval`` seconds):
+
+* urgent escalation (``urgent.escalation.escalate_due``): requests waiting too long rise a level;
+* stale duty (``urgent.service.expire_duty``): the duty of doctors whose sessions have all been
+  gone for the grace time is switched off;
+* outbox pruning (``notify.outbox.prune``): delivered events older than an hour are deleted.
+
+Safe in several copies: every step is claimed in the database by a conditional UPDATE inside its
+own transaction (the row must still be in the state the step starts from), so no step runs twice.
+What a step must tell people goes to the outbox in its transaction; the serving processes
+(``telemed serve``) relay it to their Socket.IO clients within about half a second. ``telemed
+demo`` runs these jobs in a thread of its own process (``start_in_thread``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from flask import Flask
+
+from telemed.db import utcnow
+from telemed.notify import outbox
+from telemed.notify.relay import FailureLog
+from telemed.urgent import duty, escalation
+from telemed.urgent import service as urgent
+from telemed.urgent.settings import UrgentSettings
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 1.0  # seconds between runs
+
+
+def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
+    """Run every job once, as due at ``now`` (default: the current time); returns what each did."""
+    at = now or utcnow()
+    db = app.extensions["telemed.db"]
+    settings = UrgentSettings.from_config(app.config)
+    steps = escalation.escalate_due(db, now=at, settings=settings)
+    with db.session() as s:  # reads first: an idle run takes no write lock (SQLite: BEGIN IMMEDIATE)
+        stale = duty.anything_stale(s, now=at, grace=settings.grace)
+        old = outbox.prunable(s, now=at)
+    expired: list[str] = []
+    pruned = 0
+    if stale:
+        with db.transaction() as s:
+            expired = urgent.expire_duty(s, now=at, settings=settings)
+    if old:
+        with db.transaction() as s:
+            pruned = outbox.prune(s, now=at)
+    return {"escalation_steps": steps, "duty_expired": len(expired), "outbox_pruned": pruned}
+
+
+class Worker:
+    """Runs ``run_due`` every ``interval`` seconds until ``stop()``; a failed run is logged and the
+    next one tries again."""
+
+    def __init__(self, app: Flask, *, interval: float = INTERVAL):
+        self.app, self.interval = app, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        failures = FailureLog("worker run", log)
+        while not self._stop.is_set():
+            try:
+                run_due(self.app)
+                failures.succeeded()
+            except Exception:  # e.g. the database is unreachable, or not migrated (telemed init-db)
+                failures.failed()
+            self._stop.wait(self.interval)
+
+    def stop(self, timeout: float = 5) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+
+def start_in_thread(app: Flask, *, interval: float = INTERVAL) -> Worker:
+    """Run the worker's jobs in a daemon thread of this process (the one-command demo)."""
+    worker = Worker(app, interval=interval)
+    worker._thread = threading.Thread(target=worker.run, name="telemed-worker", daemon=True)
+    worker._thread.start()
+    return worker
