@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,6 +14,8 @@ from werkzeug.routing import BaseConverter
 
 from telemed import inputs
 from telemed.db import Database, utcnow
+
+log = logging.getLogger(__name__)
 
 
 def database() -> Database:
@@ -34,6 +37,15 @@ def close_db_session(_exc=None) -> None:
 
 def now() -> datetime:
     return utcnow()
+
+
+def deliver_outbox() -> None:
+    """Send what the request's transaction just wrote to the outbox (``notify.relay``). A failure
+    does not undo the request's success: the background relay sends it within half a second."""
+    try:
+        current_app.extensions["telemed.relay"].deliver()
+    except Exception:
+        log.exception("sending the outbox after a commit failed")
 
 
 def clinic_tz() -> ZoneInfo:

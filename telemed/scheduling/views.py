@@ -20,7 +20,7 @@ from telemed.scheduling.cabinet import me_payload
 from telemed.scheduling.models import Slot
 from telemed.scheduling.status import OPEN_STATUSES
 from telemed.translatable import _l
-from telemed.web import clinic_tz, database, db_session, now, viewer_tz
+from telemed.web import clinic_tz, database, db_session, deliver_outbox, now, viewer_tz
 
 bp = Blueprint("scheduling", __name__)
 BOOKING_DAYS = 14
@@ -67,8 +67,9 @@ def choose_specialty():
 
 @bp.get("/consultations/new/<code>")
 def choose_doctor(code: str):
-    """Step 2: doctors of the specialty with experience, education, degree and next free slot."""
-    current_actor()
+    """Step 2: doctors of the specialty with experience, education, degree and next free slot; for
+    the therapist and the pediatrician also the urgent request form."""
+    actor = current_actor()
     if code not in BY_CODE:
         raise errors.NotFound(_l("Unknown specialty."))
     t = now()
@@ -78,7 +79,13 @@ def choose_doctor(code: str):
         cards = list(reversed(cards))
     elif order == "name":
         cards = sorted(cards, key=lambda c: c.doctor.full_name)
-    return render_template("scheduling/doctors.html", specialty=BY_CODE[code], cards=cards, sort=order)
+    return render_template(
+        "scheduling/doctors.html",
+        specialty=BY_CODE[code],
+        cards=cards,
+        sort=order,
+        me=_me(db_session(), actor) if BY_CODE[code].urgent else None,
+    )
 
 
 def _slots_by_day(slots: list[Slot]) -> OrderedDict:
@@ -167,6 +174,7 @@ def consultation(consultation_id: int):
         reason_max=access.REASON_MAX,
         room_link=c.status in OPEN_STATUSES,
         precall_check=access.may_run_precall_check(actor),
+        finishable=access.may_finish(actor, c),
         panels=panels,
     )
 
@@ -180,6 +188,17 @@ def cancel(consultation_id: int):
         scheduling.cancel(s, actor, consultation_id, now=now(), reason=reason)
     flash(_("Consultation cancelled."), "info")
     return redirect(url_for("scheduling.cabinet"))
+
+
+@bp.post("/consultations/<int:consultation_id>/finish")
+def finish(consultation_id: int):
+    """The consultation's doctor ends the visit («Завершить приём»); a dropped call never does."""
+    actor = current_actor()
+    with database().transaction() as s:
+        scheduling.finish(s, actor, consultation_id, now=now())
+    deliver_outbox()
+    flash(_("The consultation is finished."), "success")
+    return redirect(url_for("scheduling.consultation", consultation_id=consultation_id))
 
 
 @bp.get("/schedule")

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 
 from telemed.auth.web import current_actor
 from telemed.scheduling import service as scheduling
+from telemed.scheduling.access import may_finish
 from telemed.web import db_session
 
 bp = Blueprint("room", __name__)
@@ -14,5 +15,6 @@ bp = Blueprint("room", __name__)
 @bp.get("/consultations/<int:consultation_id>/room")
 def room(consultation_id: int):
     """The consultation's video room; 404 to anyone not party to it."""
-    c = scheduling.get_for(db_session(), current_actor(), consultation_id)
-    return render_template("video/room.html", c=c)
+    actor = current_actor()
+    c = scheduling.get_for(db_session(), actor, consultation_id)
+    return render_template("video/room.html", c=c, finishable=may_finish(actor, c))
