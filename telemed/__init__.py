@@ -149,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     from telemed.auth.views import bp as auth_bp
     from telemed.records.views import bp as records_bp
     from telemed.scheduling.views import bp as scheduling_bp
+    from telemed.urgent.pages import bp as urgent_bp
     from telemed.video.pages import bp as room_bp
     from telemed.video.views import bp as video_bp
 
@@ -157,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(video_bp)
     app.register_blueprint(room_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(urgent_bp)
     app.register_blueprint(api)
 
     @app.get("/healthz")

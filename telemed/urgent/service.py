@@ -102,6 +102,25 @@ def request(
     return c
 
 
+def open_request_of(session: Session, actor: Actor, patient_id: int | None) -> int | None:
+    """The id of the urgent consultation waiting or in progress for ``patient_id`` (default: the
+    actor), if the actor may ask for that patient; None otherwise."""
+    patient = (
+        members.own_patient(session, actor.id) if patient_id is None else session.get(Patient, patient_id)
+    )
+    if patient is None or not (
+        patient.user_id == actor.id or members.is_guardian(session, actor.id, patient.id)
+    ):
+        return None
+    return session.scalar(
+        select(Consultation.id).where(
+            Consultation.patient_id == patient.id,
+            Consultation.mode == Mode.URGENT,
+            Consultation.status.in_(OPEN),
+        )
+    )
+
+
 def _open_for(patient_id: int):
     return exists().where(
         Consultation.patient_id == patient_id,
