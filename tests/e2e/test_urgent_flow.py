@@ -9,6 +9,15 @@ from tests.support import urgent as u
 pytestmark = pytest.mark.e2e
 
 ON_DUTY = "document.querySelector('.duty-switch').checked"
+# Keeps the desk's Socket.IO connection reachable (`window.deskSocket`), so a test can cut it.
+KEEP_SOCKET = """
+let realIo;
+Object.defineProperty(window, "io", {
+  configurable: true,
+  get() { return realIo && ((...args) => (window.deskSocket = realIo(...args))); },
+  set(value) { realIo = value; },
+});
+"""
 
 
 @pytest.fixture
@@ -16,31 +25,43 @@ def w(factory):
     return u.world(factory)
 
 
+def go_on_duty(page):
+    page.goto("/duty")
+    page.wait_for_selector("#desk[data-live=true]")
+    page.locator(".duty-switch").check()
+    page.wait_for_selector(".duty-status >> text=Вы на дежурстве")
+
+
+def request_urgent(page, reason):
+    page.goto("/cabinet")
+    page.fill(".urgent-form textarea[name=reason]", reason)
+    with page.expect_navigation():
+        page.click(".urgent-form button[type=submit]")
+    assert "/consultations/" in page.url
+
+
 def test_member_requests_doctor_takes_it_and_they_see_each_other(logged_in_page, w):
     doctor = logged_in_page("drt1")
-    doctor.goto("/duty")
-    doctor.wait_for_selector("#desk[data-live=true]")
-    doctor.locator(".duty-switch").check()
-    doctor.wait_for_selector(".duty-status >> text=Вы на дежурстве")
+    go_on_duty(doctor)
     assert doctor.evaluate(ON_DUTY)
     assert doctor.locator(".urgent-item").count() == 0
 
     member = logged_in_page("anna", viewport={"width": 390, "height": 844})
-    member.goto("/cabinet")
-    member.fill(".urgent-form textarea[name=reason]", "Температура 39")
-    with member.expect_navigation():
-        member.click(".urgent-form button[type=submit]")
-    assert "/consultations/" in member.url
+    request_urgent(member, "Температура 39")
     member.wait_for_selector(".queue-position >> text=Ваше место в очереди: 1")
     assert "0–5 мин" in member.locator(".queue-estimate").inner_text()
     assert member.locator("#room").is_hidden()
     member.evaluate("window.sameDocument = true")  # gone after any reload or navigation
 
-    item = doctor.locator(".urgent-item")  # appeared live, by the `urgent_queue` event
+    item = doctor.locator(".urgent-item").first  # appeared live, by the `urgent_queue` event
     item.wait_for()
     assert "Температура 39" in item.inner_text() and w["patient"].full_name in item.inner_text()
     doctor.wait_for_selector(".desk-alert >> text=Новая срочная заявка")
     assert doctor.title().startswith("(1)")
+    second = logged_in_page("boris")  # behind anna in the queue
+    request_urgent(second, "Кашель")
+    second.wait_for_selector(".queue-position >> text=Ваше место в очереди: 2")
+    doctor.wait_for_function("document.querySelectorAll('.urgent-item').length === 2")
     with doctor.expect_navigation():
         item.locator("button.claim").click()
     assert doctor.url.endswith("/room")
@@ -50,7 +71,27 @@ def test_member_requests_doctor_takes_it_and_they_see_each_other(logged_in_page,
     wait_connected(doctor)
     assert member.evaluate("window.sameDocument") is True  # no reload: the same page became the room
     assert member.locator("#urgent-waiting .queue-taken").is_visible()
+    second.wait_for_selector(".queue-position >> text=Ваше место в очереди: 1")  # moved up, live
+    assert second.locator("#room").is_hidden()
 
     with doctor.expect_navigation():
         doctor.click("button.finish")
     doctor.wait_for_selector("text=Консультация завершена")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_request_another_doctor_took_leaves_the_desk_with_a_message(logged_in_page, w):
+    first, second = logged_in_page("drt1"), logged_in_page("drt2")
+    second.add_init_script(KEEP_SOCKET)
+    for doctor in (first, second):
+        go_on_duty(doctor)
+    request_urgent(logged_in_page("anna"), "Боль в груди")
+    for doctor in (first, second):
+        doctor.locator(".urgent-item").wait_for()
+    second.evaluate("window.deskSocket.disconnect()")  # it will not hear that the request was taken
+    with first.expect_navigation():
+        first.click(".urgent-item button.claim")
+    second.click(".urgent-item button.claim")
+    second.wait_for_selector(".desk-error >> text=Эту заявку уже взял другой врач.")
+    assert second.locator(".urgent-item").count() == 0
+    assert second.url.endswith("/duty")
