@@ -186,6 +186,7 @@ def cancel(consultation_id: int):
     reason = inputs.clean_text(request.form.get("reason", ""), "reason", max_len=access.REASON_MAX)
     with database().transaction() as s:
         scheduling.cancel(s, actor, consultation_id, now=now(), reason=reason)
+    deliver_outbox()  # e.g. an urgent request leaves the doctors' queue at once
     flash(_("Consultation cancelled."), "info")
     return redirect(url_for("scheduling.cabinet"))
 

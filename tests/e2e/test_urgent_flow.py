@@ -9,6 +9,15 @@ from tests.support import urgent as u
 pytestmark = pytest.mark.e2e
 
 ON_DUTY = "document.querySelector('.duty-switch').checked"
+# Counts the desk's beeps (oscillators started through the Web Audio API).
+COUNT_BEEPS = """
+window.beeps = 0;
+const realStart = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) {
+  window.beeps += 1;
+  return realStart.apply(this, args);
+};
+"""
 # Keeps the desk's Socket.IO connection reachable (`window.deskSocket`), so a test can cut it.
 KEEP_SOCKET = """
 let realIo;
@@ -42,6 +51,7 @@ def request_urgent(page, reason):
 
 def test_member_requests_doctor_takes_it_and_they_see_each_other(logged_in_page, w):
     doctor = logged_in_page("drt1")
+    doctor.add_init_script(COUNT_BEEPS)
     go_on_duty(doctor)
     assert doctor.evaluate(ON_DUTY)
     assert doctor.locator(".urgent-item").count() == 0
@@ -58,6 +68,7 @@ def test_member_requests_doctor_takes_it_and_they_see_each_other(logged_in_page,
     assert "Температура 39" in item.inner_text() and w["patient"].full_name in item.inner_text()
     doctor.wait_for_selector(".desk-alert >> text=Новая срочная заявка")
     assert doctor.title().startswith("(1)")
+    assert doctor.evaluate("window.beeps") == 1
     second = logged_in_page("boris")  # behind anna in the queue
     request_urgent(second, "Кашель")
     second.wait_for_selector(".queue-position >> text=Ваше место в очереди: 2")

@@ -166,15 +166,19 @@ function startDesk(root) {
     showError(code === "already_claimed" ? t.already_claimed : r.data && r.data.error ? r.data.error.message : t.failed);
   }
 
+  function unlockAudio() {
+    // browsers let a page play sound once the user has interacted with it: make it in a click
+    try {
+      audio = audio || new AudioContext();
+      if (audio.state === "suspended") audio.resume().catch(() => {});
+    } catch {
+      audio = null;
+    }
+  }
+
   dutySwitch.addEventListener("change", async () => {
     const wanted = dutySwitch.checked;
-    if (wanted && !audio) {
-      try {
-        audio = new AudioContext(); // made in a click, so the later beeps may play
-      } catch {
-        audio = null;
-      }
-    }
+    if (wanted) unlockAudio();
     dutySwitch.disabled = true;
     switching = true;
     showError("");
@@ -209,6 +213,7 @@ function startDesk(root) {
     render();
     if (next.alert) alertAbout(event);
   });
+  document.addEventListener("pointerdown", unlockAudio, { once: true });
   document.addEventListener("visibilitychange", seen);
   window.addEventListener("focus", seen);
   setInterval(tick, 1000);
