@@ -2,9 +2,11 @@
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from telemed.worker import run_due
 from tests.support import urgent as u
 from tests.support.clients import csrf_token, page_login, text_of
 
@@ -110,3 +112,22 @@ def test_the_doctor_finishes_the_visit_from_the_page(app, w):
     after = text_of(doctor.get(r.headers["Location"]).text)
     assert "Консультация завершена" in after and "Завершить приём" not in after
     assert "Завершена" in text_of(member.get(f"/consultations/{cid}").text)
+
+
+def test_level_two_offers_the_slot_as_a_one_tap_booking(app, factory, w):
+    client = page_login(app, "anna")
+    location = request_form(client).headers["Location"]
+    slot = factory.slot(w["t2"], datetime.now(UTC) + timedelta(hours=3))
+    run_due(app, now=datetime.now(UTC) + 2 * u.settings(app).escalate_after)
+    page = client.get(location).text
+    text = text_of(page)
+    assert "оповещены все врачи специальности" in text
+    assert f'action="/consultations/new/slot/{slot.id}"' in page
+    assert "Записаться вместо этого" in text and "Therapist Two" in text
+    r = client.post(
+        f"/consultations/new/slot/{slot.id}",
+        data={"csrf_token": csrf_token(page), "patient_id": w["patient"].id},
+    )
+    assert r.status_code == 302
+    still = text_of(client.get(location).text)
+    assert "Ваше место в очереди: 1" in still and "Записаться вместо этого" not in still
