@@ -88,6 +88,8 @@ def test_member_requests_doctor_takes_it_and_they_see_each_other(logged_in_page,
     with doctor.expect_navigation():
         doctor.click("button.finish")
     doctor.wait_for_selector("text=Консультация завершена")
+    member.wait_for_selector("#urgent-waiting .queue-ended")  # told live, still on the same page
+    assert member.evaluate("window.sameDocument") is True
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -71,10 +71,18 @@ function startWaiting(view, socket) {
     room.scrollIntoView({ block: "start" });
   }
 
+  function showFinished() {
+    state.replaceChildren(line("queue-ended", t.completed));
+    const status = document.querySelector("dd.status");
+    if (status) status.textContent = t.completed;
+    state.scrollIntoView({ block: "nearest" });
+  }
+
   function update(status, queue, doctor) {
     if (isTaken(status)) enterRoom(doctor);
     else if (status === "waiting") showQueue(queue);
     else if (!taken) showEnded(status);
+    else if (status === "completed") showFinished(); // the doctor ended the visit during the call
   }
 
   socket.on("urgent_status", (event) => {
