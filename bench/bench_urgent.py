@@ -1,8 +1,8 @@
 """Urgent queue latency: how fast doctors hear of a request, a member of the doctor who took theirs,
 and how fast a doctor's queue is listed.
 
-Usage: ``.venv/bin/python bench/bench_urgent.py [--waiting 300] [--doctors 20] [--requests 100]
-[--claims 100] [--queue-size 1000] [--gets 200] [--postgres]`` (about a minute per database). Not a
+Usage: ``.venv/bin/python bench/bench_urgent.py [--waiting 300] [--connected N] [--doctors 20] [--requests 100]
+[--claims 100] [--queue-size 1000] [--gets 200] [--postgres]`` (1–2 minutes per database). Not a
 test: it prints figures. Needs ``aiohttp`` (pinned in requirements/test.lock).
 
 Data is written directly through the factories and the urgent services (a contract, members with
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import statistics
 import sys
@@ -207,8 +208,8 @@ async def run_load(args, world: World, url: str, server: ServerProcess) -> dict:
     import aiohttp
 
     doctor_tokens = world.tokens(_doctor_users(world))
-    waiting_members = world.members[: args.waiting]
-    waiting_ids = world.waiting_ids
+    waiting_members = world.members[: args.connected]
+    waiting_ids = world.waiting_ids[: args.connected]
     member_tokens = world.tokens([m for m, _ in waiting_members])
     clients = Clients(url, len(world.doctors))
     sem = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -281,11 +282,13 @@ async def run_load(args, world: World, url: str, server: ServerProcess) -> dict:
         for _ in range(10):  # warm up
             await call("GET", "/api/v1/urgent/queue", doctor_tokens[1])
         gets = []
-        for i in range(args.gets):
+        for i in range(args.gets):  # timed until the body is read; it is decoded after
+            headers = {"Authorization": f"Bearer {doctor_tokens[i % len(doctor_tokens)]}"}
             t0 = time.perf_counter()
-            status, body = await call("GET", "/api/v1/urgent/queue", doctor_tokens[i % len(doctor_tokens)])
+            async with http.get("/api/v1/urgent/queue", headers=headers) as r:
+                raw = await r.read()
             gets.append((time.perf_counter() - t0) * 1000)
-            assert status == 200, body
+            assert r.status == 200 and len(json.loads(raw)) == results["queue_len"], raw[:200]
         results["queue"] = gets
         results["queue_sql"] = world.queue_statements(doctor_tokens[0])
 
@@ -297,6 +300,11 @@ def _doctor_users(world: World):
     from tests.support import urgent as u
 
     return [u.user_of(world.app, f"urgdoc{i}") for i in range(len(world.doctors))]
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
 def run(args, db_url: str, tmp: Path, label: str) -> dict:
@@ -336,10 +344,13 @@ def run(args, db_url: str, tmp: Path, label: str) -> dict:
     )
     try:
         server.wait_ready()
-        cpu0 = server.cpu_seconds()
+        cpu0, own0 = server.cpu_seconds(), _own_cpu()
         w0 = time.perf_counter()
         results = asyncio.run(run_load(args, world, f"http://127.0.0.1:{port}", server))
-        results["server_cpu"] = 100 * (server.cpu_seconds() - cpu0) / (time.perf_counter() - w0)
+        wall = time.perf_counter() - w0
+        results["server_cpu"] = 100 * (server.cpu_seconds() - cpu0) / wall
+        results["client_cpu"] = 100 * (_own_cpu() - own0) / wall  # includes the top-up's seeding
+        results["load"] = os.getloadavg()[0]
     except BaseException:
         print(server.log_tail(), file=sys.stderr)
         raise
@@ -356,8 +367,10 @@ def report(args, label: str, r: dict) -> None:
         return f"(goal p95 < {GOALS[key]:.0f} ms: {'met' if ok else 'MISSED'})"
 
     print(
-        f"[{label}] {args.doctors} therapists on duty connected, {args.waiting} members waiting connected "
-        f"and joined (sockets up in {r['connect_s']:.1f} s); server CPU {r['server_cpu']:.0f} % of a core"
+        f"[{label}] {args.doctors} therapists on duty connected, {args.waiting} members waiting "
+        f"({args.connected} connected and joined, sockets up in {r['connect_s']:.1f} s); CPU % of a core: "
+        f"server {r['server_cpu']:.0f}, this process {r['client_cpu']:.0f}; load average {r['load']:.1f} "
+        f"on {os.cpu_count()} cores"
     )
     print(
         f"  request -> last doctor's urgent_queue  {summary(r['request'])}   {goal('request', r['request'])}"
@@ -379,6 +392,11 @@ def main() -> None:
     )
     parser.add_argument("--doctors", type=int, default=20, help="therapists on duty, connected")
     parser.add_argument("--waiting", type=int, default=300, help="members waiting, connected and joined")
+    parser.add_argument(
+        "--connected",
+        type=int,
+        help="of the waiting members, how many connect and join (default: all); the claims take theirs",
+    )
     parser.add_argument("--requests", type=int, default=100, help="timed requests")
     parser.add_argument("--claims", type=int, default=100, help="timed claims")
     parser.add_argument("--queue-size", type=int, default=1000, help="waiting requests for GET /urgent/queue")
@@ -386,8 +404,9 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="also run on a throwaway PostgreSQL server")
     parser.add_argument("--only-postgres", action="store_true", help="run on PostgreSQL only")
     args = parser.parse_args()
-    if args.claims > args.waiting:
-        parser.error("--claims must not exceed --waiting (claims take the connected members' requests)")
+    args.connected = args.waiting if args.connected is None else min(args.connected, args.waiting)
+    if args.claims > args.connected:
+        parser.error("--claims must not exceed --connected (claims take the connected members' requests)")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         if not args.only_postgres:
