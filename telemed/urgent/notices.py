@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from telemed.catalog.models import Doctor
 from telemed.notify import outbox
-from telemed.scheduling.models import Consultation
+from telemed.scheduling.models import Consultation, Status
 from telemed.sockets import room, user_room
 from telemed.urgent import duty, queue
 from telemed.urgent.queue import QueueState
@@ -85,6 +85,22 @@ def tell_doctors(
 
 
 def queue_moved(session: Session, specialty: str, *, now: datetime, settings: UrgentSettings) -> None:
-    """``urgent_status`` to every waiting request of the specialty (places or estimates moved)."""
-    for c, _level, state in queue.states(session, specialty, now=now, settings=settings):
-        tell_member(session, c, state, now=now)
+    """``urgent_status`` to every waiting request of the specialty (places or estimates moved),
+    written in one statement (``outbox.write_many``): the queue may be long."""
+    outbox.write_many(
+        session,
+        STATUS_EVENT,
+        [
+            (
+                room(w.id),
+                {
+                    "consultation_id": w.id,
+                    "status": Status.WAITING.value,
+                    "queue": state.as_dict(),
+                    "doctor": None,
+                },
+            )
+            for w, state in queue.states(session, specialty, now=now, settings=settings)
+        ],
+        now=now,
+    )

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from telemed.catalog.models import Doctor
+from telemed.members.models import Patient
 from telemed.members.rules import age_on
 from telemed.scheduling.models import Consultation, Mode, Slot, Status
 from telemed.scheduling.slots import earliest_free_slot
@@ -66,14 +67,63 @@ class QueueState:
         }
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A waiting request as the queue lists it: read as plain columns, not as ORM objects (the
+    queue may hold a thousand requests, and it is read on every claim, cancel and finish)."""
+
+    id: int
+    specialty_code: str
+    reason: str
+    created_at: datetime
+    patient_name: str
+    birth_date: date
+    escalation_level: int
+
+    def as_json(self, today: date) -> dict:
+        """The request as doctors see it (``request_json``)."""
+        return _request_dict(
+            self.id,
+            self.specialty_code,
+            self.patient_name,
+            self.birth_date,
+            self.reason,
+            self.created_at,
+            self.escalation_level,
+            today,
+        )
+
+
 def request_json(c: Consultation, level: int, today: date) -> dict:
     """A waiting request as doctors see it in the queue and in ``urgent_queue`` events."""
+    return _request_dict(
+        c.id,
+        c.specialty_code,
+        c.patient.full_name,
+        c.patient.birth_date,
+        c.reason,
+        c.created_at,
+        level,
+        today,
+    )
+
+
+def _request_dict(
+    cid: int,
+    specialty: str,
+    name: str,
+    birth_date: date,
+    reason: str,
+    created_at: datetime,
+    level: int,
+    today: date,
+) -> dict:
     return {
-        "id": c.id,
-        "specialty": c.specialty_code,
-        "patient": {"name": c.patient.full_name, "age": age_on(c.patient.birth_date, today)},
-        "reason": c.reason,
-        "waiting_since": iso(c.created_at),
+        "id": cid,
+        "specialty": specialty,
+        "patient": {"name": name, "age": age_on(birth_date, today)},
+        "reason": reason,
+        "waiting_since": iso(created_at),
         "escalation_level": level,
     }
 
@@ -86,16 +136,27 @@ def _waiting(specialty: str):
     )
 
 
-def waiting(session: Session, specialty: str) -> list[tuple[Consultation, int]]:
-    """The specialty's waiting requests, oldest first, each with its escalation level."""
+def waiting(session: Session, specialty: str) -> list[Waiting]:
+    """The specialty's waiting requests, oldest first, each with its escalation level (one query)."""
     rows = session.execute(
-        select(Consultation, UrgentRequest.escalation_level)
+        select(
+            Consultation.id,
+            Consultation.specialty_code,
+            Consultation.reason,
+            Consultation.created_at,
+            Patient.full_name,
+            Patient.birth_date,
+            UrgentRequest.escalation_level,
+        )
         .join(UrgentRequest, UrgentRequest.consultation_id == Consultation.id)
+        .join(Patient, Patient.id == Consultation.patient_id)
         .where(_waiting(specialty))
         .order_by(Consultation.created_at, Consultation.id)
-        .options(joinedload(Consultation.patient))
     ).all()
-    return [(c, int(level)) for c, level in rows]
+    return [
+        Waiting(cid, specialty_code, reason or "", created_at, name, birth_date, int(level or 0))
+        for cid, specialty_code, reason, created_at, name, birth_date, level in rows
+    ]
 
 
 def position(session: Session, c: Consultation) -> int:
@@ -181,9 +242,9 @@ def state_of(
 
 def states(
     session: Session, specialty: str, *, now: datetime, settings: UrgentSettings
-) -> list[tuple[Consultation, int, QueueState]]:
-    """Every waiting request of the specialty with its level and place, oldest first."""
+) -> list[tuple[Waiting, QueueState]]:
+    """Every waiting request of the specialty with its place, oldest first."""
     facts = SpecialtyFacts(session, specialty, now=now, settings=settings)
     return [
-        (c, level, facts.state(i, level)) for i, (c, level) in enumerate(waiting(session, specialty), start=1)
+        (w, facts.state(i, w.escalation_level)) for i, w in enumerate(waiting(session, specialty), start=1)
     ]

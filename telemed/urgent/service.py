@@ -227,7 +227,7 @@ def queue_for(session: Session, actor: Actor, *, now: datetime, settings: Urgent
     anyone but a therapist or pediatrician)."""
     doctor = doctor_of(session, actor)
     today = now.astimezone(settings.clinic_tz).date()
-    return [queue.request_json(c, level, today) for c, level in queue.waiting(session, doctor.specialty_code)]
+    return [w.as_json(today) for w in queue.waiting(session, doctor.specialty_code)]
 
 
 def expire_duty(session: Session, *, now: datetime, settings: UrgentSettings) -> list[str]:

@@ -322,6 +322,28 @@ def test_the_next_in_line_moves_up_when_one_is_taken(app, factory, db, w):
     assert told[-1]["queue"]["position"] == 1
 
 
+def test_a_claim_tells_its_member_first_then_every_waiting_member_their_new_place(app, factory, db, w):
+    t0 = datetime.now(UTC) - timedelta(minutes=1)
+    first = u.ask(app, w["anna"], now=t0)
+    behind = [u.ask(app, w["boris"], now=t0 + timedelta(seconds=1))]
+    for i in range(3):
+        user, _patient = factory.member(f"behind{i}", contract=w["contract"])
+        behind.append(u.ask(app, user, now=t0 + timedelta(seconds=2 + i)))
+    last_id = max((e.id for e in _events(db)), default=0)
+    u.claim(app, u.user_of(app, "drt1"), first)
+    told = [(e.room, e.payload) for e in _events(db, "urgent_status") if e.id > last_id]
+    assert told[0][0] == f"consultation:{first}" and told[0][1]["status"] == "in_progress"
+    assert [room for room, _ in told[1:]] == [f"consultation:{cid}" for cid in behind]
+    for place, (cid, (_room, payload)) in enumerate(zip(behind, told[1:], strict=True), start=1):
+        assert payload == {
+            "consultation_id": cid,
+            "status": "waiting",
+            "queue": _state(app, cid).as_dict(),
+            "doctor": None,
+        }
+        assert payload["queue"]["position"] == place
+
+
 @pytest.mark.parametrize("who", ["drp", "drc", "anna", "boris"])
 def test_only_a_doctor_of_the_specialty_may_take_it(app, w, who):
     cid = u.ask(app, w["anna"])

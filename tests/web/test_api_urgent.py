@@ -134,6 +134,36 @@ def test_the_queue_lists_the_specialtys_waiting_requests_oldest_first(app, api, 
     assert [item["specialty"] for item in api["drp"].get("/api/v1/urgent/queue").json] == ["pediatrician"]
 
 
+def test_listing_the_queue_takes_as_many_statements_for_thirty_requests_as_for_one(app, factory, api, w):
+    """One query reads the whole waiting list (no statement per request or per patient)."""
+    from sqlalchemy import event
+
+    engine = app.extensions["telemed.db"].engine
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    def listing_statements() -> tuple[int, int]:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            listing = api["drt1"].get("/api/v1/urgent/queue").json
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(listing), len(statements)
+
+    contract = w["contract"]
+    u.ask(app, w["boris"])
+    one = listing_statements()
+    for i in range(29):
+        user, _patient = factory.member(f"queued{i}", contract=contract)
+        u.ask(app, user, reason=f"Reason {i}")
+    thirty = listing_statements()
+    assert (one[0], thirty[0]) == (1, 30)
+    assert thirty[1] == one[1]
+
+
 def test_claim_finish_and_the_consultation_on_the_way(app, api, w):
     cid = api["anna"].post("/api/v1/urgent", json={}).json["id"]
     assert "queue" in api["anna"].get(f"/api/v1/consultations/{cid}").json
