@@ -57,30 +57,35 @@ def deliver_pending(
     db: Database, emit: Emit, *, now: datetime, max_age: timedelta = MAX_AGE, limit: int = BATCH
 ) -> int:
     """Claim the events nobody has claimed (oldest first, at most ``limit``) and send those not
-    older than ``max_age`` with ``emit``; returns how many were sent."""
+    older than ``max_age`` with ``emit``; returns how many were sent.
+
+    The claim is one conditional ``UPDATE ... RETURNING``, so two processes never send one event;
+    on PostgreSQL the rows another process is claiming are skipped, not waited for."""
     pending = (
         select(OutboxEvent.id).where(OutboxEvent.delivered_at.is_(None)).order_by(OutboxEvent.id).limit(limit)
     )
     with db.session() as s:  # a read first: polling an empty outbox takes no write lock
-        ids = list(s.scalars(pending))
-    if not ids:
-        return 0
+        if s.scalar(pending.limit(1)) is None:
+            return 0
+    if not db.is_sqlite:
+        pending = pending.with_for_update(skip_locked=True)
     token = secrets.token_hex(16)
     with db.transaction() as s:
-        s.execute(
+        claimed = s.execute(
             update(OutboxEvent)
-            .where(OutboxEvent.id.in_(ids), OutboxEvent.delivered_at.is_(None))
+            .where(OutboxEvent.id.in_(pending.scalar_subquery()), OutboxEvent.delivered_at.is_(None))
             .values(delivered_at=now, claimed_by=token)
+            .returning(
+                OutboxEvent.id,
+                OutboxEvent.event,
+                OutboxEvent.room,
+                OutboxEvent.payload,
+                OutboxEvent.created_at,
+            )
             .execution_options(synchronize_session=False)
-        )
-    with db.session() as s:
-        rows = s.execute(
-            select(OutboxEvent.event, OutboxEvent.room, OutboxEvent.payload, OutboxEvent.created_at)
-            .where(OutboxEvent.claimed_by == token)
-            .order_by(OutboxEvent.id)
         ).all()
     sent = 0
-    for event, room, payload, created_at in rows:
+    for _, event, room, payload, created_at in sorted(claimed, key=lambda row: row[0]):
         if now - created_at <= max_age:
             emit(event, payload, room)
             sent += 1
