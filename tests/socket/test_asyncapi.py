@@ -9,7 +9,7 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from telemed.api.asyncapi import REFUSALS
+from telemed.api.asyncapi_parts import REFUSALS
 from telemed.chat import service as chat
 from telemed.sockets import EVENT_MAX
 from telemed.video import service as video

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from telemed.api.asyncapi import REFUSALS
+from telemed.api.asyncapi_parts import REFUSALS
 from telemed.chat.service import ATTACHMENTS_MAX, TEXT_MAX
 from telemed.db import ID_MAX
 from telemed.sockets import EVENT_MAX
