@@ -15,6 +15,11 @@ def rfc3339(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def iso(moment: datetime | None) -> str | None:
+    """``rfc3339(moment)``, or None for no moment: how the API and the events write date-times."""
+    return rfc3339(moment) if moment else None
+
+
 def whole_years(since: date, day: date) -> int:
     """Whole years from ``since`` to ``day`` (an age; a 29 February start counts from 1 March)."""
     years = day.year - since.year

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import BY_CODE
-from telemed.dates import rfc3339
+from telemed.dates import iso
 from telemed.scheduling.doctors import DoctorCard
 from telemed.scheduling.models import Consultation, Slot
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 (RFC 3339) with the UTC offset, seconds precision."""
-    return rfc3339(value) if value else None
 
 
 def specialty(code: str) -> dict:

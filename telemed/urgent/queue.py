@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from telemed.catalog.models import Doctor
+from telemed.dates import iso
 from telemed.members.models import Patient
 from telemed.members.rules import age_on
 from telemed.scheduling.models import Consultation, Mode, Slot, Status
@@ -27,10 +28,6 @@ from telemed.urgent.settings import UrgentSettings
 MEDIAN_SAMPLE = 50  # the latest urgent consultations of the specialty that set the median
 MEDIAN_WINDOW = timedelta(days=30)  # ... of those that ended within this long
 ALTERNATIVE_LEAD = timedelta(minutes=5)  # the slot offered at level 2 starts at least this late
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
 
 
 def doctor_json(d: Doctor) -> dict:
