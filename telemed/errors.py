@@ -117,7 +117,6 @@ StorageUnavailable = _error(
     _l("File storage is temporarily unavailable. Please try again."),
 )
 FileTooLarge = _error("FileTooLarge", "file_too_large", 413, _l("The file is too large."))
-PayloadTooLarge = _error("PayloadTooLarge", "payload_too_large", 413, _l("The request is too large."))
 UnsupportedType = _error(
     "UnsupportedType",
     "unsupported_type",
