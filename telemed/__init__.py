@@ -37,6 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=asset_dir("static"),
     )
     app.config.update(cfg)
+    from telemed.jsonio import FastJSONProvider
+
+    app.json = FastJSONProvider(app)
     app.extensions["telemed.db"] = Database(app.config["DATABASE_URL"])
 
     from telemed.auth.passwords import Passwords

@@ -8,11 +8,11 @@ from telemed.api import api
 from telemed.api import serializers as ser
 from telemed.api.contract import Body, ChoiceParam, Id, IntParam, Text, documented
 from telemed.api.openapi_parts import array_of, json_response, ref
-from telemed.api.urgent import consultation_body, relay
+from telemed.api.urgent import consultation_body
 from telemed.auth.web import current_actor
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.access import REASON_MAX
-from telemed.web import clinic_tz, database, db_session, now
+from telemed.web import clinic_tz, database, db_session, deliver_outbox, now
 
 BOOKING = Body(
     "BookingRequest",
@@ -90,7 +90,7 @@ def cancel_consultation(consultation_id: int):
     reason = CANCEL.read()["reason"]
     with database().transaction() as s:
         body = ser.consultation(scheduling.cancel(s, actor, consultation_id, now=now(), reason=reason))
-    relay()
+    deliver_outbox()
     return jsonify(body)
 
 
@@ -104,5 +104,5 @@ def finish_consultation(consultation_id: int):
     actor = current_actor()
     with database().transaction() as s:
         body = ser.consultation(scheduling.finish(s, actor, consultation_id, now=now()))
-    relay()
+    deliver_outbox()
     return jsonify(body)

@@ -4,8 +4,6 @@ consultation's own operations (``api.consultations``)."""
 
 from __future__ import annotations
 
-import logging
-
 from flask import current_app, jsonify, url_for
 
 from telemed.api import api
@@ -18,9 +16,7 @@ from telemed.urgent import queue
 from telemed.urgent import service as urgent
 from telemed.urgent.duty import DutyState
 from telemed.urgent.settings import UrgentSettings
-from telemed.web import database, db_session, now
-
-log = logging.getLogger(__name__)
+from telemed.web import database, db_session, deliver_outbox, now
 
 URGENT = Body(
     "UrgentRequest",
@@ -35,15 +31,6 @@ DUTY = Body("DutyRequest", (Flag("on_duty"),))
 
 def settings() -> UrgentSettings:
     return UrgentSettings.from_config(current_app.config)
-
-
-def relay() -> None:
-    """Send what the transaction just committed wrote to the outbox. A failure here does not undo
-    the request's success: the background relay sends it within half a second."""
-    try:
-        current_app.extensions["telemed.relay"].deliver()
-    except Exception:
-        log.exception("sending the outbox after a commit failed")
 
 
 def consultation_body(session, c) -> dict:
@@ -79,7 +66,7 @@ def request_urgent():
             consent_version=current_app.config["CONSENT_VERSION"],
         )
         body = consultation_body(s, c)
-    relay()
+    deliver_outbox()
     response = jsonify(body)
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_consultation", consultation_id=body["id"])
@@ -107,7 +94,7 @@ def claim_urgent(consultation_id: int):
     with database().transaction() as s:
         c = urgent.claim(s, actor, consultation_id, now=now(), settings=settings())
         body = ser.consultation(c)
-    relay()
+    deliver_outbox()
     return jsonify(body)
 
 
@@ -136,5 +123,5 @@ def put_duty():
     on = bool(DUTY.read()["on_duty"])
     with database().transaction() as s:
         state = urgent.set_duty(s, actor, on, now=now(), settings=settings())
-    relay()
+    deliver_outbox()
     return jsonify(_duty_json(state))

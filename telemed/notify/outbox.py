@@ -12,12 +12,18 @@ order. With several ``telemed serve`` processes and a Socket.IO message queue (R
 that claims an event sends it to every process's clients. An event that waited longer than
 ``max_age`` (no serving process was running) is dropped unsent: it would be stale, and clients
 read the current state again when they (re)connect. Delivered rows are pruned by the worker.
+
+A fan-out event is one row that stands for many events computed when it is sent, not when it is
+written: e.g. "the queue moved" becomes every waiting member's new place. Its cause writes one
+small row (``write``), the sender expands it with the function registered for its name (``FanOut``,
+see ``Relay.fan_out``), reading the state current then; of several such rows with one name and
+room in a batch, only the last is expanded (they would all say the same).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +34,8 @@ from telemed.db import Database
 from telemed.notify.models import OutboxEvent
 
 Emit = Callable[[str, dict[str, Any], str], None]  # (event, payload, room)
+Message = tuple[str, str, dict[str, Any]]  # (event, room, payload)
+FanOut = Callable[[Session, dict[str, Any], datetime], list[Message]]  # (session, payload, now)
 
 MAX_AGE = timedelta(seconds=60)
 BATCH = 500
@@ -54,10 +62,17 @@ def write_many(
 
 
 def deliver_pending(
-    db: Database, emit: Emit, *, now: datetime, max_age: timedelta = MAX_AGE, limit: int = BATCH
+    db: Database,
+    emit: Emit,
+    *,
+    now: datetime,
+    max_age: timedelta = MAX_AGE,
+    limit: int = BATCH,
+    fan_outs: Mapping[str, FanOut] | None = None,
 ) -> int:
     """Claim the events nobody has claimed (oldest first, at most ``limit``) and send those not
-    older than ``max_age`` with ``emit``; returns how many were sent.
+    older than ``max_age`` with ``emit``, in id order, expanding fan-out events (``fan_outs``:
+    event name -> its expansion); returns how many events were sent.
 
     The claim is one conditional ``UPDATE ... RETURNING``, so two processes never send one event;
     on PostgreSQL the rows another process is claiming are skipped, not waited for."""
@@ -84,11 +99,20 @@ def deliver_pending(
             )
             .execution_options(synchronize_session=False)
         ).all()
+    fan_outs = fan_outs or {}
+    fresh = [row for row in sorted(claimed, key=lambda row: row[0]) if now - row[4] <= max_age]
+    last_of = {(event, room): i for i, (_, event, room, _, _) in enumerate(fresh) if event in fan_outs}
     sent = 0
-    for _, event, room, payload, created_at in sorted(claimed, key=lambda row: row[0]):
-        if now - created_at <= max_age:
+    for i, (_, event, room, payload, _) in enumerate(fresh):
+        if event not in fan_outs:
             emit(event, payload, room)
             sent += 1
+        elif last_of[event, room] == i:
+            with db.session() as s:
+                messages = fan_outs[event](s, payload, now)
+            for each_event, each_room, each_payload in messages:
+                emit(each_event, each_payload, each_room)
+            sent += len(messages)
     return sent
 
 

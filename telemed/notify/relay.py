@@ -55,16 +55,21 @@ class Relay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._periodic: list[tuple[float, Callable[[], Any], list[float]]] = []
+        self.fan_outs: dict[str, outbox.FanOut] = {}
         self._failures = FailureLog("outbox relay", log)
 
     def every(self, seconds: float, task: Callable[[], Any]) -> None:
         """Run ``task()`` about every ``seconds`` while the relay runs (first run at start)."""
         self._periodic.append((seconds, task, [0.0]))
 
+    def fan_out(self, event: str, expand: outbox.FanOut) -> None:
+        """Expand the outbox's ``event`` rows with ``expand`` when sending them (``outbox``)."""
+        self.fan_outs[event] = expand
+
     def deliver(self) -> int:
         """Send the outbox's pending events now (API handlers call this after their commit)."""
         with self._lock:
-            return outbox.deliver_pending(self.db, self.emit, now=utcnow())
+            return outbox.deliver_pending(self.db, self.emit, now=utcnow(), fan_outs=self.fan_outs)
 
     def start(self) -> Relay:
         if self._thread is None:

@@ -17,7 +17,7 @@ from telemed.auth.actor import Actor
 from telemed.scheduling import signals
 from telemed.scheduling.models import Consultation, Mode
 from telemed.sockets import connected, disconnected
-from telemed.urgent import duty, queue, service
+from telemed.urgent import duty, notices, queue, service
 from telemed.urgent.settings import UrgentSettings
 from telemed.video.events import JOIN_EXTRAS
 from telemed.web import database, now
@@ -32,12 +32,19 @@ def settings() -> UrgentSettings:
 
 
 def init_app(app: Flask) -> None:
-    """Give the app a process id, the ``queue`` field of ``join``, and the duty heartbeat task of
-    its relay (run while the relay runs: ``telemed serve``)."""
+    """Give the app a process id, the ``queue`` field of ``join``, the expansion of the queue's
+    fan-out events, and the duty heartbeat task of its relay (run while the relay runs)."""
     app.extensions[PROCESS_KEY] = uuid.uuid4().hex
     app.extensions.setdefault(JOIN_EXTRAS, {})["queue"] = _queue_on_join
+    relay = app.extensions["telemed.relay"]
+    relay.fan_out(
+        notices.QUEUE_MOVED,
+        lambda session, payload, at: notices.places(
+            session, payload["specialty"], now=at, settings=UrgentSettings.from_config(app.config)
+        ),
+    )
     cfg = UrgentSettings.from_config(app.config)
-    app.extensions["telemed.relay"].every(cfg.heartbeat_seconds, lambda: heartbeat(app))
+    relay.every(cfg.heartbeat_seconds, lambda: heartbeat(app))
 
 
 def heartbeat(app: Flask) -> int:

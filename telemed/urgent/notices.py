@@ -5,7 +5,8 @@ serving process whichever process (or the worker) caused it.
 * ``urgent_queue`` ``{action, request}`` to doctors (their user rooms): the specialty's doctors on
   duty, or every doctor of the specialty once the request has escalated.
 * ``urgent_status`` ``{consultation_id, status, queue, doctor}`` to a request's consultation room
-  (its member's page, after ``join``) whenever its place, estimate or status changes.
+  (its member's page, after ``join``) whenever its place, estimate or status changes; the places
+  of a whole queue are one fan-out row (``queue_moved``), expanded when sent.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from telemed.urgent.settings import UrgentSettings
 
 QUEUE_EVENT = "urgent_queue"
 STATUS_EVENT = "urgent_status"
+QUEUE_MOVED = "urgent_queue_moved"  # a fan-out row of the outbox, never sent as such (``places``)
 
 
 class Action(StrEnum):
@@ -84,23 +86,33 @@ def tell_doctors(
         outbox.write(session, QUEUE_EVENT, user_room(user_id), payload, now=now)
 
 
-def queue_moved(session: Session, specialty: str, *, now: datetime, settings: UrgentSettings) -> None:
-    """``urgent_status`` to every waiting request of the specialty (places or estimates moved),
-    written in one statement (``outbox.write_many``): the queue may be long."""
-    outbox.write_many(
-        session,
-        STATUS_EVENT,
-        [
-            (
-                room(w.id),
-                {
-                    "consultation_id": w.id,
-                    "status": Status.WAITING.value,
-                    "queue": state.as_dict(),
-                    "doctor": None,
-                },
-            )
-            for w, state in queue.states(session, specialty, now=now, settings=settings)
-        ],
-        now=now,
-    )
+def queue_moved(session: Session, specialty: str, *, now: datetime) -> None:
+    """Every waiting request of the specialty gets its ``urgent_status`` (places or estimates
+    moved). Written as one fan-out row (``outbox``): the places are computed when it is sent
+    (``places``), so the cause's transaction stays short however long the queue is, and the
+    events written before it (the member whose request was taken) go first."""
+    outbox.write(session, QUEUE_MOVED, specialty_key(specialty), {"specialty": specialty}, now=now)
+
+
+def specialty_key(specialty: str) -> str:
+    return f"specialty:{specialty}"
+
+
+def places(
+    session: Session, specialty: str, *, now: datetime, settings: UrgentSettings
+) -> list[outbox.Message]:
+    """The expansion of ``queue_moved``: ``urgent_status`` to each waiting request, with its
+    place as of ``now``, oldest first."""
+    return [
+        (
+            STATUS_EVENT,
+            room(w.id),
+            {
+                "consultation_id": w.id,
+                "status": Status.WAITING.value,
+                "queue": state.as_dict(),
+                "doctor": None,
+            },
+        )
+        for w, state in queue.states(session, specialty, now=now, settings=settings)
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -64,9 +65,8 @@ class QueueState:
         }
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """A waiting request as the queue lists it: read as plain columns, not as ORM objects (the
+class Waiting(NamedTuple):
+    """A waiting request as the queue lists it: a row of plain columns, not ORM objects (the
     queue may hold a thousand requests, and it is read on every claim, cancel and finish)."""
 
     id: int
@@ -77,19 +77,6 @@ class Waiting:
     birth_date: date
     escalation_level: int
 
-    def as_json(self, today: date) -> dict:
-        """The request as doctors see it (``request_json``)."""
-        return _request_dict(
-            self.id,
-            self.specialty_code,
-            self.patient_name,
-            self.birth_date,
-            self.reason,
-            self.created_at,
-            self.escalation_level,
-            today,
-        )
-
 
 def request_json(c: Consultation, level: int, today: date) -> dict:
     """A waiting request as doctors see it in the queue and in ``urgent_queue`` events."""
@@ -97,28 +84,20 @@ def request_json(c: Consultation, level: int, today: date) -> dict:
         c.id,
         c.specialty_code,
         c.patient.full_name,
-        c.patient.birth_date,
+        age_on(c.patient.birth_date, today),
         c.reason,
         c.created_at,
         level,
-        today,
     )
 
 
 def _request_dict(
-    cid: int,
-    specialty: str,
-    name: str,
-    birth_date: date,
-    reason: str,
-    created_at: datetime,
-    level: int,
-    today: date,
+    cid: int, specialty: str, name: str, age: int, reason: str, created_at: datetime, level: int
 ) -> dict:
     return {
         "id": cid,
         "specialty": specialty,
-        "patient": {"name": name, "age": age_on(birth_date, today)},
+        "patient": {"name": name, "age": age},
         "reason": reason,
         "waiting_since": iso(created_at),
         "escalation_level": level,
@@ -134,26 +113,44 @@ def _waiting(specialty: str):
 
 
 def waiting(session: Session, specialty: str) -> list[Waiting]:
-    """The specialty's waiting requests, oldest first, each with its escalation level (one query)."""
-    rows = session.execute(
-        select(
-            Consultation.id,
-            Consultation.specialty_code,
-            Consultation.reason,
-            Consultation.created_at,
-            Patient.full_name,
-            Patient.birth_date,
-            UrgentRequest.escalation_level,
+    """The specialty's waiting requests, oldest first, each with its escalation level (one query,
+    read through the session's connection: plain rows, no ORM bookkeeping)."""
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Consultation.id,
+                Consultation.specialty_code,
+                Consultation.reason,
+                Consultation.created_at,
+                Patient.full_name,
+                Patient.birth_date,
+                UrgentRequest.escalation_level,
+            )
+            .join(UrgentRequest, UrgentRequest.consultation_id == Consultation.id)
+            .join(Patient, Patient.id == Consultation.patient_id)
+            .where(_waiting(specialty))
+            .order_by(Consultation.created_at, Consultation.id)
         )
-        .join(UrgentRequest, UrgentRequest.consultation_id == Consultation.id)
-        .join(Patient, Patient.id == Consultation.patient_id)
-        .where(_waiting(specialty))
-        .order_by(Consultation.created_at, Consultation.id)
-    ).all()
-    return [
-        Waiting(cid, specialty_code, reason or "", created_at, name, birth_date, int(level or 0))
-        for cid, specialty_code, reason, created_at, name, birth_date, level in rows
-    ]
+        .all()
+    )  # one fetch, not one per row
+    return [Waiting._make(row) for row in rows]
+
+
+def listing(session: Session, specialty: str, today: date) -> list[dict]:
+    """``waiting`` as doctors see it (``request_json`` of each), ages counted on ``today``."""
+    ages: dict[date, int] = {}
+    items = []
+    for w in waiting(session, specialty):
+        age = ages.get(w.birth_date)
+        if age is None:
+            age = ages[w.birth_date] = age_on(w.birth_date, today)
+        items.append(
+            _request_dict(
+                w.id, w.specialty_code, w.patient_name, age, w.reason, w.created_at, w.escalation_level
+            )
+        )
+    return items
 
 
 def position(session: Session, c: Consultation) -> int:

@@ -176,7 +176,7 @@ def claim(
     level = queue.level_of(session, c.id)
     notices.tell_member(session, c, None, now=now)
     notices.tell_doctors(session, Action.CLAIMED, c, level, now=now, settings=settings)
-    notices.queue_moved(session, c.specialty_code, now=now, settings=settings)
+    notices.queue_moved(session, c.specialty_code, now=now)
     return c
 
 
@@ -192,10 +192,10 @@ def after_status_change(
         notices.tell_doctors(
             session, Action.CANCELLED, c, queue.level_of(session, c.id), now=now, settings=settings
         )
-        notices.queue_moved(session, c.specialty_code, now=now, settings=settings)
+        notices.queue_moved(session, c.specialty_code, now=now)
     elif previous == Status.IN_PROGRESS and c.status == Status.COMPLETED:
         notices.tell_member(session, c, None, now=now)
-        notices.queue_moved(session, c.specialty_code, now=now, settings=settings)
+        notices.queue_moved(session, c.specialty_code, now=now)
 
 
 def doctor_of(session: Session, actor: Actor) -> Doctor:
@@ -213,7 +213,7 @@ def set_duty(
     that changes the doctors on duty, the waiting members get their new estimates."""
     doctor = doctor_of(session, actor)
     if duty.switch(session, doctor.id, on, now=now, grace=settings.grace):
-        notices.queue_moved(session, doctor.specialty_code, now=now, settings=settings)
+        notices.queue_moved(session, doctor.specialty_code, now=now)
     return duty.state(session, doctor.id, now=now, grace=settings.grace)
 
 
@@ -227,7 +227,7 @@ def queue_for(session: Session, actor: Actor, *, now: datetime, settings: Urgent
     anyone but a therapist or pediatrician)."""
     doctor = doctor_of(session, actor)
     today = now.astimezone(settings.clinic_tz).date()
-    return [w.as_json(today) for w in queue.waiting(session, doctor.specialty_code)]
+    return queue.listing(session, doctor.specialty_code, today)
 
 
 def expire_duty(session: Session, *, now: datetime, settings: UrgentSettings) -> list[str]:
@@ -235,5 +235,5 @@ def expire_duty(session: Session, *, now: datetime, settings: UrgentSettings) ->
     get their new estimates. Returns those specialties."""
     changed = duty.expire(session, now=now, grace=settings.grace)
     for specialty in changed:
-        notices.queue_moved(session, specialty, now=now, settings=settings)
+        notices.queue_moved(session, specialty, now=now)
     return changed

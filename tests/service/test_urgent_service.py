@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from telemed import errors
+from telemed.notify import outbox
 from telemed.notify.models import OutboxEvent
 from telemed.records.audit import verify_chain
 from telemed.records.audit_models import AuditEvent
@@ -30,6 +31,20 @@ def _events(db, event=None) -> list[OutboxEvent]:
         if event:
             query = query.where(OutboxEvent.event == event)
         return list(s.scalars(query))
+
+
+def _sent(app, now=None) -> list[tuple[str, str, dict]]:
+    """``(event, room, payload)`` as the app's relay sends what the outbox holds now (its fan-out
+    rows expanded as of ``now``)."""
+    sent: list[tuple[str, str, dict]] = []
+    outbox.deliver_pending(
+        app.extensions["telemed.db"],
+        lambda event, payload, room: sent.append((event, room, payload)),
+        now=now or datetime.now(UTC),
+        max_age=timedelta(days=1),
+        fan_outs=app.extensions["telemed.relay"].fan_outs,
+    )
+    return sent
 
 
 def _state(app, cid, now=None):
@@ -266,14 +281,16 @@ def test_the_worker_switches_stale_duty_off_once_and_tells_the_waiting(app, db, 
     u.set_duty(app, t1, now=start)
     cid = u.ask(app, w["anna"], now=start)
     later = start + u.settings(app).grace + timedelta(seconds=5)
-    before = len(_events(db, "urgent_status"))
+    _sent(app, later)
     assert run_due(app, now=later)["duty_expired"] == 1
     assert run_due(app, now=later)["duty_expired"] == 0
     with db.session() as s:
         row = s.get(Duty, w["t1"].id)
         assert (row.on_duty, row.since) == (False, None)
-    told = _events(db, "urgent_status")[before:]
-    assert [(e.room, e.payload["queue"]["doctors_on_duty"]) for e in told] == [(f"consultation:{cid}", 0)]
+    told = [(room, payload) for event, room, payload in _sent(app, later) if event == "urgent_status"]
+    assert [(room, payload["queue"]["doctors_on_duty"]) for room, payload in told] == [
+        (f"consultation:{cid}", 0)
+    ]
 
 
 def test_switching_on_again_keeps_since_and_off_clears_it(app, w):
@@ -318,7 +335,7 @@ def test_the_next_in_line_moves_up_when_one_is_taken(app, factory, db, w):
     assert _state(app, second).position == 2
     u.claim(app, u.user_of(app, "drt1"), first)
     assert _state(app, second).position == 1
-    told = [e.payload for e in _events(db, "urgent_status") if e.room == f"consultation:{second}"]
+    told = [payload for event, room, payload in _sent(app) if room == f"consultation:{second}"]
     assert told[-1]["queue"]["position"] == 1
 
 
@@ -329,9 +346,9 @@ def test_a_claim_tells_its_member_first_then_every_waiting_member_their_new_plac
     for i in range(3):
         user, _patient = factory.member(f"behind{i}", contract=w["contract"])
         behind.append(u.ask(app, user, now=t0 + timedelta(seconds=2 + i)))
-    last_id = max((e.id for e in _events(db)), default=0)
+    _sent(app)
     u.claim(app, u.user_of(app, "drt1"), first)
-    told = [(e.room, e.payload) for e in _events(db, "urgent_status") if e.id > last_id]
+    told = [(room, payload) for event, room, payload in _sent(app) if event == "urgent_status"]
     assert told[0][0] == f"consultation:{first}" and told[0][1]["status"] == "in_progress"
     assert [room for room, _ in told[1:]] == [f"consultation:{cid}" for cid in behind]
     for place, (cid, (_room, payload)) in enumerate(zip(behind, told[1:], strict=True), start=1):
@@ -342,6 +359,23 @@ def test_a_claim_tells_its_member_first_then_every_waiting_member_their_new_plac
             "doctor": None,
         }
         assert payload["queue"]["position"] == place
+
+
+def test_a_claim_writes_the_queue_s_new_places_as_one_row_however_long_it_is(app, factory, db, w):
+    t0 = datetime.now(UTC) - timedelta(minutes=1)
+    first = u.ask(app, w["anna"], now=t0)
+    for i in range(12):
+        user, _patient = factory.member(f"behind{i}", contract=w["contract"])
+        u.ask(app, user, now=t0 + timedelta(seconds=1 + i))
+    _sent(app)
+    u.claim(app, u.user_of(app, "drt1"), first)
+    with db.session() as s:
+        pending = s.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None))).all()
+    assert [(e.event, e.room) for e in pending] == [
+        ("urgent_status", f"consultation:{first}"),
+        ("urgent_queue_moved", "specialty:therapist"),
+    ]
+    assert [payload["queue"]["position"] for _e, _r, payload in _sent(app)[1:]] == list(range(1, 13))
 
 
 @pytest.mark.parametrize("who", ["drp", "drc", "anna", "boris"])
@@ -497,8 +531,6 @@ def test_a_request_taken_or_cancelled_does_not_escalate(app, db, w):
 
 
 def test_the_outbox_is_pruned_after_delivery(app, db, w):
-    from telemed.notify import outbox
-
     u.set_duty(app, u.user_of(app, "drt1"))
     u.ask(app, w["anna"])
     sent = []
@@ -508,8 +540,6 @@ def test_the_outbox_is_pruned_after_delivery(app, db, w):
 
 
 def test_stale_outbox_events_are_dropped_unsent(app, db, w):
-    from telemed.notify import outbox
-
     u.set_duty(app, u.user_of(app, "drt1"))
     u.ask(app, w["anna"])
     sent = []
