@@ -15,6 +15,9 @@ left behind when the app stops.
 If a batch's transaction fails, its messages are retried one by one, so one bad message cannot
 sink the others; a message that still fails is answered with an error, and nothing of it was
 stored or sent.
+
+``close()`` (a serving process stopping) refuses messages from then on and waits until those
+already handed over are stored or refused.
 """
 
 from __future__ import annotations
@@ -67,16 +70,20 @@ class MessageWriter:
         self.max_batch = max_batch
         self._pending: list[Outgoing] = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # notified when no batch runs
         self._leading = False
+        self._closed = False
 
     def send(self, item: Outgoing, timeout: float = 30.0) -> dict:
         """Store one message and wait: its wire payload, or raise its refusal.
 
         Raises ``InternalError`` if the message was still waiting after ``timeout`` seconds (then
-        it is withdrawn, never stored).
+        it is withdrawn, never stored), or at once, storing nothing, once the writer is closed.
         """
         deadline = time.monotonic() + timeout
         with self._lock:
+            if self._closed:
+                raise errors.InternalError(_l("The server is restarting; please send the message again."))
             self._pending.append(item)
             if not self._leading:
                 self._leading = item.leads = True
@@ -114,6 +121,17 @@ class MessageWriter:
                     successor.turn.set()
                 else:
                     self._leading = False
+                    self._idle.notify_all()
+
+    def close(self, timeout: float = 30.0) -> bool:
+        """Refuse new messages from now on (``send`` raises ``InternalError``) and wait up to
+        ``timeout`` seconds for the messages already handed over to be stored or refused.
+
+        True when none is left. Idempotent; a closed writer stays closed.
+        """
+        with self._lock:
+            self._closed = True
+            return self._idle.wait_for(lambda: not self._leading, timeout)
 
     def _run(self, batch: list[Outgoing]) -> None:
         try:

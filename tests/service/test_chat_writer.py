@@ -5,6 +5,7 @@ writer end to end through a live server.
 """
 
 import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -249,3 +250,48 @@ def test_a_message_still_waiting_at_its_timeout_is_withdrawn(db, world, writer, 
     with db.session() as s:
         assert [m.text for m in s.query(Message).order_by(Message.id)] == ["first", "again"]
     assert not any(t.name == "chat-writer" for t in threading.enumerate())
+
+
+def test_close_waits_for_the_messages_handed_over_and_refuses_new_ones(db, world, writer, sent, monkeypatch):
+    """A stopping server: what the writer holds is stored before ``close`` returns; later messages
+    are refused at once and nothing of them is stored."""
+    anna, doctor = token(db, world["anna"]), token(db, world["doctor"])
+    real, started, release = writer._process, threading.Event(), threading.Event()
+
+    def slow_process(batch):
+        started.set()
+        release.wait(10)
+        real(batch)
+
+    monkeypatch.setattr(writer, "_process", slow_process)
+    acks: list = []
+    senders = [
+        threading.Thread(target=lambda: acks.append(writer.send(Outgoing(anna, world["c_anna"].id, "held")))),
+        threading.Thread(
+            target=lambda: acks.append(writer.send(Outgoing(doctor, world["c_anna"].id, "queued")))
+        ),
+    ]
+    senders[0].start()
+    assert started.wait(5)
+    senders[1].start()
+    for _ in range(500):  # until the second message waits behind the first
+        if writer._pending:
+            break
+        time.sleep(0.01)
+    closed: list = []
+    closer = threading.Thread(target=lambda: closed.append(writer.close(timeout=10)))
+    closer.start()
+    time.sleep(0.2)
+    assert closed == []  # still holding two messages
+    with pytest.raises(errors.DomainError) as refused:
+        writer.send(Outgoing(doctor, world["c_anna"].id, "after close"))
+    assert refused.value.code == "internal_error"
+    release.set()
+    closer.join(10)
+    for t in senders:
+        t.join(10)
+    assert closed == [True]
+    assert sorted(a["text"] for a in acks) == ["held", "queued"]
+    with db.session() as s:
+        assert sorted(m.text for m in s.query(Message)) == ["held", "queued"]
+    assert writer.close(timeout=0) is True  # idle: returns at once
