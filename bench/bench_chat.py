@@ -6,13 +6,13 @@ figures. Needs ``aiohttp`` (pinned in requirements/test.lock) for the asyncio So
 
 The same load runs against three servers, each in its own subprocess on 127.0.0.1:
 
-* **telemed**: ``telemed serve`` (Werkzeug threaded server, Flask-SocketIO ``threading`` mode,
-  simple-websocket) on SQLite, with one consultation per room, a member and a doctor account each.
+* **telemed**: ``telemed serve`` (gunicorn, one ``gthread`` worker, Flask-SocketIO ``threading``
+  mode, simple-websocket) on SQLite, with one consultation per room, a member and a doctor account each.
   Every ``message`` event is authorized, stored, then broadcast to the room.
 * **bare**: the issue's comparison, python-socketio as it ships: a plain
   ``socketio.Server(async_mode="threading")`` (default ``async_handlers=True``: a thread per
   event) in a ``socketio.WSGIApp`` served by Werkzeug's threaded server
-  (``run_simple(threaded=True)``, the same server ``telemed serve`` uses), with simple-websocket;
+  (``run_simple(threaded=True)``, the server ``telemed demo`` uses), with simple-websocket;
   ``join`` enters the room, ``message`` broadcasts to the room and acks.
 * **bare-in-order**: the same with ``async_handlers=False``, the setting telemed uses (a
   connection's events handled in order on its own thread); a stricter reference.
@@ -47,7 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.servers import ServerProcess, free_port, telemed_serve_argv
 
-CONNECT_CONCURRENCY = 20  # Werkzeug's listen backlog is 128
+CONNECT_CONCURRENCY = 20  # the servers' listen backlog: Werkzeug's is 128
 CALL_TIMEOUT = 30.0
 DRAIN_SECONDS = 10.0
 PASSWORD = "secret-pass"  # tests.support.factories.PASSWORD

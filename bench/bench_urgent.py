@@ -7,7 +7,7 @@ test: it prints figures. Needs ``aiohttp`` (pinned in requirements/test.lock).
 
 Data is written directly through the factories and the urgent services (a contract, members with
 their consent and policies, ``--doctors`` therapists on duty, ``--waiting`` waiting requests), then
-``telemed serve`` (the threaded server with its outbox relay) runs in a subprocess on a free
+``telemed serve`` (gunicorn's ``gthread`` worker with the outbox relay) runs in a subprocess on a free
 127.0.0.1 port. Every doctor and every waiting member connects over Socket.IO (WebSocket, aiohttp
 asyncio clients in this process); the members ``join`` their consultation rooms.
 
@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.servers import ServerProcess, free_port, telemed_serve_argv
 
-CONNECT_CONCURRENCY = 20  # Werkzeug's listen backlog is 128
+CONNECT_CONCURRENCY = 20  # well within the server's listen backlog
 EVENT_TIMEOUT = 10.0
 PAUSE = 0.05  # between two timed operations
 GOALS = {"request": 150.0, "claim": 150.0, "queue": 30.0}  # p95, ms

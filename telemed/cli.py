@@ -85,9 +85,10 @@ def create_user_command(username: str, role: str, full_name: str, password: str)
     click.echo(f"created user {username} (id {user_id}, role {role})")
 
 
-def _serve(app, host: str, port: int) -> None:
-    """Serve; the relay sends the outbox (what the worker and other processes wrote) to this
-    process's Socket.IO clients and refreshes its doctors' connections."""
+def _serve_werkzeug(app, host: str, port: int) -> None:
+    """Serve with Werkzeug's threaded server (``telemed demo`` only: a development server). The
+    relay sends the outbox (what the worker and other processes wrote) to this process's Socket.IO
+    clients and refreshes its doctors' connections."""
     from telemed.extensions import socketio
 
     app.extensions["telemed.relay"].start()
@@ -98,9 +99,31 @@ def _serve(app, host: str, port: int) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve_command(host: str, port: int) -> None:
-    """Serve the app (HTTP and Socket.IO) with the threaded server."""
-    _serve(_app(), host, port)
+@click.option(
+    "--threads",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=2),
+    help="Threads of the one worker process; each open Socket.IO connection holds one.",
+)
+@click.option(
+    "--graceful-timeout",
+    default=30,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds in-flight requests may take to finish after SIGTERM.",
+)
+def serve_command(host: str, port: int, threads: int, graceful_timeout: int) -> None:
+    """Serve the app (HTTP and Socket.IO) with gunicorn: one gthread worker process, many threads."""
+    from telemed.config import ConfigError, load_config
+    from telemed.serving import serve
+
+    try:
+        load_config()  # the app itself is created in the worker process, after the fork
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from exc
+    click.echo(f"telemed on http://{host}:{port}")
+    serve(create_app, host, port, threads=threads, graceful_timeout=graceful_timeout)
 
 
 @main.command("demo")
@@ -120,7 +143,7 @@ def demo_command(host: str, port: int) -> None:
         "records, admin"
     )
     start_in_thread(app)
-    _serve(app, host, port)
+    _serve_werkzeug(app, host, port)
 
 
 @main.command("worker")
