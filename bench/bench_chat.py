@@ -98,7 +98,8 @@ def serve_bare(port: int, async_handlers: bool) -> None:
 
 
 class CpuMeter:
-    """User+system CPU of a process over an interval, as % of one core."""
+    """User+system CPU of a process and its children (gunicorn's worker) over an interval, as % of
+    one core."""
 
     def __init__(self, pid: int):
         import psutil
@@ -106,9 +107,20 @@ class CpuMeter:
         self.proc = psutil.Process(pid)
         self.t0 = self.w0 = 0.0
 
+    def _tree(self) -> list:
+        return [self.proc, *self.proc.children(recursive=True)]
+
     def _cpu(self) -> float:
-        t = self.proc.cpu_times()
-        return t.user + t.system
+        import psutil
+
+        total = 0.0
+        for proc in self._tree():
+            try:
+                t = proc.cpu_times()
+            except psutil.Error:  # gone meanwhile
+                continue
+            total += t.user + t.system
+        return total
 
     def start(self) -> None:
         self.t0, self.w0 = self._cpu(), time.monotonic()
@@ -117,7 +129,7 @@ class CpuMeter:
         return 100 * (self._cpu() - self.t0) / max(1e-9, time.monotonic() - self.w0)
 
     def threads(self) -> int:
-        return self.proc.num_threads()
+        return sum(proc.num_threads() for proc in self._tree())
 
 
 # -- telemed data --------------------------------------------------------------------------------
