@@ -89,11 +89,25 @@ def _serve_werkzeug(app, host: str, port: int) -> None:
     """Serve with Werkzeug's threaded server (``telemed demo`` only: a development server). The
     relay sends the outbox (what the worker and other processes wrote) to this process's Socket.IO
     clients and refreshes its doctors' connections."""
+    from werkzeug.serving import WSGIRequestHandler
+
     from telemed.extensions import socketio
+
+    class Handler(WSGIRequestHandler):
+        def version_string(self) -> str:
+            return "telemed"  # the Server header, without Werkzeug's and Python's versions
 
     app.extensions["telemed.relay"].start()
     click.echo(f"telemed on http://{host}:{port}")
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+    socketio.run(
+        app,
+        host=host,
+        port=port,
+        allow_unsafe_werkzeug=True,
+        use_reloader=False,
+        log_output=False,
+        request_handler=Handler,
+    )
 
 
 @main.command("serve")
