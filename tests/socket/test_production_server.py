@@ -184,11 +184,33 @@ def test_http_and_socketio_work_and_no_header_names_a_version(serve, clients, wo
 
 
 @pytest.mark.slow
+def read_response(conn: socket.socket) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 response with a Content-Length: (status line and headers, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        assert chunk, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        assert chunk, body
+        body += chunk
+    return head, body
+
+
 def test_sigterm_lets_an_inflight_request_finish(serve, world):
     server = serve.start()
     body = json.dumps({"username": "anna", "password": PASSWORD}).encode()
     conn = socket.create_connection(("127.0.0.1", server.port), timeout=15)
     try:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert read_response(conn)[0].startswith(b"HTTP/1.1 200")  # the worker has this connection
         conn.sendall(
             b"POST /api/v1/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
@@ -199,16 +221,10 @@ def test_sigterm_lets_an_inflight_request_finish(serve, world):
         time.sleep(1.0)
         assert server.proc.poll() is None  # still running: it waits for this request
         conn.sendall(body[10:])
-        answer = b""
-        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        head, payload = read_response(conn)
     finally:
         conn.close()
-    head, _, payload = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert head.startswith(b"HTTP/1.1 200"), head
     assert json.loads(payload)["token"]
     assert server.proc.wait(15) == 0
     with pytest.raises(requests.ConnectionError):  # and it no longer serves
