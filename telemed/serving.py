@@ -9,8 +9,12 @@ gunicorn workers (Socket.IO needs every request of a session to reach the same p
 The app is created in the worker, after the fork, and its relay thread started there; the master
 holds no app and no thread. On SIGTERM the worker stops accepting, lets in-flight requests finish
 (up to ``graceful_timeout``) and meanwhile runs ``telemed.shutdown.shutdown`` (Socket.IO clients
-told to reconnect, the chat writer drained, the relay stopped). SIGINT and SIGQUIT stop at once,
-after the same shutdown with a short timeout.
+told to reconnect, the chat writer drained, the relay stopped). SIGINT and SIGQUIT run the same
+shutdown with a short timeout and do not wait for in-flight requests.
+
+A WebSocket's thread ends when its client answers the close frame (browsers and python-socketio do
+at once); a client that has silently gone keeps it until its socket times out, at worst until the
+master kills the worker after ``graceful_timeout`` (by then the chat writer has been drained).
 
 The access log is off; errors go to stderr. The ``Server`` header is ``gunicorn``, without a version.
 """
