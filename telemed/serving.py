@@ -13,15 +13,17 @@ told to reconnect, the chat writer drained, the relay stopped). SIGINT and SIGQU
 shutdown with a short timeout and do not wait for in-flight requests.
 
 A WebSocket's thread ends when its client answers the close frame (browsers and python-socketio do
-at once); a client that has silently gone keeps it until its socket times out, at worst until the
-master kills the worker after ``graceful_timeout`` (by then the chat writer has been drained).
+at once); the TCP connections of WebSockets still open a second after the shutdown are shut down, so
+a client that has silently gone cannot hold the worker until ``graceful_timeout``.
 
 The access log is off; errors go to stderr. The ``Server`` header is ``gunicorn``, without a version.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +38,7 @@ from telemed.shutdown import shutdown
 log = logging.getLogger(__name__)
 
 QUICK_STOP_SECONDS = 5.0  # SIGINT / SIGQUIT: how long the shutdown may wait for the chat writer
+CLOSE_GRACE_SECONDS = 1.0  # for WebSocket clients to answer the close frame before their TCP is cut
 
 
 class Worker(ThreadWorker):
@@ -44,15 +47,43 @@ class Worker(ThreadWorker):
     _stopping: threading.Thread | None = None
     _quitting = False
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._websockets: set[socket.socket] = set()  # connections upgraded to WebSocket, while open
+        self._websockets_lock = threading.Lock()
+
     def _flask_app(self) -> Flask | None:
         return getattr(self.app, "flask_app", None)
+
+    def handle_request(self, req, conn):
+        """Serve one request (a pool thread); WebSocket connections are tracked while they last."""
+        if not any(name == "UPGRADE" and value.lower() == "websocket" for name, value in req.headers):
+            return super().handle_request(req, conn)
+        with self._websockets_lock:
+            self._websockets.add(conn.sock)
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            with self._websockets_lock:
+                self._websockets.discard(conn.sock)
+
+    def _stop_app(self, app: Flask, timeout: float) -> None:
+        shutdown(app, timeout)
+        time.sleep(CLOSE_GRACE_SECONDS)
+        with self._websockets_lock:
+            left = list(self._websockets)
+        for sock in left:  # their clients never answered the close frame
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        if left:
+            log.warning("shutdown: cut %d WebSocket connections that did not close", len(left))
 
     def _begin_shutdown(self, timeout: float) -> threading.Thread | None:
         """Start ``shutdown`` in a thread once (idempotent); the thread, or None before the app exists."""
         app = self._flask_app()
         if self._stopping is None and app is not None:
             self._stopping = threading.Thread(
-                target=shutdown, args=(app, timeout), name="telemed-shutdown", daemon=True
+                target=self._stop_app, args=(app, timeout), name="telemed-shutdown", daemon=True
             )
             self._stopping.start()
         return self._stopping
@@ -69,7 +100,7 @@ class Worker(ThreadWorker):
         self._quitting = True
         stopping = self._begin_shutdown(timeout=QUICK_STOP_SECONDS)
         if stopping is not None:
-            stopping.join(QUICK_STOP_SECONDS + 2)
+            stopping.join(QUICK_STOP_SECONDS + CLOSE_GRACE_SECONDS + 2)
         super().handle_quit(sig, frame)
 
     def is_parent_alive(self) -> bool:

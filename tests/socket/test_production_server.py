@@ -277,3 +277,19 @@ def test_sigterm_makes_socketio_clients_reconnect_and_loses_no_chat_message(serv
         assert (text in stored) == bool(ack["ok"]), (text, ack)
     assert [m["text"] for m in rejoin["messages"]] == stored[1:]
     assert terminate(again) == 0
+
+
+@pytest.mark.slow
+def test_sigterm_is_not_held_by_a_websocket_client_that_never_answers(serve):
+    server = serve.start()
+    ws = websocket.create_connection(
+        server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=5
+    )
+    try:
+        assert ws.recv().startswith("0{")  # then reads nothing more: the close frame goes unanswered
+        started = time.monotonic()
+        assert terminate(server, timeout=20) == 0
+        assert time.monotonic() - started < 10  # not the 30 s graceful timeout
+    finally:
+        ws.shutdown()
+    assert "cut 1 WebSocket connections" in server.log_tail()
