@@ -85,7 +85,7 @@ def _init_extensions(app: Flask) -> None:
     # Socket.IO handlers must be registered before the first init_app so that every app
     # (one per process in production, several in tests) gets them.
     from telemed.chat import events
-    from telemed.video import events as _video_events  # noqa: F401
+    from telemed.video import events as video_events
 
     # async_handlers=False: a connection's events run in order on its own reader thread, so chat
     # messages and WebRTC signals are handled in the order the client sent them (and no thread is
@@ -103,6 +103,7 @@ def _init_extensions(app: Flask) -> None:
     from telemed.urgent import events as urgent_events
 
     app.extensions["telemed.relay"] = Relay(app.extensions["telemed.db"], socketio_emit)
+    video_events.init_app(app)
     urgent_events.init_app(app)
     app.extensions["telemed.chat_writer"] = events.make_message_writer(app)
     events.register_message_handler(app)
