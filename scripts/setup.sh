@@ -10,6 +10,7 @@ if [ "$mode" = test ]; then
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v turnserver >/dev/null || missing+=(coturn)
+  command -v redis-server >/dev/null || missing+=(redis-server)
 fi
 command -v python3 >/dev/null || missing+=(python3 python3-venv)
 command -v npm >/dev/null || missing+=(nodejs npm)
@@ -20,6 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     # the tests start their own coturn on a free loopback port; no system-wide TURN service
     if command -v systemctl >/dev/null && systemctl is-enabled coturn >/dev/null 2>&1; then
       systemctl disable --now coturn || true
+    fi
+    # likewise the tests start their own redis-server; a system-wide Redis is not needed
+    if command -v systemctl >/dev/null && systemctl is-enabled redis-server >/dev/null 2>&1; then
+      systemctl disable --now redis-server || true
     fi
   else
     echo "Missing system packages: ${missing[*]} (install them with: sudo apt-get install ${missing[*]})" >&2
