@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULTS: dict[str, object] = {
     "DATABASE_URL": None,  # default: sqlite file in the instance dir
@@ -25,8 +26,9 @@ DEFAULTS: dict[str, object] = {
     "TOKEN_TTL_HOURS": 24 * 30,
     "SESSION_TTL_HOURS": 24 * 14,
     "LOGIN_RATE_LIMIT": "10 per minute",
-    "RATELIMIT_STORAGE_URL": "memory://",
-    "SOCKETIO_MESSAGE_QUEUE": None,
+    "REDIS_URL": None,  # set: Socket.IO message queue and rate-limit counters shared by all processes
+    "RATELIMIT_STORAGE_URL": "memory://",  # default with REDIS_URL: that Redis
+    "SOCKETIO_MESSAGE_QUEUE": None,  # default with REDIS_URL: that Redis
     "ALLOWED_ORIGINS": "",
     "CHAT_OPEN_HOURS": 72,
     "ROOM_EARLY_JOIN_MINUTES": 15,
@@ -55,6 +57,7 @@ _INT_KEYS = {
 }
 _POSITIVE_KEYS = ("URGENT_ESCALATE_SECONDS", "DUTY_GRACE_SECONDS", "URGENT_DURATION_MINUTES")
 ICE_TRANSPORT_POLICIES = ("all", "relay")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 class ConfigError(ValueError):
@@ -75,6 +78,32 @@ def _check_ice_transport_policy(cfg: dict[str, object]) -> None:
             "without a TURN server no call could connect"
         )
     cfg["ICE_TRANSPORT_POLICY"] = policy
+
+
+def redis_urls(cfg: dict[str, object]) -> list[str]:
+    """The distinct Redis URLs the app uses (``REDIS_URL``, the Socket.IO queue): none when embedded."""
+    urls = [str(cfg[key]) for key in ("REDIS_URL", "SOCKETIO_MESSAGE_QUEUE") if cfg.get(key)]
+    return list(dict.fromkeys(urls))
+
+
+def _check_redis(cfg: dict[str, object], explicit: dict[str, object]) -> None:
+    """Check the Redis URLs' schemes; ``REDIS_URL`` becomes the default of the Socket.IO message
+    queue and of the rate-limit storage (each still overridable by its own setting)."""
+    for key in ("REDIS_URL", "SOCKETIO_MESSAGE_QUEUE"):
+        url = str(cfg[key] or "").strip()
+        scheme = urlsplit(url).scheme
+        if url and scheme not in REDIS_SCHEMES:
+            shown = f"{scheme}://" if scheme else "a URL without a scheme"
+            raise ConfigError(f"TELEMED_{key} must start with redis://, rediss:// or unix://, not {shown}")
+        cfg[key] = url or None
+    redis_url = cfg["REDIS_URL"]
+    if not redis_url:
+        return
+    if not explicit.get("SOCKETIO_MESSAGE_QUEUE"):
+        cfg["SOCKETIO_MESSAGE_QUEUE"] = redis_url
+    if not explicit.get("RATELIMIT_STORAGE_URL"):
+        url = str(redis_url)  # Flask-Limiter's storage names a Unix socket redis+unix://
+        cfg["RATELIMIT_STORAGE_URL"] = "redis+" + url if url.startswith("unix:") else url
 
 
 def _check_positive(cfg: dict[str, object]) -> None:
@@ -117,10 +146,10 @@ def load_config(overrides: dict | None = None) -> dict[str, object]:
 
     Raises :class:`ConfigError` for a value the app cannot work with.
     """
-    cfg = dict(DEFAULTS)
-    cfg.update(_from_env())
-    cfg.update(overrides or {})
+    explicit = {**_from_env(), **(overrides or {})}
+    cfg = {**DEFAULTS, **explicit}
     _check_ice_transport_policy(cfg)
+    _check_redis(cfg, explicit)
     _check_positive(cfg)
     instance = Path(str(cfg["INSTANCE_DIR"] or Path.cwd() / "instance")).resolve()
     instance.mkdir(parents=True, exist_ok=True)
@@ -136,6 +165,9 @@ def load_config(overrides: dict | None = None) -> dict[str, object]:
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg.setdefault("REMEMBER_COOKIE_DURATION", 0)
     cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]
+    if str(cfg["RATELIMIT_STORAGE_URI"]).startswith("redis"):
+        # a Redis that stops answering fails the request in seconds rather than hanging it
+        cfg.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 2})
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
     cfg["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in a before_request hook, skipped for bearer tokens
     cfg["WTF_CSRF_TIME_LIMIT"] = None
