@@ -166,8 +166,10 @@ def load_config(overrides: dict | None = None) -> dict[str, object]:
     cfg.setdefault("REMEMBER_COOKIE_DURATION", 0)
     cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]
     if str(cfg["RATELIMIT_STORAGE_URI"]).startswith("redis"):
-        # a Redis that stops answering fails the request in seconds rather than hanging it
+        # While Redis does not answer (each try gives up within 2 s), each process counts in its own
+        # memory, and goes back to Redis once it answers again: logins stay limited, never fail.
         cfg.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 2})
+        cfg.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
     cfg["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in a before_request hook, skipped for bearer tokens
     cfg["WTF_CSRF_TIME_LIMIT"] = None
