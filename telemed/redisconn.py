@@ -64,6 +64,9 @@ def message_queue(url: str | None) -> python_socketio.RedisManager | None:
     its listener blocks on the subscription."""
     if not url:
         return None
-    return python_socketio.RedisManager(
-        url, channel=CHANNEL, redis_options={"socket_connect_timeout": 5, "socket_keepalive": True}
-    )
+    options: dict[str, object] = {"socket_connect_timeout": 5}
+    if (
+        urlsplit(url).scheme != "unix"
+    ):  # TCP keepalive: a vanished peer is noticed (no such option on a Unix socket)
+        options["socket_keepalive"] = True
+    return python_socketio.RedisManager(url, channel=CHANNEL, redis_options=options)

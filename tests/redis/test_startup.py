@@ -1,10 +1,14 @@
 """``TELEMED_REDIS_URL`` at startup: its scheme is checked, an unreachable Redis stops every command."""
 
+import time
+
 import pytest
 
 from telemed import create_app
 from telemed.config import ConfigError, load_config
+from tests.conftest import make_app
 from tests.support.pg import free_port
+from tests.support.redis import start_redis
 from tests.support.serve import run_telemed
 
 
@@ -103,3 +107,30 @@ def test_a_bad_scheme_stops_the_command_too(tmp_path):
     assert "configuration error: TELEMED_REDIS_URL must start with redis://, rediss:// or unix://" in (
         result.stderr
     )
+
+
+def test_a_unix_socket_carries_the_queue_and_the_counters(sqlite_url, tmp_path, redis_server):
+    from telemed.extensions import socketio
+
+    own = start_redis(unix=True)
+    try:
+        app = make_app(sqlite_url, tmp_path, REDIS_URL=own.url, LOGIN_RATE_LIMIT="3 per minute")
+        assert app.test_client().get("/readyz").json["checks"]["redis"] == "ok"
+        client = app.test_client()
+        codes = [client.post("/api/v1/auth/token", json={"username": "x"}).status_code for _ in range(4)]
+        assert codes[-1] == 429
+        with own.client() as conn:
+            assert list(conn.scan_iter(match="*login-user:x*"))  # counted in that Redis
+            listener = conn.pubsub(ignore_subscribe_messages=True)
+            listener.subscribe("flask-socketio")
+            with app.app_context():
+                socketio.emit("presence", {"n": 1}, to="user:0")
+            deadline = time.monotonic() + 5
+            message = None
+            while message is None and time.monotonic() < deadline:  # (the subscription's ack is skipped)
+                message = listener.get_message(timeout=0.5)
+            listener.close()
+        assert message is not None and b"presence" in message["data"]
+    finally:
+        own.stop()
+    app.extensions["telemed.db"].dispose()

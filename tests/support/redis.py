@@ -22,17 +22,21 @@ from tests.support.pg import free_port
 
 
 class RedisServer:
-    """``redis-server`` in its own process group; ``stop`` always ends it and removes its directory."""
+    """``redis-server`` in its own process group; ``stop`` always ends it and removes its directory.
 
-    def __init__(self, binary: str) -> None:
-        self.binary = binary
-        self.port = free_port()
+    ``unix=True``: it listens on a Unix socket in its directory only (no TCP port).
+    """
+
+    def __init__(self, binary: str, *, unix: bool = False) -> None:
+        self.binary, self.unix = binary, unix
+        self.port = 0 if unix else free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="telemed-redis-"))
+        self.socket_path = self.dir / "redis.sock"
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"unix://{self.socket_path}?db=0" if self.unix else f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 15) -> RedisServer:
         """Start it and wait until it answers PING."""
@@ -48,6 +52,8 @@ class RedisServer:
             "no",
         ]
         argv += ["--dir", str(self.dir), "--logfile", str(self.dir / "redis.log"), "--daemonize", "no"]
+        if self.unix:
+            argv += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         self.proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -65,12 +71,19 @@ class RedisServer:
         return self
 
     def answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+        family, address = (
+            (socket.AF_UNIX, str(self.socket_path))
+            if self.unix
+            else (socket.AF_INET, ("127.0.0.1", self.port))
+        )
+        with socket.socket(family) as s:
+            s.settimeout(0.5)
+            try:
+                s.connect(address)
                 s.sendall(b"PING\r\n")
                 return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
+            except OSError:
+                return False
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url, socket_timeout=5)
@@ -93,11 +106,11 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_redis() -> RedisServer:
+def start_redis(*, unix: bool = False) -> RedisServer:
     """A started :class:`RedisServer`; skips (or fails) without ``redis-server``."""
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("TELEMED_REQUIRE_REDIS") == "1":
             pytest.fail("Redis is required (TELEMED_REQUIRE_REDIS=1) but `redis-server` is not installed")
         pytest.skip("Redis (`redis-server`) not installed")
-    return RedisServer(binary).start()
+    return RedisServer(binary, unix=unix).start()
