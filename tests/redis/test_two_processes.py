@@ -2,6 +2,7 @@
 one: login rate limits count across both, and Socket.IO events reach clients on the other process."""
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -72,7 +73,8 @@ def world(pg_app):
     contract = factory.contract()
     member, patient = factory.member("anna", contract=contract)
     doctor = factory.doctor("therapist", username="drt", name="Доктор Т")
-    consultation = make_consultation(factory, member, patient, doctor, contract)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)  # the room is open
+    consultation = make_consultation(factory, member, patient, doctor, contract, start=start)
     tokens = {u: ApiClient(pg_app, u).token for u in ("anna", "drt")}
     return {"consultation": consultation, "tokens": tokens, "member": member}
 
@@ -107,6 +109,24 @@ def test_chat_crosses_processes(servers, world, clients):
     heard = anna.wait_for("message", 2)
     assert [m["text"] for m in heard] == ["from A", "from B"]  # each exactly once, in order
     assert [m["text"] for m in doctor.received("message")] == ["from A", "from B"]
+
+
+def test_webrtc_signals_cross_processes(servers, world, clients):
+    a, b = servers
+    cid = world["consultation"].id
+    anna = SocketClient(a.url, token=world["tokens"]["anna"]).connect()
+    clients.append(anna)
+    doctor = SocketClient(b.url, token=world["tokens"]["drt"]).connect()
+    clients.append(doctor)
+    assert anna.call("join", {"consultation_id": cid})["ok"] is True
+    assert doctor.call("join", {"consultation_id": cid})["ok"] is True
+    offer = {"consultation_id": cid, "type": "offer", "sdp": "v=0\r\n", "pc": "d1"}
+    assert doctor.call("signal", offer) == {"ok": True, "delivered": 1}
+    got = anna.wait_for("signal")
+    assert [(m["type"], m["sdp"], m["from"]["role"]) for m in got] == [("offer", "v=0\r\n", "doctor")]
+    answer = {"consultation_id": cid, "type": "answer", "sdp": "v=0\r\n", "pc": "m1", "to_pc": "d1"}
+    assert anna.call("signal", answer) == {"ok": True, "delivered": 1}
+    assert [m["type"] for m in doctor.wait_for("signal")] == ["answer"]
 
 
 def test_an_api_message_on_one_process_reaches_sockets_on_the_other(servers, world, clients):
