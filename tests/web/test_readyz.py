@@ -1,9 +1,11 @@
 """``/readyz``: each dependency's state, 200 only when all answer; ``/healthz`` stays as it was."""
 
 import json
+import uuid
 
 from tests.conftest import make_app
 from tests.support.redis import start_redis
+from tests.support.s3 import use_fake_aws
 
 ANON_POST_HEADERS = {"Content-Type": "application/json"}
 
@@ -79,3 +81,18 @@ def test_readyz_needs_no_login_token_or_csrf(app):
     for path in ("/healthz", "/readyz"):
         r = client.post(path, data=json.dumps({}), headers=ANON_POST_HEADERS)
         assert (r.status_code, set(r.json)) == (403, {"error"}), path
+
+
+def test_s3_storage_is_ready_when_its_bucket_answers(sqlite_url, tmp_path, monkeypatch, moto_endpoint):
+    use_fake_aws(monkeypatch)
+    bucket = f"ready-{uuid.uuid4().hex[:12]}"
+    app = make_app(sqlite_url, tmp_path, STORAGE_URL=f"s3://{bucket}/docs", S3_ENDPOINT_URL=moto_endpoint)
+    try:
+        r = app.test_client().get("/readyz")  # the bucket does not exist yet
+        assert r.status_code == 503 and r.json["checks"]["storage"] == "unavailable"
+        assert_no_host_named(r, bucket, moto_endpoint)
+        app.extensions["telemed.storage"].ensure_bucket()
+        r = app.test_client().get("/readyz")
+        assert r.status_code == 200 and r.json["checks"]["storage"] == "ok"
+    finally:
+        app.extensions["telemed.db"].dispose()
