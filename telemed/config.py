@@ -58,6 +58,7 @@ _INT_KEYS = {
 _POSITIVE_KEYS = ("URGENT_ESCALATE_SECONDS", "DUTY_GRACE_SECONDS", "URGENT_DURATION_MINUTES")
 ICE_TRANSPORT_POLICIES = ("all", "relay")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_URL_KEYS = ("REDIS_URL", "SOCKETIO_MESSAGE_QUEUE")  # the settings that name a Redis
 
 
 class ConfigError(ValueError):
@@ -82,14 +83,14 @@ def _check_ice_transport_policy(cfg: dict[str, object]) -> None:
 
 def redis_urls(cfg: dict[str, object]) -> list[str]:
     """The distinct Redis URLs the app uses (``REDIS_URL``, the Socket.IO queue): none when embedded."""
-    urls = [str(cfg[key]) for key in ("REDIS_URL", "SOCKETIO_MESSAGE_QUEUE") if cfg.get(key)]
+    urls = [str(cfg[key]) for key in REDIS_URL_KEYS if cfg.get(key)]
     return list(dict.fromkeys(urls))
 
 
 def _check_redis(cfg: dict[str, object], explicit: dict[str, object]) -> None:
     """Check the Redis URLs' schemes; ``REDIS_URL`` becomes the default of the Socket.IO message
     queue and of the rate-limit storage (each still overridable by its own setting)."""
-    for key in ("REDIS_URL", "SOCKETIO_MESSAGE_QUEUE"):
+    for key in REDIS_URL_KEYS:
         url = str(cfg[key] or "").strip()
         scheme = urlsplit(url).scheme
         if url and scheme not in REDIS_SCHEMES:

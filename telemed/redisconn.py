@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 import socketio as python_socketio
 
-from telemed.config import ConfigError, redis_urls
+from telemed.config import REDIS_URL_KEYS, ConfigError, redis_urls
 
 # Socket.IO's channel on Redis (Flask-SocketIO's default name, kept so mixed versions interoperate).
 CHANNEL = "flask-socketio"
@@ -25,7 +25,8 @@ def shown(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}"
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{f'[{host}]' if ':' in host else host}"
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit(parts._replace(netloc=netloc))
@@ -50,9 +51,9 @@ def require_reachable(cfg: dict[str, object]) -> None:
         conn = client(url)
         try:
             if not ping(conn):
+                named = " and ".join(f"TELEMED_{k}" for k in REDIS_URL_KEYS if cfg.get(k) == url)
                 raise ConfigError(
-                    f"Redis at {shown(url)} does not answer (TELEMED_REDIS_URL or "
-                    "TELEMED_SOCKETIO_MESSAGE_QUEUE); start it or correct the setting"
+                    f"Redis at {shown(url)} does not answer ({named}); start it or correct the setting"
                 )
         finally:
             conn.close()

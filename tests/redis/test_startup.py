@@ -134,3 +134,14 @@ def test_a_unix_socket_carries_the_queue_and_the_counters(sqlite_url, tmp_path, 
     finally:
         own.stop()
     app.extensions["telemed.db"].dispose()
+
+
+def test_the_message_names_the_setting_and_hides_the_password(env):
+    from telemed.redisconn import shown
+
+    port = free_port()
+    env.setenv("TELEMED_SOCKETIO_MESSAGE_QUEUE", f"redis://127.0.0.1:{port}/3")
+    with pytest.raises(ConfigError, match=r"does not answer \(TELEMED_SOCKETIO_MESSAGE_QUEUE\)"):
+        create_app()
+    assert shown("rediss://:pw@[::1]:6380/0") == "rediss://:***@[::1]:6380/0"
+    assert shown("redis://cache:6379/0") == "redis://cache:6379/0"
