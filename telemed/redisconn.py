@@ -51,9 +51,9 @@ def require_reachable(cfg: dict[str, object]) -> None:
         conn = client(url)
         try:
             if not ping(conn):
-                named = " and ".join(f"TELEMED_{k}" for k in REDIS_URL_KEYS if cfg.get(k) == url)
+                key = next(k for k in REDIS_URL_KEYS if cfg.get(k) == url)  # REDIS_URL first
                 raise ConfigError(
-                    f"Redis at {shown(url)} does not answer ({named}); start it or correct the setting"
+                    f"Redis at {shown(url)} does not answer (TELEMED_{key}); start it or correct the setting"
                 )
         finally:
             conn.close()
