@@ -1,6 +1,8 @@
 """``/readyz``: each dependency's state, 200 only when all answer; ``/healthz`` stays as it was."""
 
 import json
+import threading
+import time
 import uuid
 
 from tests.conftest import make_app
@@ -96,3 +98,20 @@ def test_s3_storage_is_ready_when_its_bucket_answers(sqlite_url, tmp_path, monke
         assert r.status_code == 200 and r.json["checks"]["storage"] == "ok"
     finally:
         app.extensions["telemed.db"].dispose()
+
+
+def test_a_hung_dependency_is_unavailable_after_the_deadline(app, monkeypatch):
+    from telemed import readiness
+
+    release = threading.Event()
+    storage = app.extensions["telemed.storage"]
+    monkeypatch.setattr(storage, "ping", lambda: release.wait(30))  # answers only when released
+    monkeypatch.setattr(readiness, "DEADLINE_S", 0.5)
+    started = time.monotonic()
+    try:
+        r = app.test_client().get("/readyz")
+    finally:
+        release.set()
+    assert time.monotonic() - started < 5
+    assert r.status_code == 503
+    assert r.json["checks"] == {"database": "ok", "redis": "not configured", "storage": "unavailable"}
