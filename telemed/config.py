@@ -41,6 +41,8 @@ DEFAULTS: dict[str, object] = {
     "URGENT_ESCALATE_SECONDS": 600,  # a request waiting this long escalates (level 1; twice as long: 2)
     "DUTY_GRACE_SECONDS": 120,  # duty ends when no session of the doctor was connected for this long
     "URGENT_DURATION_MINUTES": 30,  # an urgent consultation's planned length (its end = pick-up + this)
+    "PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted (nginx: 1)
+    "COOKIE_SECURE": False,  # cookies only over HTTPS (production: on)
 }
 
 _INT_KEYS = {
@@ -54,7 +56,10 @@ _INT_KEYS = {
     "URGENT_ESCALATE_SECONDS",
     "DUTY_GRACE_SECONDS",
     "URGENT_DURATION_MINUTES",
+    "PROXY_HOPS",
 }
+_BOOL_KEYS = {"COOKIE_SECURE"}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _POSITIVE_KEYS = ("URGENT_ESCALATE_SECONDS", "DUTY_GRACE_SECONDS", "URGENT_DURATION_MINUTES")
 ICE_TRANSPORT_POLICIES = ("all", "relay")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -112,6 +117,9 @@ def _check_positive(cfg: dict[str, object]) -> None:
         value = cfg[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"TELEMED_{key} must be a positive whole number, not {value!r}")
+    hops = cfg["PROXY_HOPS"]
+    if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= 5:
+        raise ConfigError(f"TELEMED_PROXY_HOPS must be a whole number from 0 to 5, not {hops!r}")
 
 
 def _from_env() -> dict[str, object]:
@@ -125,6 +133,10 @@ def _from_env() -> dict[str, object]:
                 values[key] = int(raw)
             except ValueError:
                 raise ConfigError(f"TELEMED_{key} must be a whole number, not {raw!r}") from None
+        elif key in _BOOL_KEYS:
+            if raw.strip().lower() not in _TRUE + _FALSE:
+                raise ConfigError(f"TELEMED_{key} must be one of {', '.join(_TRUE + _FALSE)}, not {raw!r}")
+            values[key] = raw.strip().lower() in _TRUE
         else:
             values[key] = raw
     return values
@@ -163,6 +175,7 @@ def load_config(overrides: dict | None = None) -> dict[str, object]:
         cfg["SECRET_KEY"] = _secret_key(instance)
     cfg["MAX_CONTENT_LENGTH"] = None  # uploads are streamed and limited by the upload service
     cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SECURE"] = cfg["REMEMBER_COOKIE_SECURE"] = bool(cfg["COOKIE_SECURE"])
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg.setdefault("REMEMBER_COOKIE_DURATION", 0)
     cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]
