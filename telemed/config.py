@@ -41,6 +41,7 @@ DEFAULTS: dict[str, object] = {
     "URGENT_ESCALATE_SECONDS": 600,  # a request waiting this long escalates (level 1; twice as long: 2)
     "DUTY_GRACE_SECONDS": 120,  # duty ends when no session of the doctor was connected for this long
     "URGENT_DURATION_MINUTES": 30,  # an urgent consultation's planned length (its end = pick-up + this)
+    "PRESENCE_TTL_SECONDS": 60,  # room presence a serving process stopped refreshing expires after this
     "PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted (nginx: 1)
     "COOKIE_SECURE": False,  # cookies only over HTTPS (production: on)
 }
@@ -57,10 +58,16 @@ _INT_KEYS = {
     "DUTY_GRACE_SECONDS",
     "URGENT_DURATION_MINUTES",
     "PROXY_HOPS",
+    "PRESENCE_TTL_SECONDS",
 }
 _BOOL_KEYS = {"COOKIE_SECURE"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-_POSITIVE_KEYS = ("URGENT_ESCALATE_SECONDS", "DUTY_GRACE_SECONDS", "URGENT_DURATION_MINUTES")
+_POSITIVE_KEYS = (
+    "URGENT_ESCALATE_SECONDS",
+    "DUTY_GRACE_SECONDS",
+    "URGENT_DURATION_MINUTES",
+    "PRESENCE_TTL_SECONDS",
+)
 ICE_TRANSPORT_POLICIES = ("all", "relay")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 REDIS_URL_KEYS = ("REDIS_URL", "SOCKETIO_MESSAGE_QUEUE")  # the settings that name a Redis

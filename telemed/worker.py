@@ -45,7 +45,7 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
     steps = escalation.escalate_due(db, now=at, settings=settings)
     with db.session() as s:  # reads first: an idle run takes no write lock (SQLite: BEGIN IMMEDIATE)
         stale = duty.anything_stale(s, now=at, grace=settings.grace)
-        ghosts = presence.anything_stale(s, now=at)
+        ghosts = presence.anything_stale(s, now=at, ttl=presence.ttl_of(app.config))
         old = outbox.prunable(s, now=at)
     expired: list[str] = []
     rooms: list[int] = []
@@ -55,7 +55,7 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
             expired = urgent.expire_duty(s, now=at, settings=settings)
     if ghosts:
         with db.transaction() as s:
-            rooms = presence.expire(s, now=at)
+            rooms = presence.expire(s, now=at, ttl=presence.ttl_of(app.config))
     if old:
         with db.transaction() as s:
             pruned = outbox.prune(s, now=at)

@@ -75,7 +75,8 @@ def on_signal(actor, data):
 
 def init_app(app: Flask) -> None:
     """Have the app's relay refresh this process's room presence (while the relay runs)."""
-    app.extensions["telemed.relay"].every(presence.HEARTBEAT_SECONDS, lambda: heartbeat(app))
+    every = presence.heartbeat_seconds(presence.ttl_of(app.config))
+    app.extensions["telemed.relay"].every(every, lambda: heartbeat(app))
 
 
 def heartbeat(app: Flask) -> int:

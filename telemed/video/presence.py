@@ -1,15 +1,17 @@
 """Presence that no dead process leaves behind.
 
 A room presence row (``RoomPresence``) stands for a live Socket.IO connection held by one serving
-process. That process refreshes the ``seen_at`` of its rows every ``HEARTBEAT_SECONDS`` (its relay
-runs ``heartbeat``); a process that crashed or was killed stops refreshing, and ``telemed worker``
-deletes rows not seen for ``TTL`` (``expire``) and tells each room who is still there
+process. That process refreshes the ``seen_at`` of its rows every quarter of the TTL
+(``PRESENCE_TTL_SECONDS``, default 60; its relay runs ``heartbeat``); a process that crashed or was
+killed stops refreshing, and ``telemed worker`` deletes rows not seen for the TTL (``expire``) and tells each room who is still there
 (``presence``, through the outbox, which every serving process relays to its clients).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
@@ -21,7 +23,16 @@ from telemed.video.service import participants
 
 EVENT = "presence"
 TTL = timedelta(seconds=60)  # a row not refreshed for this long belongs to a process that is gone
-HEARTBEAT_SECONDS = 15.0  # how often a serving process refreshes its rows: well within the TTL
+
+
+def ttl_of(config: Mapping[str, Any]) -> timedelta:
+    """The app's presence TTL (``PRESENCE_TTL_SECONDS``)."""
+    return timedelta(seconds=int(config.get("PRESENCE_TTL_SECONDS") or TTL.total_seconds()))
+
+
+def heartbeat_seconds(ttl: timedelta) -> float:
+    """How often a serving process refreshes its rows: well within the TTL."""
+    return max(0.5, ttl.total_seconds() / 4)
 
 
 def payload(session: Session, consultation_id: int) -> dict:
