@@ -19,12 +19,14 @@ import requests
 from sqlalchemy import select
 
 from telemed.urgent.models import DutyConnection
+from telemed.video.aioloop import AsyncioThread
 from telemed.video.models import RoomPresence
 from tests.support import urgent as u
 from tests.support.clients import ApiClient
 from tests.support.factories import Factory, make_consultation
 from tests.support.live import SocketClient
 from tests.support.nginx import Nginx
+from tests.support.rtc_peer import DOCTOR_TAG, MEMBER_TAG, RtcPeer
 
 # the clients trust the test's self-signed certificate without verifying it
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -236,3 +238,26 @@ def test_a_request_for_another_host_name_never_reaches_the_app(topology):
     except (http.client.RemoteDisconnected, ConnectionResetError):
         pass  # 444: nginx closes the connection without an answer
     assert status is None
+
+
+def test_an_aiortc_call_between_a_member_on_one_process_and_a_doctor_on_the_other(topology, pg_app):
+    cid, _tokens = _world(pg_app)
+    loops = AsyncioThread("member-peer").start(), AsyncioThread("doctor-peer").start()
+    member = RtcPeer(topology.a.url, "anna", cid, loops[0])
+    doctor = RtcPeer(topology.b.url, "drt", cid, loops[1])
+    try:
+        member.start()
+        doctor.start()
+        assert member.join()["room_open"] is True
+        doctor.join()
+        assert member.wait_connected(20), (member.states, member.log)
+        assert doctor.wait_connected(20), (doctor.states, doctor.log)
+        assert member.wait_frames(10) and doctor.wait_frames(10), (member.frames, doctor.frames)
+        for peer, tag in ((member, DOCTOR_TAG), (doctor, MEMBER_TAG)):  # frames the other side made
+            assert {t for t, _ in peer.decoded()} == {tag}
+            assert all(s["ack"] == {"ok": True, "delivered": 1} for s in peer.log.sent)  # across processes
+    finally:
+        for peer in (member, doctor):
+            peer.close()
+        for loop in loops:
+            loop.stop()
