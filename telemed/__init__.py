@@ -79,7 +79,10 @@ def _init_extensions(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError, validate_csrf
     from wtforms import ValidationError
 
-    from telemed import auth  # noqa: F401  (registers the login loaders)
+    from telemed import (
+        auth,  # noqa: F401  (registers the login loaders)
+        sockets,
+    )
     from telemed.auth import web as _auth_web  # noqa: F401
     from telemed.auth.web import bearer_token
     from telemed.error_handlers import register_error_handlers
@@ -123,6 +126,7 @@ def _init_extensions(app: Flask) -> None:
     from telemed.urgent import events as urgent_events
 
     app.extensions["telemed.relay"] = Relay(app.extensions["telemed.db"], socketio_emit)
+    sockets.init_app(app)
     video_events.init_app(app)
     urgent_events.init_app(app)
     app.extensions["telemed.chat_writer"] = events.make_message_writer(app)

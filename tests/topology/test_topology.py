@@ -261,3 +261,20 @@ def test_an_aiortc_call_between_a_member_on_one_process_and_a_doctor_on_the_othe
             peer.close()
         for loop in loops:
             loop.stop()
+
+
+def test_a_logout_on_one_process_ends_the_connections_on_the_other(topology, pg_app):
+    cid, tokens = _world(pg_app)
+    anna = SocketClient(topology.b.url, token=tokens["anna"]).connect()
+    try:
+        assert anna.call("join", {"consultation_id": cid})["ok"] is True
+        r = requests.delete(
+            f"{topology.a.url}/api/v1/auth/token",
+            headers={"Authorization": f"Bearer {tokens['anna']}"},
+            timeout=10,
+        )
+        assert r.status_code == 204
+        until(lambda: not anna.sio.connected)
+        assert anna.received("disconnect")[-1] == "server disconnect"
+    finally:
+        anna.close()
