@@ -39,6 +39,9 @@ DEFAULTS: dict[str, object] = {
     "URGENT_ESCALATE_SECONDS": 600,  # a request waiting this long escalates (level 1; twice as long: 2)
     "DUTY_GRACE_SECONDS": 120,  # duty ends when no session of the doctor was connected for this long
     "URGENT_DURATION_MINUTES": 30,  # an urgent consultation's planned length (its end = pick-up + this)
+    "ACCESS_LOG": True,  # one JSON line per request on the ``telemed.access`` logger (stderr)
+    "METRICS_TOKEN": None,  # /metrics answers only to ``Authorization: Bearer <this>``; 404 when unset
+    "SESSION_COOKIE_SECURE": False,  # on in production (HTTPS): cookies only over TLS
 }
 
 _INT_KEYS = {
@@ -52,6 +55,17 @@ _INT_KEYS = {
     "URGENT_ESCALATE_SECONDS",
     "DUTY_GRACE_SECONDS",
     "URGENT_DURATION_MINUTES",
+}
+_BOOL_KEYS = {"ACCESS_LOG", "SESSION_COOKIE_SECURE"}
+_BOOLS = {
+    "on": True,
+    "true": True,
+    "yes": True,
+    "1": True,
+    "off": False,
+    "false": False,
+    "no": False,
+    "0": False,
 }
 _POSITIVE_KEYS = ("URGENT_ESCALATE_SECONDS", "DUTY_GRACE_SECONDS", "URGENT_DURATION_MINUTES")
 ICE_TRANSPORT_POLICIES = ("all", "relay")
@@ -95,6 +109,10 @@ def _from_env() -> dict[str, object]:
                 values[key] = int(raw)
             except ValueError:
                 raise ConfigError(f"TELEMED_{key} must be a whole number, not {raw!r}") from None
+        elif key in _BOOL_KEYS:
+            if raw.strip().lower() not in _BOOLS:
+                raise ConfigError(f"TELEMED_{key} must be on or off, not {raw!r}")
+            values[key] = _BOOLS[raw.strip().lower()]
         else:
             values[key] = raw
     return values
@@ -134,6 +152,7 @@ def load_config(overrides: dict | None = None) -> dict[str, object]:
     cfg["MAX_CONTENT_LENGTH"] = None  # uploads are streamed and limited by the upload service
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg["REMEMBER_COOKIE_SECURE"] = cfg["SESSION_COOKIE_SECURE"]
     cfg.setdefault("REMEMBER_COOKIE_DURATION", 0)
     cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
