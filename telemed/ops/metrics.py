@@ -10,6 +10,7 @@ Labels never hold raw paths, ids or user data: requests are labelled by the Flas
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from telemed.db import Database
 from telemed.sockets import connected, disconnected
 from telemed.urgent import queue
 
+log = logging.getLogger(__name__)
 REGISTRY_KEY = "telemed.metrics"
 disable_created_metrics()  # no ``*_created`` series: they double the output and say little
 
@@ -99,7 +101,8 @@ class QueueCollector(Collector):
         try:
             with self.db.session() as s:
                 rows = {row.specialty: row for row in queue.lengths(s)}
-        except Exception:
+        except Exception as exc:
+            log.warning("metrics: the urgent queue could not be read: %s", type(exc).__name__)
             return
         now = datetime.now(UTC)
         for code in sorted(set(URGENT_CODES) | set(rows)):

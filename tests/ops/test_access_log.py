@@ -14,7 +14,7 @@ from telemed.ops.access_log import request_id
 from tests.conftest import empty_tables, make_app
 from tests.support.clients import ApiClient, csrf_token
 from tests.support.factories import PASSWORD
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, SocketClient
 
 FIELDS = {
     "time",
@@ -114,6 +114,10 @@ def test_socketio_lines_hold_the_transport_not_the_sid_or_token(live, factory, a
     for raw in socket_lines:
         assert eio_sid not in raw and sid not in raw and token not in raw and "EIO" not in raw
         assert json.loads(raw)["status"] in (200, 400)
+    ws = SocketClient(live.url, token=token).connect()
+    ws.close()
+    line = access_lines.wait_for(lambda x: x.get("transport") == "websocket")
+    assert line["status"] == 101 and line["method"] == "GET" and line["rule"] == "/socket.io/"
 
 
 def test_access_log_off_logs_nothing(db_url, tmp_path, access_lines):
