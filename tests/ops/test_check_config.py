@@ -9,7 +9,9 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
+from telemed import create_app
 from telemed.cli import main
+from telemed.config import DEFAULTS
 from telemed.ops.checks import CHECKS, ERROR, Result, run
 from tests.support.s3 import use_fake_aws
 
@@ -24,12 +26,9 @@ GOOD_ENV = {
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    """A clean ``TELEMED_*`` environment with an instance folder of its own."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("TELEMED_"):
-            monkeypatch.delenv(name)
+    """No ``TELEMED_*`` setting but an instance folder of its own."""
+    for key in DEFAULTS:
+        monkeypatch.delenv(f"TELEMED_{key}", raising=False)
     monkeypatch.setenv("TELEMED_INSTANCE_DIR", str(tmp_path / "inst"))
     return monkeypatch
 
@@ -141,3 +140,19 @@ def test_a_check_that_breaks_is_an_error_and_the_rest_still_run(app):
     results = run(app, [redis, fine])
     assert results == [Result(ERROR, "redis", "ConnectionError: Redis is down"), Result("ok", "fine", "yes")]
     assert fine not in CHECKS and len(CHECKS) >= 8
+
+
+def test_secure_cookies_are_a_setting(env):
+    env.setenv("TELEMED_SESSION_COOKIE_SECURE", "on")
+    app = create_app()
+    try:
+        cookie = app.test_client().get("/login").headers["Set-Cookie"]
+        assert "; Secure" in cookie and "HttpOnly" in cookie
+    finally:
+        app.extensions["telemed.db"].dispose()
+    env.setenv("TELEMED_SESSION_COOKIE_SECURE", "off")
+    app = create_app()
+    try:
+        assert "Secure" not in app.test_client().get("/login").headers["Set-Cookie"]
+    finally:
+        app.extensions["telemed.db"].dispose()
