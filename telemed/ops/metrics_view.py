@@ -30,6 +30,9 @@ def authorized(token: object, header: str | None) -> bool:
 @limiter.exempt
 def metrics():
     """The metrics in Prometheus' text format; 404 without the right bearer token."""
+    # The token is not an API token: have the request's user be anonymous without asking the
+    # database (Flask-Login would look the token up), so a scrape works while the database is down.
+    current_app.login_manager._update_request_context_with_user()  # type: ignore[attr-defined]
     if not authorized(current_app.config["METRICS_TOKEN"], request.headers.get("Authorization")):
         abort(404)
     response = Response(generate_latest(registry(current_app)), content_type=CONTENT_TYPE_LATEST)

@@ -171,3 +171,21 @@ def test_storage_errors_are_counted(metered, tmp_path):
     with pytest.raises(StorageUnavailable):
         broken.put_stream(io.BytesIO(b"data"), content_type="text/plain", max_size=100)
     assert sample(scrape(client), "telemed_storage_errors_total", **put) == before + 1
+
+
+def test_a_scrape_works_while_the_database_is_down(db_url, tmp_path):
+    """The token is never looked up as an API token, and the queue's gauges are left out."""
+    down = (
+        f"sqlite:///{tmp_path / 'missing-dir' / 'db.sqlite3'}"
+        if db_url.startswith("sqlite")
+        else db_url.rsplit("/", 1)[0] + "/no_such_database"
+    )
+    app = make_app(db_url, tmp_path, DATABASE_URL=down, METRICS_TOKEN=METRICS_TOKEN)
+    try:
+        assert app.test_client().get("/healthz").status_code == 503
+        text = scrape(app.test_client())
+        assert "telemed_socketio_connections" in text and "telemed_urgent_queue_length" not in text
+        r = app.test_client().get("/metrics", headers={"Authorization": "Bearer wrong"})
+        assert r.status_code == 404
+    finally:
+        app.extensions["telemed.db"].dispose()
