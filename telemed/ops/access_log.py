@@ -15,6 +15,7 @@ comes when it closes (status 101, its whole life as duration, not counted in the
 
 ``ACCESS_LOG`` (``TELEMED_ACCESS_LOG``, on by default) turns the lines on; they go to stderr unless
 the ``telemed.access`` logger is configured otherwise. The latency metric is recorded either way.
+The Werkzeug server's own request lines (raw paths with their query strings) are dropped.
 """
 
 from __future__ import annotations
@@ -65,6 +66,21 @@ class _StderrHandler(logging.Handler):
             sys.stderr.flush()
         except Exception:
             self.handleError(record)
+
+
+class _NoServerRequestLines(logging.Filter):
+    """Drops the Werkzeug server's per-request lines (``addr - - [date] "GET /path?query ..." 200``),
+    which hold the raw path and query string; its warnings and errors pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or " - - [" not in str(record.msg)
+
+
+def _quiet_server_request_log() -> None:
+    """Once per process."""
+    server_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _NoServerRequestLines) for f in server_log.filters):
+        server_log.addFilter(_NoServerRequestLines())
 
 
 def _configure_logger() -> None:
@@ -189,6 +205,7 @@ class _CountedBody:
 def init_app(app: Flask) -> None:
     """Wrap ``app.wsgi_app`` (after Socket.IO has wrapped it) and keep each request's facts."""
     app.after_request(_remember_facts)
+    _quiet_server_request_log()
     if app.config["ACCESS_LOG"]:
         _configure_logger()
     app.wsgi_app = AccessMiddleware(app.wsgi_app, log_lines=bool(app.config["ACCESS_LOG"]))  # type: ignore[method-assign]

@@ -4,6 +4,7 @@ string, ids in the path, bodies or names; the request id in both directions."""
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import requests
@@ -141,3 +142,14 @@ def test_access_log_setting_is_on_or_off(monkeypatch, tmp_path):
     monkeypatch.setenv("TELEMED_ACCESS_LOG", "loud")
     with pytest.raises(ConfigError, match="TELEMED_ACCESS_LOG must be on or off"):
         load_config()
+
+
+def test_the_servers_own_request_lines_are_dropped(live, caplog):
+    """Werkzeug's request log would hold the raw path and its query string (it writes a request's
+    line before sending the response)."""
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    r = requests.get(f"{live.url}/healthz?q=Ivanov")
+    assert r.status_code == 200
+    assert not [rec for rec in caplog.records if rec.name == "werkzeug" and "healthz" in rec.getMessage()]
+    logging.getLogger("werkzeug").info("a line of the server's own")
+    assert caplog.records[-1].getMessage() == "a line of the server's own"
