@@ -143,40 +143,43 @@ class AccessMiddleware:
     def _record(
         self, environ: dict, rid: str, started: datetime, seconds: float, status: int | None, size: int
     ) -> None:
+        try:
+            self._observe(environ, rid, started, seconds, status, size)
+        except Exception:  # never let the bookkeeping break a response
+            logging.getLogger(__name__).exception("recording a request failed")
+
+    def _observe(
+        self, environ: dict, rid: str, started: datetime, seconds: float, status: int | None, size: int
+    ) -> None:
         path = environ.get("PATH_INFO") or ""
         socket = path == _SOCKETIO_PREFIX or path.startswith(_SOCKETIO_PREFIX + "/")
         method = str(environ.get("REQUEST_METHOD", "")).upper()
         method = method if method in _METHODS else "OTHER"
-        transport = None
-        if socket:
-            transport = parse_qs(environ.get("QUERY_STRING", "")).get("transport", [""])[0]
-            transport = transport if transport in _TRANSPORTS else None
         upgrade = socket and str(environ.get("HTTP_UPGRADE", "")).lower() == "websocket"
-        if status is None:
+        if status is None:  # a WebSocket ends without a WSGI response; anything else failed
             status = 101 if upgrade else 500
         facts = environ[_FACTS_KEY]
-        endpoint = "socketio" if socket else facts.get("endpoint") or "none"
-        try:
-            if not upgrade:
-                REQUEST_SECONDS.labels(endpoint, method, status_class(status)).observe(seconds)
-            if self.log_lines:
-                line = {
-                    "time": started.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                    "request_id": rid,
-                    "method": method,
-                    "rule": _SOCKETIO_PREFIX + "/" if socket else facts.get("rule"),
-                    "endpoint": None if socket else facts.get("endpoint"),
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 1),
-                    "size": size,
-                    "user_id": facts.get("user_id"),
-                    "role": facts.get("role"),
-                }
-                if socket:
-                    line["transport"] = transport
-                log.info(json.dumps(line, separators=(",", ":")))
-        except Exception:  # never let the bookkeeping break a response
-            logging.getLogger(__name__).exception("recording a request failed")
+        if not upgrade:  # a WebSocket's duration is a connection's life, not a request's latency
+            endpoint = "socketio" if socket else facts.get("endpoint") or "none"
+            REQUEST_SECONDS.labels(endpoint, method, status_class(status)).observe(seconds)
+        if not self.log_lines:
+            return
+        line = {
+            "time": started.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "request_id": rid,
+            "method": method,
+            "rule": _SOCKETIO_PREFIX + "/" if socket else facts.get("rule"),
+            "endpoint": None if socket else facts.get("endpoint"),
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+            "size": size,
+            "user_id": facts.get("user_id"),
+            "role": facts.get("role"),
+        }
+        if socket:
+            transport = parse_qs(environ.get("QUERY_STRING", "")).get("transport", [""])[0]
+            line["transport"] = transport if transport in _TRANSPORTS else None
+        log.info(json.dumps(line, separators=(",", ":")))
 
 
 class _CountedBody:
