@@ -20,12 +20,13 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import socketio as python_socketio
 from blinker import Namespace
-from flask import request, session
+from flask import Flask, current_app, request, session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
 from socketio import packet
@@ -61,6 +62,16 @@ connected = _signals.signal("socket-connected")
 #: Sent with the connection's sid as sender when a connection closes or drops (in the disconnect
 #: handler's context). Receivers must not raise.
 disconnected = _signals.signal("socket-disconnected")
+
+
+PROCESS_KEY = "telemed.process_id"  # app.extensions: this serving process's id (see ``process_id``)
+
+
+def process_id(app: Flask | None = None) -> str:
+    """This serving process's id (one per app; ``app`` defaults to the current one): rows that
+    stand for its live connections (room presence, doctors' duty connections) carry it, the process
+    refreshes them periodically, and those of a process that died expire instead of lingering."""
+    return (app or current_app).extensions.setdefault(PROCESS_KEY, uuid.uuid4().hex)
 
 
 def sid() -> str:
