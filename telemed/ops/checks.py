@@ -175,6 +175,30 @@ def turn(app: Flask) -> list[Result]:
     return [Result(OK, "turn", "configured")]
 
 
+def redis(app: Flask) -> list[Result]:
+    """Every Redis the settings name answers (``create_app`` already refused an unreachable one)."""
+    from telemed import redisconn
+    from telemed.config import redis_urls
+
+    urls = redis_urls(app.config)
+    if not urls:
+        return [Result(OK, "redis", "not configured (one serving process only)")]
+    results = []
+    for url in urls:
+        conn = redisconn.client(url)
+        try:
+            answers = redisconn.ping(conn)
+        finally:
+            conn.close()
+        shown = redisconn.shown(url)
+        results.append(
+            Result(OK, "redis", f"{shown} answers")
+            if answers
+            else Result(ERROR, "redis", f"{shown} does not answer")
+        )
+    return results
+
+
 def metrics_token(app: Flask) -> list[Result]:
     """``/metrics`` is either off or protected by a token that is hard to guess."""
     token = app.config["METRICS_TOKEN"]
@@ -189,9 +213,10 @@ def metrics_token(app: Flask) -> list[Result]:
     return [Result(OK, "metrics", "/metrics needs the bearer token")]
 
 
-#: Every check, in the order printed. Add a dependency's check (e.g. Redis) with one entry here.
+#: Every check, in the order printed. A new dependency's check is one more entry here.
 CHECKS: list[Check] = [
     database,
+    redis,
     storage,
     secret_key,
     database_engine,

@@ -139,3 +139,18 @@ def test_a_check_that_breaks_is_an_error_and_the_rest_still_run(app):
     results = run(app, [redis, fine])
     assert results == [Result(ERROR, "redis", "ConnectionError: Redis is down"), Result("ok", "fine", "yes")]
     assert fine not in CHECKS and len(CHECKS) >= 8
+
+
+def test_redis_answers_or_the_configuration_is_refused(env, redis_url):
+    result, lines = check_config()
+    assert lines["redis"] == "ok      redis: not configured (one serving process only)"
+    env.setenv("TELEMED_REDIS_URL", redis_url)
+    result, lines = check_config()
+    assert lines["redis"] == f"ok      redis: {redis_url} answers", result.output
+    port = closed_port()
+    env.setenv("TELEMED_REDIS_URL", f"redis://:pw-not-shown@127.0.0.1:{port}/0")
+    result, lines = check_config()
+    assert result.exit_code == 1 and "pw-not-shown" not in result.output
+    assert lines["configuration"].startswith(
+        f"error   configuration: Redis at redis://:***@127.0.0.1:{port}/0"
+    )
