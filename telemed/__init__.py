@@ -60,6 +60,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
     _init_extensions(app)
     _register_blueprints(app)
+    from telemed import ops
+
+    ops.init_app(app)  # after Socket.IO: its transport requests are logged and timed too
     _trust_proxies(app)
     return app
 

@@ -44,6 +44,8 @@ DEFAULTS: dict[str, object] = {
     "PRESENCE_TTL_SECONDS": 60,  # room presence a serving process stopped refreshing expires after this
     "PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted (nginx: 1)
     "COOKIE_SECURE": False,  # cookies only over HTTPS (production: on)
+    "ACCESS_LOG": True,  # one JSON line per request on the ``telemed.access`` logger (stderr)
+    "METRICS_TOKEN": None,  # /metrics answers only to ``Authorization: Bearer <this>``; 404 when unset
 }
 
 _INT_KEYS = {
@@ -60,7 +62,7 @@ _INT_KEYS = {
     "PROXY_HOPS",
     "PRESENCE_TTL_SECONDS",
 }
-_BOOL_KEYS = {"COOKIE_SECURE"}
+_BOOL_KEYS = {"COOKIE_SECURE", "ACCESS_LOG"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _POSITIVE_KEYS = (
     "URGENT_ESCALATE_SECONDS",
