@@ -98,17 +98,27 @@ def serve_bare(port: int, async_handlers: bool) -> None:
 
 
 class CpuMeter:
-    """User+system CPU of a process and its children (gunicorn's worker) over an interval, as % of
-    one core."""
+    """User+system CPU of processes and their children (gunicorn's worker), together, over an
+    interval, as % of one core."""
 
-    def __init__(self, pid: int):
+    def __init__(self, *pids: int):
         import psutil
 
-        self.proc = psutil.Process(pid)
+        self.procs = [psutil.Process(pid) for pid in pids]
+        self.proc = self.procs[0]
         self.t0 = self.w0 = 0.0
 
     def _tree(self) -> list:
-        return [self.proc, *self.proc.children(recursive=True)]
+        import psutil
+
+        tree = []
+        for proc in self.procs:
+            tree.append(proc)
+            try:
+                tree += proc.children(recursive=True)
+            except psutil.Error:  # gone meanwhile
+                pass
+        return tree
 
     def _cpu(self) -> float:
         import psutil
@@ -129,7 +139,15 @@ class CpuMeter:
         return 100 * (self._cpu() - self.t0) / max(1e-9, time.monotonic() - self.w0)
 
     def threads(self) -> int:
-        return sum(proc.num_threads() for proc in self._tree())
+        import psutil
+
+        total = 0
+        for proc in self._tree():
+            try:
+                total += proc.num_threads()
+            except psutil.Error:
+                continue
+        return total
 
 
 # -- telemed data --------------------------------------------------------------------------------
@@ -219,9 +237,22 @@ def pct(values: list[float], p: float) -> float:
 
 
 class Load:
-    def __init__(self, url: str, rooms: list[tuple[int, str, str]], server_pid: int):
+    """The rooms' clients: members connect to ``url``, doctors to ``peer_url`` (default: the same
+    server; another process, to measure delivery across processes). ``server_pids``: the server
+    processes whose CPU is measured."""
+
+    def __init__(
+        self,
+        url: str,
+        rooms: list[tuple[int, str, str]],
+        server_pid: int,
+        *,
+        peer_url: str | None = None,
+        other_pids: tuple[int, ...] = (),
+    ):
         self.url, self.rooms = url, rooms  # (consultation id, member token, doctor token)
-        self.server_cpu, self.client_cpu = CpuMeter(server_pid), CpuMeter(os.getpid())
+        self.peer_url = peer_url or url
+        self.server_cpu, self.client_cpu = CpuMeter(server_pid, *other_pids), CpuMeter(os.getpid())
         self.members: list = []
         self.doctors: list = []
         self.phase = ""
@@ -251,7 +282,12 @@ class Load:
         else:
             sio.on("message", lambda data: None)
         async with sem:
-            await sio.connect(self.url, auth={"token": token}, transports=["websocket"], wait_timeout=30)
+            await sio.connect(
+                self.peer_url if peer else self.url,
+                auth={"token": token},
+                transports=["websocket"],
+                wait_timeout=30,
+            )
         return sio
 
     async def connect_and_join(self) -> float:

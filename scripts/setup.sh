@@ -10,6 +10,9 @@ if [ "$mode" = test ]; then
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v turnserver >/dev/null || missing+=(coturn)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  command -v openssl >/dev/null || missing+=(openssl)
 fi
 command -v python3 >/dev/null || missing+=(python3 python3-venv)
 command -v npm >/dev/null || missing+=(nodejs npm)
@@ -20,6 +23,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     # the tests start their own coturn on a free loopback port; no system-wide TURN service
     if command -v systemctl >/dev/null && systemctl is-enabled coturn >/dev/null 2>&1; then
       systemctl disable --now coturn || true
+    fi
+    # likewise the tests start their own redis-server; a system-wide Redis is not needed
+    if command -v systemctl >/dev/null && systemctl is-enabled redis-server >/dev/null 2>&1; then
+      systemctl disable --now redis-server || true
+    fi
+    # and their own nginx with the shipped site (deploy/nginx) on free loopback ports
+    if command -v systemctl >/dev/null && systemctl is-enabled nginx >/dev/null 2>&1; then
+      systemctl disable --now nginx || true
     fi
   else
     echo "Missing system packages: ${missing[*]} (install them with: sudo apt-get install ${missing[*]})" >&2

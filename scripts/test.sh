@@ -12,4 +12,6 @@ npm test
 export TELEMED_REQUIRE_PG=1
 export TELEMED_REQUIRE_BROWSER=1
 export TELEMED_REQUIRE_TURN=1
+export TELEMED_REQUIRE_REDIS=1
+export TELEMED_REQUIRE_NGINX=1
 exec .venv/bin/python -m pytest "$@"

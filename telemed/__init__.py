@@ -29,7 +29,12 @@ def asset_dir(name: str) -> str:
 
 
 def create_app(config: dict | None = None) -> Flask:
+    """The app for ``config`` (over the ``TELEMED_*`` environment); raises ``ConfigError`` for an
+    unusable setting, a configured Redis that does not answer among them."""
     cfg = load_config(config)
+    from telemed.redisconn import require_reachable
+
+    require_reachable(cfg)
     app = Flask(
         __name__,
         instance_path=str(cfg["INSTANCE_DIR"]),
@@ -55,14 +60,32 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
     _init_extensions(app)
     _register_blueprints(app)
+    from telemed import ops
+
+    ops.init_app(app)  # after Socket.IO: its transport requests are logged and timed too
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``PROXY_HOPS`` reverse proxies, take the client's address, scheme and host from the
+    last that many ``X-Forwarded-*`` entries, which those proxies wrote, and nothing a client sent
+    (outermost middleware: the Socket.IO endpoint sees the same)."""
+    hops = int(app.config["PROXY_HOPS"])
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def _init_extensions(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError, validate_csrf
     from wtforms import ValidationError
 
-    from telemed import auth  # noqa: F401  (registers the login loaders)
+    from telemed import (
+        auth,  # noqa: F401  (registers the login loaders)
+        sockets,
+    )
     from telemed.auth import web as _auth_web  # noqa: F401
     from telemed.auth.web import bearer_token
     from telemed.error_handlers import register_error_handlers
@@ -85,15 +108,18 @@ def _init_extensions(app: Flask) -> None:
     # Socket.IO handlers must be registered before the first init_app so that every app
     # (one per process in production, several in tests) gets them.
     from telemed.chat import events
-    from telemed.video import events as _video_events  # noqa: F401
+    from telemed.redisconn import message_queue
+    from telemed.video import events as video_events
 
     # async_handlers=False: a connection's events run in order on its own reader thread, so chat
     # messages and WebRTC signals are handled in the order the client sent them (and no thread is
     # started per event). The hot ``message`` event bypasses Flask's per-event request context.
+    # The client manager is always passed (None: this process only), so an app never inherits the
+    # message queue of one created before it in the same process (Flask-SocketIO keeps its options).
     socketio.init_app(
         app,
         async_mode="threading",
-        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        client_manager=message_queue(app.config["SOCKETIO_MESSAGE_QUEUE"]),
         cors_allowed_origins=_allowed_origins(app),
         max_http_buffer_size=TRANSPORT_MAX,  # the app's own limit is lower: sockets.EVENT_MAX
         async_handlers=False,
@@ -103,6 +129,8 @@ def _init_extensions(app: Flask) -> None:
     from telemed.urgent import events as urgent_events
 
     app.extensions["telemed.relay"] = Relay(app.extensions["telemed.db"], socketio_emit)
+    sockets.init_app(app)
+    video_events.init_app(app)
     urgent_events.init_app(app)
     app.extensions["telemed.chat_writer"] = events.make_message_writer(app)
     events.register_message_handler(app)
@@ -176,3 +204,14 @@ def _register_blueprints(app: Flask) -> None:
             log.warning("health check: database unreachable")
             return jsonify({"status": "unavailable", "database": "down"}), 503
         return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz():
+        """200 ``{"status": "ok", "checks": {"database", "redis", "storage"}}`` when every dependency
+        answers (``redis``: ``"not configured"`` in embedded mode), else 503 with ``"unavailable"``
+        for the status and each failing check. Public, like ``/healthz``: it names no host."""
+        from telemed import readiness
+
+        states = readiness.checks(app)
+        ok = readiness.ready(states)
+        return jsonify({"status": "ok" if ok else "unavailable", "checks": states}), 200 if ok else 503

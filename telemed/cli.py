@@ -1,4 +1,5 @@
-"""The ``telemed`` command: init-db, seed-demo, create-user, serve, demo, worker, audit-verify."""
+"""The ``telemed`` command: init-db, seed-demo, create-user, serve, demo, worker, audit-verify,
+check-config."""
 
 from __future__ import annotations
 
@@ -207,3 +208,30 @@ def audit_verify_command() -> None:
         click.echo(f"audit chain BROKEN at event {result.first_bad_id}: {result.reason}", err=True)
         raise SystemExit(1)
     click.echo(f"audit chain OK: {result.checked} events")
+
+
+@main.command("check-config")
+@click.option("--strict", is_flag=True, help="Count warnings as errors.")
+def check_config_command(strict: bool) -> None:
+    """Check the environment before a deploy, starting nothing: settings, database and schema,
+    storage, and what must change for production. One line per check (ok, warning, error); exit
+    status 1 on an error (with --strict, on a warning too)."""
+    from telemed.config import ConfigError
+    from telemed.ops.checks import ERROR, OK, WARNING, Result, run
+
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        results = [Result(ERROR, "configuration", str(exc))]
+    except Exception as exc:  # e.g. an unusable storage URL or instance folder
+        results = [Result(ERROR, "configuration", f"{type(exc).__name__}: {exc}")]
+    else:
+        results = [Result(OK, "configuration", "the TELEMED_* settings are valid"), *run(app)]
+        app.extensions["telemed.db"].dispose()
+    for result in results:
+        click.echo(result.line())
+    errors = sum(r.level == ERROR for r in results)
+    warnings = sum(r.level == WARNING for r in results)
+    click.echo(f"{errors} error(s), {warnings} warning(s)")
+    if errors or (strict and warnings):
+        raise SystemExit(1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULTS: dict[str, object] = {
     "DATABASE_URL": None,  # default: sqlite file in the instance dir
@@ -25,8 +26,9 @@ DEFAULTS: dict[str, object] = {
     "TOKEN_TTL_HOURS": 24 * 30,
     "SESSION_TTL_HOURS": 24 * 14,
     "LOGIN_RATE_LIMIT": "10 per minute",
-    "RATELIMIT_STORAGE_URL": "memory://",
-    "SOCKETIO_MESSAGE_QUEUE": None,
+    "REDIS_URL": None,  # set: Socket.IO message queue and rate-limit counters shared by all processes
+    "RATELIMIT_STORAGE_URL": "memory://",  # default with REDIS_URL: that Redis
+    "SOCKETIO_MESSAGE_QUEUE": None,  # default with REDIS_URL: that Redis
     "ALLOWED_ORIGINS": "",
     "CHAT_OPEN_HOURS": 72,
     "ROOM_EARLY_JOIN_MINUTES": 15,
@@ -39,6 +41,11 @@ DEFAULTS: dict[str, object] = {
     "URGENT_ESCALATE_SECONDS": 600,  # a request waiting this long escalates (level 1; twice as long: 2)
     "DUTY_GRACE_SECONDS": 120,  # duty ends when no session of the doctor was connected for this long
     "URGENT_DURATION_MINUTES": 30,  # an urgent consultation's planned length (its end = pick-up + this)
+    "PRESENCE_TTL_SECONDS": 60,  # room presence a serving process stopped refreshing expires after this
+    "PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted (nginx: 1)
+    "COOKIE_SECURE": False,  # cookies only over HTTPS (production: on)
+    "ACCESS_LOG": True,  # one JSON line per request on the ``telemed.access`` logger (stderr)
+    "METRICS_TOKEN": None,  # /metrics answers only to ``Authorization: Bearer <this>``; 404 when unset
 }
 
 _INT_KEYS = {
@@ -52,9 +59,20 @@ _INT_KEYS = {
     "URGENT_ESCALATE_SECONDS",
     "DUTY_GRACE_SECONDS",
     "URGENT_DURATION_MINUTES",
+    "PROXY_HOPS",
+    "PRESENCE_TTL_SECONDS",
 }
-_POSITIVE_KEYS = ("URGENT_ESCALATE_SECONDS", "DUTY_GRACE_SECONDS", "URGENT_DURATION_MINUTES")
+_BOOL_KEYS = {"COOKIE_SECURE", "ACCESS_LOG"}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+_POSITIVE_KEYS = (
+    "URGENT_ESCALATE_SECONDS",
+    "DUTY_GRACE_SECONDS",
+    "URGENT_DURATION_MINUTES",
+    "PRESENCE_TTL_SECONDS",
+)
 ICE_TRANSPORT_POLICIES = ("all", "relay")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_URL_KEYS = ("REDIS_URL", "SOCKETIO_MESSAGE_QUEUE")  # the settings that name a Redis
 
 
 class ConfigError(ValueError):
@@ -77,11 +95,40 @@ def _check_ice_transport_policy(cfg: dict[str, object]) -> None:
     cfg["ICE_TRANSPORT_POLICY"] = policy
 
 
+def redis_urls(cfg: dict[str, object]) -> list[str]:
+    """The distinct Redis URLs the app uses (``REDIS_URL``, the Socket.IO queue): none when embedded."""
+    urls = [str(cfg[key]) for key in REDIS_URL_KEYS if cfg.get(key)]
+    return list(dict.fromkeys(urls))
+
+
+def _check_redis(cfg: dict[str, object], explicit: dict[str, object]) -> None:
+    """Check the Redis URLs' schemes; ``REDIS_URL`` becomes the default of the Socket.IO message
+    queue and of the rate-limit storage (each still overridable by its own setting)."""
+    for key in REDIS_URL_KEYS:
+        url = str(cfg[key] or "").strip()
+        scheme = urlsplit(url).scheme
+        if url and scheme not in REDIS_SCHEMES:
+            shown = f"{scheme}://" if scheme else "a URL without a scheme"
+            raise ConfigError(f"TELEMED_{key} must start with redis://, rediss:// or unix://, not {shown}")
+        cfg[key] = url or None
+    redis_url = cfg["REDIS_URL"]
+    if not redis_url:
+        return
+    if not explicit.get("SOCKETIO_MESSAGE_QUEUE"):
+        cfg["SOCKETIO_MESSAGE_QUEUE"] = redis_url
+    if not explicit.get("RATELIMIT_STORAGE_URL"):
+        url = str(redis_url)  # Flask-Limiter's storage names a Unix socket redis+unix://
+        cfg["RATELIMIT_STORAGE_URL"] = "redis+" + url if url.startswith("unix:") else url
+
+
 def _check_positive(cfg: dict[str, object]) -> None:
     for key in _POSITIVE_KEYS:
         value = cfg[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"TELEMED_{key} must be a positive whole number, not {value!r}")
+    hops = cfg["PROXY_HOPS"]
+    if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= 5:
+        raise ConfigError(f"TELEMED_PROXY_HOPS must be a whole number from 0 to 5, not {hops!r}")
 
 
 def _from_env() -> dict[str, object]:
@@ -95,6 +142,10 @@ def _from_env() -> dict[str, object]:
                 values[key] = int(raw)
             except ValueError:
                 raise ConfigError(f"TELEMED_{key} must be a whole number, not {raw!r}") from None
+        elif key in _BOOL_KEYS:
+            if raw.strip().lower() not in _TRUE + _FALSE:
+                raise ConfigError(f"TELEMED_{key} must be one of {', '.join(_TRUE + _FALSE)}, not {raw!r}")
+            values[key] = raw.strip().lower() in _TRUE
         else:
             values[key] = raw
     return values
@@ -117,10 +168,10 @@ def load_config(overrides: dict | None = None) -> dict[str, object]:
 
     Raises :class:`ConfigError` for a value the app cannot work with.
     """
-    cfg = dict(DEFAULTS)
-    cfg.update(_from_env())
-    cfg.update(overrides or {})
+    explicit = {**_from_env(), **(overrides or {})}
+    cfg = {**DEFAULTS, **explicit}
     _check_ice_transport_policy(cfg)
+    _check_redis(cfg, explicit)
     _check_positive(cfg)
     instance = Path(str(cfg["INSTANCE_DIR"] or Path.cwd() / "instance")).resolve()
     instance.mkdir(parents=True, exist_ok=True)
@@ -133,9 +184,15 @@ def load_config(overrides: dict | None = None) -> dict[str, object]:
         cfg["SECRET_KEY"] = _secret_key(instance)
     cfg["MAX_CONTENT_LENGTH"] = None  # uploads are streamed and limited by the upload service
     cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SECURE"] = cfg["REMEMBER_COOKIE_SECURE"] = bool(cfg["COOKIE_SECURE"])
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg.setdefault("REMEMBER_COOKIE_DURATION", 0)
     cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]
+    if str(cfg["RATELIMIT_STORAGE_URI"]).startswith("redis"):
+        # While Redis does not answer (each try gives up within 2 s), each process counts in its own
+        # memory, and goes back to Redis once it answers again: logins stay limited, never fail.
+        cfg.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 2})
+        cfg.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
     cfg["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in a before_request hook, skipped for bearer tokens
     cfg["WTF_CSRF_TIME_LIMIT"] = None

@@ -64,3 +64,14 @@ def _pragma(conn: Connection, statement: str) -> None:
         cursor.execute(statement)
     finally:
         cursor.close()
+
+
+def revisions(connection: Connection) -> tuple[set[str], set[str]]:
+    """The schema's revisions ``(current, heads)``: what the database is at (empty when Alembic
+    never ran on it) and what the code's migrations lead to. Equal when the schema is current."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(str(connection.engine.url.render_as_string(hide_password=False)))
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    return set(MigrationContext.configure(connection).get_current_heads()), heads

@@ -20,12 +20,13 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import socketio as python_socketio
 from blinker import Namespace
-from flask import request, session
+from flask import Flask, current_app, request, session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
 from socketio import packet
@@ -63,6 +64,16 @@ connected = _signals.signal("socket-connected")
 disconnected = _signals.signal("socket-disconnected")
 
 
+PROCESS_KEY = "telemed.process_id"  # app.extensions: this serving process's id (see ``process_id``)
+
+
+def process_id(app: Flask | None = None) -> str:
+    """This serving process's id (one per app; ``app`` defaults to the current one): rows that
+    stand for its live connections (room presence, doctors' duty connections) carry it, the process
+    refreshes them periodically, and those of a process that died expire instead of lingering."""
+    return (app or current_app).extensions.setdefault(PROCESS_KEY, uuid.uuid4().hex)
+
+
 def sid() -> str:
     """The Socket.IO session id of the connection whose event is being handled."""
     return str(request.sid)  # type: ignore[attr-defined]  # set by Flask-SocketIO
@@ -78,6 +89,37 @@ def user_room(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+LIVE_KEY = "telemed.socket_connections"  # app.extensions: this process's connections, {sid: Credential}
+REVALIDATE_SECONDS = 5.0  # how often a serving process ends the connections of revoked credentials
+
+
+def live_connections(app: Flask | None = None) -> dict[str, auth_service.Credential]:
+    """This process's open connections and the credential each presented."""
+    return (app or current_app).extensions.setdefault(LIVE_KEY, {})
+
+
+def end_revoked(app: Flask) -> int:
+    """Disconnect this process's connections whose login session or token no longer holds (logged
+    out, revoked, expired, the user deactivated): they would otherwise keep receiving what is sent
+    to their rooms. Every serving process runs this every ``REVALIDATE_SECONDS`` (its relay), so a
+    logout ends the user's connections on every process. Returns how many it ended."""
+    connections = dict(live_connections(app))
+    if not connections:
+        return 0
+    with app.extensions["telemed.db"].session() as s:
+        valid = auth_service.actors_for(s, set(connections.values()), now=now())
+    ended = [sid for sid, credential in connections.items() if credential not in valid]
+    for connection in ended:
+        socketio.server.disconnect(connection, namespace="/")
+        live_connections(app).pop(connection, None)
+    return len(ended)
+
+
+def init_app(app: Flask) -> None:
+    """Have the app's relay end the connections of revoked credentials (while the relay runs)."""
+    app.extensions["telemed.relay"].every(REVALIDATE_SECONDS, lambda: end_revoked(app))
+
+
 @socketio.on("connect")
 def on_connect(auth=None):
     """Sent by clients on connecting: session cookie or ``auth={"token": ...}``; refused otherwise.
@@ -85,17 +127,19 @@ def on_connect(auth=None):
     remember_token(auth)
     try:
         actor = socket_actor()
-        request.environ[CREDENTIAL_KEY] = socket_credential()
+        credential = request.environ[CREDENTIAL_KEY] = socket_credential()
         request.environ[LOCALE_KEY] = connection_locale()
     except errors.NotAuthenticated as exc:
         raise ConnectionRefusedError(*refusal(exc, connection_locale())) from None
     join_room(user_room(actor.id))
+    live_connections()[sid()] = credential
     connected.send(actor, sid=sid())
 
 
 @socketio.on("disconnect")
 def on_disconnect(*_args):
     """A dropped or closed connection: ``disconnected`` is sent (the features clean up after it)."""
+    live_connections().pop(sid(), None)
     disconnected.send(sid())
 
 

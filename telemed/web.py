@@ -71,7 +71,7 @@ def viewer_tz() -> ZoneInfo:
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return request.path.startswith("/api/") or request.path in ("/healthz", "/readyz")
 
 
 def limit_body_size() -> None:

@@ -5,6 +5,8 @@ Jobs (each run every ``interval`` seconds):
 * urgent escalation (``urgent.escalation.escalate_due``): requests waiting too long rise a level;
 * stale duty (``urgent.service.expire_duty``): the duty of doctors whose sessions have all been
   gone for the grace time is switched off;
+* ghost presence (``video.presence.expire``): room presence of connections whose serving process
+  stopped refreshing it (it died) is removed, and the rooms hear who is still there;
 * outbox pruning (``notify.outbox.prune``): delivered events older than an hour are deleted.
 
 Safe in several copies: every step is claimed in the database by a conditional UPDATE inside its
@@ -28,6 +30,7 @@ from telemed.notify.relay import FailureLog
 from telemed.urgent import duty, escalation
 from telemed.urgent import service as urgent
 from telemed.urgent.settings import UrgentSettings
+from telemed.video import presence
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +45,26 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
     steps = escalation.escalate_due(db, now=at, settings=settings)
     with db.session() as s:  # reads first: an idle run takes no write lock (SQLite: BEGIN IMMEDIATE)
         stale = duty.anything_stale(s, now=at, grace=settings.grace)
+        ghosts = presence.anything_stale(s, now=at, ttl=presence.ttl_of(app.config))
         old = outbox.prunable(s, now=at)
     expired: list[str] = []
+    rooms: list[int] = []
     pruned = 0
     if stale:
         with db.transaction() as s:
             expired = urgent.expire_duty(s, now=at, settings=settings)
+    if ghosts:
+        with db.transaction() as s:
+            rooms = presence.expire(s, now=at, ttl=presence.ttl_of(app.config))
     if old:
         with db.transaction() as s:
             pruned = outbox.prune(s, now=at)
-    return {"escalation_steps": steps, "duty_expired": len(expired), "outbox_pruned": pruned}
+    return {
+        "escalation_steps": steps,
+        "duty_expired": len(expired),
+        "presence_expired": len(rooms),
+        "outbox_pruned": pruned,
+    }
 
 
 class Worker:

@@ -16,6 +16,7 @@ from telemed.cli import init_database
 from telemed.db import Base
 from tests.support.factories import Factory
 from tests.support.pg import PostgresServer, find_bindir
+from tests.support.redis import start_redis
 from tests.support.s3 import moto_endpoint  # noqa: F401  (session fixture)
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -38,6 +39,22 @@ def pg_server():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A throwaway ``redis-server`` for the test run, stopped at its end."""
+    server = start_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The test run's Redis, emptied first (no rate-limit counter of an earlier test is left)."""
+    with redis_server.client() as conn:
+        conn.flushall()
+    return redis_server.url
 
 
 def _migrated(url: str, instance) -> str:

@@ -64,6 +64,7 @@ LAYERS = [
     "records",
     "urgent",
     "api",
+    "ops",
 ]
 
 

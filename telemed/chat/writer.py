@@ -30,6 +30,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from blinker import Namespace
+
 from telemed import errors
 from telemed.auth import service as auth
 from telemed.auth.actor import Actor
@@ -38,6 +40,10 @@ from telemed.db import Database
 from telemed.translatable import _l
 
 log = logging.getLogger(__name__)
+
+#: Sent with the writer as sender and ``count`` after a batch's commit stored ``count`` messages
+#: (``count`` > 0), in the storing thread, without a Flask context. Receivers must not raise.
+messages_stored = Namespace().signal("chat-messages-stored")
 
 
 @dataclass(eq=False)
@@ -155,6 +161,7 @@ class MessageWriter:
             else:
                 log.warning("a batch of %d chat messages failed; retrying them one by one", len(batch))
                 results = [self._store_alone(item) for item in batch]
+        self._announce(sum(isinstance(result, dict) for result in results))
         for result in results:
             if isinstance(result, dict):
                 try:
@@ -164,6 +171,13 @@ class MessageWriter:
         for item, result in zip(batch, results, strict=True):
             item.outcome.set_result(result)
             item.turn.set()
+
+    def _announce(self, count: int) -> None:
+        if count:
+            try:
+                messages_stored.send(self, count=count)
+            except Exception:  # stored all the same: the senders get their answers
+                log.exception("a receiver of messages_stored failed")
 
     def _store_alone(self, item: Outgoing) -> dict | errors.DomainError:
         try:

@@ -9,21 +9,19 @@ Nothing here is a client event: the queue's Socket.IO events are sent by the ser
 from __future__ import annotations
 
 import logging
-import uuid
 
 from flask import Flask, current_app, request
 
 from telemed.auth.actor import Actor
 from telemed.scheduling import signals
 from telemed.scheduling.models import Consultation, Mode
-from telemed.sockets import connected, disconnected
+from telemed.sockets import connected, disconnected, process_id
 from telemed.urgent import duty, notices, queue, service
 from telemed.urgent.settings import UrgentSettings
 from telemed.video.events import JOIN_EXTRAS
 from telemed.web import database, now
 
 log = logging.getLogger(__name__)
-PROCESS_KEY = "telemed.process_id"  # app.extensions: this serving process's id (its connections)
 DUTY_KEY = "telemed.duty_connection"  # in a connection's WSGI environ: it keeps a doctor's duty alive
 
 
@@ -32,9 +30,8 @@ def settings() -> UrgentSettings:
 
 
 def init_app(app: Flask) -> None:
-    """Give the app a process id, the ``queue`` field of ``join``, the expansion of the queue's
+    """Give the app the ``queue`` field of ``join``, the expansion of the queue's
     fan-out events, and the duty heartbeat task of its relay (run while the relay runs)."""
-    app.extensions[PROCESS_KEY] = uuid.uuid4().hex
     app.extensions.setdefault(JOIN_EXTRAS, {})["queue"] = _queue_on_join
     relay = app.extensions["telemed.relay"]
     relay.fan_out(
@@ -51,7 +48,7 @@ def heartbeat(app: Flask) -> int:
     """Refresh this process's doctors' connections (so they keep counting for their duty)."""
     db = app.extensions["telemed.db"]
     with db.transaction() as s:
-        return duty.heartbeat(s, process_id=app.extensions[PROCESS_KEY], now=now())
+        return duty.heartbeat(s, process_id=process_id(app), now=now())
 
 
 def _queue_on_join(session, actor: Actor, c: Consultation, at) -> dict:
@@ -66,7 +63,7 @@ def _on_connect(actor: Actor, sid: str, **_kw) -> None:
         return
     try:
         with database().transaction() as s:
-            if duty.connect(s, actor.id, sid, process_id=current_app.extensions[PROCESS_KEY], now=now()):
+            if duty.connect(s, actor.id, sid, process_id=process_id(), now=now()):
                 request.environ[DUTY_KEY] = True
     except Exception:
         log.exception("recording a doctor's connection failed")

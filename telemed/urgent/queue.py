@@ -242,3 +242,22 @@ def states(
     return [
         (w, facts.state(i, w.escalation_level)) for i, w in enumerate(waiting(session, specialty), start=1)
     ]
+
+
+class QueueLength(NamedTuple):
+    """A specialty's queue in brief (for the metrics): how many wait, since when the oldest."""
+
+    specialty: str
+    waiting: int
+    oldest_since: datetime
+
+
+def lengths(session: Session) -> list[QueueLength]:
+    """Every specialty with waiting requests: their number and the oldest one's ``created_at``
+    (one grouped query over the waiting-requests index)."""
+    rows = session.execute(
+        select(Consultation.specialty_code, func.count(), func.min(Consultation.created_at))
+        .where(Consultation.mode == Mode.URGENT, Consultation.status == Status.WAITING)
+        .group_by(Consultation.specialty_code)
+    ).all()
+    return [QueueLength(code, count, oldest) for code, count, oldest in rows]

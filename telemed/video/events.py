@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_socketio import emit, join_room, leave_room
 
 from telemed import errors
 from telemed.chat import access as chat_access
 from telemed.chat import service as chat
 from telemed.extensions import socketio
-from telemed.sockets import consultation_id, disconnected, event_handler, optional_int, room, sid
-from telemed.video import access, service
+from telemed.sockets import (
+    consultation_id,
+    disconnected,
+    event_handler,
+    optional_int,
+    process_id,
+    room,
+    sid,
+)
+from telemed.video import access, presence, service
 from telemed.video.models import RoomPresence
 from telemed.web import database, now
 
@@ -65,12 +73,20 @@ def on_signal(actor, data):
     return {"delivered": len(targets)}
 
 
+def init_app(app: Flask) -> None:
+    """Have the app's relay refresh this process's room presence (while the relay runs)."""
+    every = presence.heartbeat_seconds(presence.ttl_of(app.config))
+    app.extensions["telemed.relay"].every(every, lambda: heartbeat(app))
+
+
+def heartbeat(app: Flask) -> int:
+    """This process still holds its connections: refresh their presence rows."""
+    with app.extensions["telemed.db"].transaction() as s:
+        return presence.heartbeat(s, process_id=process_id(app), now=now())
+
+
 def broadcast_presence(session, consultation_id: int) -> None:
-    emit(
-        "presence",
-        {"consultation_id": consultation_id, "participants": service.participants(session, consultation_id)},
-        to=room(consultation_id),
-    )
+    emit(presence.EVENT, presence.payload(session, consultation_id), to=room(consultation_id))
 
 
 @socketio.on("join")
@@ -91,7 +107,13 @@ def on_join(actor, data):
         c = chat.consultation_for_chat(s, actor, cid, lock=True)
         join_room(room(cid))
         room_is_open = service.enter(
-            s, actor, c, sid(), now=now(), early_minutes=current_app.config["ROOM_EARLY_JOIN_MINUTES"]
+            s,
+            actor,
+            c,
+            sid(),
+            process_id=process_id(),
+            now=now(),
+            early_minutes=current_app.config["ROOM_EARLY_JOIN_MINUTES"],
         )
         limit = chat.HISTORY_MAX if after is not None else chat.HISTORY_DEFAULT
         messages = [chat.message_json(m) for m in chat.history(s, actor, cid, after=after, limit=limit)]

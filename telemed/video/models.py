@@ -1,7 +1,8 @@
 """Who is in a consultation's video room right now (one row per Socket.IO connection).
 
 Kept in the database, not in process memory, so that several app processes behind a sticky load
-balancer agree on who is present.
+balancer agree on who is present. The serving process that holds the connection (``process_id``)
+refreshes ``seen_at`` periodically, so the rows of a process that died expire (``video.presence``).
 """
 
 from __future__ import annotations
@@ -24,3 +25,5 @@ class RoomPresence(Base):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    process_id: Mapped[str] = mapped_column(String(32), index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -39,12 +39,29 @@ def room_state(c: Consultation, now: datetime, early_minutes: int) -> bool:
 
 
 def enter(
-    session: Session, actor: Actor, c: Consultation, sid: str, *, now: datetime, early_minutes: int
+    session: Session,
+    actor: Actor,
+    c: Consultation,
+    sid: str,
+    *,
+    process_id: str,
+    now: datetime,
+    early_minutes: int,
 ) -> bool:
-    """Record the connection as present; the doctor entering an open room starts the consultation."""
+    """Record the connection (held by the serving process ``process_id``) as present; the doctor
+    entering an open room starts the consultation."""
     is_open = room_state(c, now, early_minutes)
     if session.get(RoomPresence, (sid, c.id)) is None:
-        session.add(RoomPresence(sid=sid, consultation_id=c.id, user_id=actor.id, joined_at=now))
+        session.add(
+            RoomPresence(
+                sid=sid,
+                consultation_id=c.id,
+                user_id=actor.id,
+                joined_at=now,
+                process_id=process_id,
+                seen_at=now,
+            )
+        )
     if access.should_start(role_is_doctor=is_doctor_of(actor, c), status=c.status, is_open=is_open):
         c.status = Status.IN_PROGRESS
     session.flush()

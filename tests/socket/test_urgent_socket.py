@@ -9,8 +9,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from telemed.sockets import process_id
 from telemed.urgent.duty import counts
-from telemed.urgent.events import PROCESS_KEY
 from telemed.urgent.models import Duty, DutyConnection
 from telemed.worker import run_due
 from tests.socket.test_asyncapi import Contract
@@ -136,7 +136,7 @@ def test_a_doctors_connections_keep_the_duty_and_it_ends_after_the_grace_time(ap
     grace = u.settings(app).grace
     doctor = connect("drt1")
     until(lambda: len(_duty_connections(app, w["t1"].id)) == 1)
-    assert _duty_connections(app, w["t1"].id)[0].process_id == app.extensions[PROCESS_KEY]
+    assert _duty_connections(app, w["t1"].id)[0].process_id == process_id(app)
     assert api["drt1"].put("/api/v1/duty", json={"on_duty": True}).json["on_duty"] is True
     db = app.extensions["telemed.db"]
     with db.session() as s:  # connected: it counts however late, once the process refreshes it

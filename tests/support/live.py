@@ -9,6 +9,7 @@ import struct
 import threading
 import time
 
+import requests
 import socketio
 import websocket
 from werkzeug.serving import make_server
@@ -55,13 +56,31 @@ class LiveServer:
 class SocketClient:
     """A python-socketio client that records the events it receives."""
 
-    def __init__(self, url: str, *, token: str | None = None, headers: dict | None = None):
-        self.url, self.token, self.headers = url, token, headers or {}
-        self.sio = socketio.Client(reconnection=False)
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        headers: dict | None = None,
+        transports: tuple[str, ...] = ("websocket",),
+        reconnection: bool = False,
+        ssl_verify: bool = True,
+    ):
+        self.url, self.token, self.headers, self.transports = url, token, headers or {}, list(transports)
+        http = None
+        if not ssl_verify:  # a test's self-signed certificate; the environment's CA bundle must not win
+            http = requests.Session()
+            http.trust_env, http.verify = False, False
+        self.sio = socketio.Client(
+            reconnection=reconnection, reconnection_delay=0.2, ssl_verify=ssl_verify, http_session=http
+        )
         self.events: dict[str, list] = {}
         self._cond = threading.Condition()
         for name in ("message", "typing", "read", "presence", "signal", "urgent_queue", "urgent_status"):
             self.sio.on(name, self._recorder(name))
+        # every (re)connection, and every disconnection with its reason (e.g. "transport close")
+        self.sio.on("connect", lambda: self._recorder("connect")(True))
+        self.sio.on("disconnect", lambda *reason: self._recorder("disconnect")(reason[0] if reason else None))
 
     def _recorder(self, name):
         def record(data):
@@ -76,7 +95,7 @@ class SocketClient:
             self.url,
             auth={"token": self.token} if self.token else None,
             headers=self.headers,
-            transports=["websocket"],
+            transports=self.transports,
             wait_timeout=10,
         )
         return self

@@ -1,0 +1,357 @@
+"""Scale-out figures, side by side in one run on this machine: chat across processes over Redis,
+and the production server against Werkzeug's development server.
+
+Usage: ``.venv/bin/python bench/bench_scale.py [--rooms 200] [--rate 1] [--fixed-seconds 15]
+[--sat-seconds 10] [--concurrency 50] [--http-seconds 10] [--only chat|http]`` (about 4 minutes).
+Not a test: it prints figures. Needs PostgreSQL and ``redis-server`` (Debian packages, installed by
+``scripts/setup.sh test``); both are started here, on loopback, and removed afterwards.
+
+Chat (``bench_chat``'s load: a member and a doctor per room, the member sends, latency measured at
+the doctor's client) against three set-ups on one PostgreSQL:
+
+* **1 process**: one ``telemed serve``, no Redis (the embedded mode);
+* **1 process + Redis**: the same with ``TELEMED_REDIS_URL`` (every emit goes through Redis);
+* **2 processes + Redis**: members connected to process A, doctors to process B: every message
+  crosses processes through Redis.
+
+Each gets a fixed load (``--rooms`` x ``--rate`` msg/s; default 200 msg/s, open loop) and then
+saturation (each room sends its next message when the previous one is acknowledged). Goals:
+cross-process p99 < 50 ms at 200 msg/s; the Redis hop costs at most 25 % of the single process's
+saturation throughput.
+
+HTTP: ``--concurrency`` clients (closed loop, keep-alive) for ``--http-seconds`` each on
+``GET /api/v1/doctors?specialty=therapist`` (bearer token) and the cabinet page (session cookie),
+against ``telemed serve`` (the production server) and ``telemed serve --dev`` (Werkzeug's threaded
+development server, what ``telemed demo`` uses). Goal: the production server at least 1.5x the
+requests/s of Werkzeug, with p99 < 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from bench.bench_chat import Load, PhaseResult, build_rooms, login_all, pct
+from bench.servers import ServerProcess, free_port, telemed_serve_argv
+
+CALL_TIMEOUT = 30.0
+GOAL_P99_MS = 50.0
+GOAL_REDIS_COST = 0.25
+GOAL_HTTP_RATIO = 1.5
+GOAL_HTTP_P99_MS = 200.0
+
+
+def telemed_env(tmp: Path, db_url: str, redis_url: str | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")}
+    env.update(
+        TELEMED_INSTANCE_DIR=str(tmp / "instance"),
+        TELEMED_DATABASE_URL=db_url,
+        TELEMED_SECRET_KEY="bench",
+        TELEMED_PASSWORD_HASH="argon2-fast",
+        TELEMED_STORAGE_URL=(tmp / "storage").as_uri(),
+        TELEMED_LOGIN_RATE_LIMIT="100000 per minute",
+    )
+    if redis_url:
+        env["TELEMED_REDIS_URL"] = redis_url
+    return env
+
+
+def start_server(name: str, env: dict, logs: Path, *extra: str) -> tuple[ServerProcess, str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = ServerProcess(
+        name, telemed_serve_argv(port) + list(extra), env, logs / f"{name}.log", f"{base}/healthz"
+    )
+    server.wait_ready()
+    return server, base
+
+
+# -- chat --------------------------------------------------------------------------------------------
+
+
+async def chat_load(url: str, peer_url: str, rooms, pids: list[int], args) -> dict:
+    load = Load(url, rooms, pids[0], peer_url=peer_url, other_pids=tuple(pids[1:]))
+    try:
+        await asyncio.wait_for(load.connect_and_join(), 180)
+        await asyncio.sleep(1.0)
+        fixed = await load.fixed(args.fixed_seconds, args.rate)
+        await asyncio.sleep(1.0)
+        sat = await load.saturate(args.sat_seconds)
+        return {"fixed": fixed, "sat": sat}
+    finally:
+        try:
+            await load.close()
+        except Exception:  # the servers are stopped right after anyway
+            pass
+
+
+def run_chat(args, tmp: Path, logs: Path, db_url: str, redis_url: str) -> dict[str, dict]:
+    plain, with_redis = telemed_env(tmp, db_url, None), telemed_env(tmp, db_url, redis_url)
+    t0 = time.monotonic()
+    rooms = build_rooms(plain, args.rooms)
+    print(f"[chat] {args.rooms} consultations written in {time.monotonic() - t0:.1f} s", flush=True)
+    results: dict[str, dict] = {}
+    tokens: dict[str, str] = {}
+    for label, env, two in (
+        ("1 process", plain, False),
+        ("1 process + Redis", with_redis, False),
+        ("2 processes + Redis", with_redis, True),
+    ):
+        servers = []
+        try:
+            a, url_a = start_server(f"chat-{label}-A".replace(" ", "-"), env, logs)
+            servers.append(a)
+            url_b = url_a
+            if two:
+                b, url_b = start_server(f"chat-{label}-B".replace(" ", "-"), env, logs)
+                servers.append(b)
+            if not tokens:
+                tokens = login_all(url_a, [u for _, m, d in rooms for u in (m, d)])
+            room_tokens = [(cid, tokens[m], tokens[d]) for cid, m, d in rooms]
+            print(f"[chat] {label}: {2 * len(rooms)} clients", flush=True)
+            results[label] = asyncio.run(chat_load(url_a, url_b, room_tokens, [s.pid for s in servers], args))
+            fixed, sat = results[label]["fixed"], results[label]["sat"]
+            print(
+                f"[chat] {label}: fixed p50 {statistics.median(fixed.latencies_ms or [float('nan')]):.1f} ms, "
+                f"p99 {pct(fixed.latencies_ms, 99):.1f} ms; saturation {throughput(sat):.0f} msg/s",
+                flush=True,
+            )
+        except BaseException:
+            for s in servers:
+                print(f"[chat] {s.name} log tail:\n{s.log_tail()}", flush=True)
+            raise
+        finally:
+            for s in servers:
+                s.stop()
+    return results
+
+
+def throughput(r: PhaseResult) -> float:
+    return r.delivered_in_window / r.seconds
+
+
+def report_chat(args, results: dict[str, dict]) -> None:
+    print(
+        f"\n== chat: {args.rooms} rooms, fixed {args.rooms * args.rate:g} msg/s for {args.fixed_seconds:g} s, "
+        f"saturation {args.sat_seconds:g} s; PostgreSQL; load average {os.getloadavg()[0]:.2f} =="
+    )
+    print(f"{'':32s}" + "".join(f"{n:>22s}" for n in results))
+
+    def row(label: str, fn) -> None:
+        print(f"{label:32s}" + "".join(f"{fn(results[n]):22.1f}" for n in results))
+
+    row("fixed: delivered msg/s", lambda o: throughput(o["fixed"]))
+    row("fixed: latency p50 (ms)", lambda o: statistics.median(o["fixed"].latencies_ms or [float("nan")]))
+    row("fixed: latency p99 (ms)", lambda o: pct(o["fixed"].latencies_ms, 99))
+    row("fixed: servers' CPU %", lambda o: o["fixed"].server_cpu)
+    row("saturation: delivered msg/s", lambda o: throughput(o["sat"]))
+    row("saturation: latency p99 (ms)", lambda o: pct(o["sat"].latencies_ms, 99))
+    row("saturation: servers' CPU %", lambda o: o["sat"].server_cpu)
+    row("saturation: client CPU %", lambda o: o["sat"].client_cpu)
+    cross = pct(results["2 processes + Redis"]["fixed"].latencies_ms, 99)
+    print(
+        f"cross-process p99 at {args.rooms * args.rate:g} msg/s: {cross:.1f} ms "
+        f"(goal < {GOAL_P99_MS:g} ms: {'met' if cross < GOAL_P99_MS else 'MISSED'})"
+    )
+    alone, hop = throughput(results["1 process"]["sat"]), throughput(results["1 process + Redis"]["sat"])
+    cost = 1 - hop / max(alone, 1e-9)
+    print(
+        f"the Redis hop's cost of single-process saturation throughput: {100 * cost:.0f} % "
+        f"(goal <= {100 * GOAL_REDIS_COST:.0f} %: {'met' if cost <= GOAL_REDIS_COST else 'MISSED'})"
+    )
+
+
+# -- HTTP --------------------------------------------------------------------------------------------
+
+
+def http_world(env: dict) -> None:
+    """A member with a contract, and doctors of the therapist's specialty to list."""
+    from telemed import create_app
+    from tests.support.factories import Factory
+
+    app = create_app(
+        {
+            "INSTANCE_DIR": env["TELEMED_INSTANCE_DIR"],
+            "DATABASE_URL": env["TELEMED_DATABASE_URL"],
+            "SECRET_KEY": env["TELEMED_SECRET_KEY"],
+            "PASSWORD_HASH": "argon2-fast",
+            "STORAGE_URL": env["TELEMED_STORAGE_URL"],
+        }
+    )
+    f = Factory(app)
+    contract = f.contract()
+    f.member("httpmember", contract=contract)
+    for i in range(12):
+        f.doctor("therapist", username=f"httpdoc{i}", name=f"Терапевт {i}")
+    app.extensions["telemed.db"].dispose()
+
+
+def credentials(base: str) -> tuple[str, dict[str, str]]:
+    """A bearer token and a logged-in session cookie of the member."""
+    import requests
+
+    from tests.support.factories import PASSWORD
+
+    r = requests.post(
+        f"{base}/api/v1/auth/token", json={"username": "httpmember", "password": PASSWORD}, timeout=30
+    )
+    r.raise_for_status()
+    token = r.json()["token"]
+    s = requests.Session()
+    page = s.get(f"{base}/login", timeout=30).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    r = s.post(
+        f"{base}/login",
+        data={"username": "httpmember", "password": PASSWORD, "csrf_token": csrf},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert r.status_code == 302, r.text
+    return token, s.cookies.get_dict()
+
+
+async def http_load(
+    base: str, path: str, seconds: float, concurrency: int, headers=None, cookies=None
+) -> dict:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(base, connector=connector, headers=headers, cookies=cookies) as http:
+
+        async def client() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                try:
+                    async with http.get(path, allow_redirects=False) as r:
+                        await r.read()
+                        if r.status != 200:
+                            errors += 1
+                            continue
+                except aiohttp.ClientError:
+                    errors += 1
+                    continue
+                latencies.append((time.perf_counter() - t0) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return {
+        "rps": len(latencies) / wall,
+        "p50": statistics.median(latencies or [float("nan")]),
+        "p99": pct(latencies, 99),
+        "errors": errors,
+    }
+
+
+def run_http(args, tmp: Path, logs: Path, db_url: str) -> dict[str, dict]:
+    env = telemed_env(tmp, db_url, None)
+    http_world(env)
+    results: dict[str, dict] = {}
+    for label, extra in (("production (telemed serve)", ()), ("Werkzeug (telemed serve --dev)", ("--dev",))):
+        server, base = start_server("http-" + ("dev" if extra else "prod"), env, logs, *extra)
+        try:
+            token, cookies = credentials(base)
+            out = {}
+            for name, path, kw in (
+                (
+                    "GET /api/v1/doctors?specialty=therapist",
+                    "/api/v1/doctors?specialty=therapist",
+                    {"headers": {"Authorization": f"Bearer {token}"}},
+                ),
+                ("GET /cabinet (page)", "/cabinet", {"cookies": cookies}),
+            ):
+                asyncio.run(http_load(base, path, 2, args.concurrency, **kw))  # warm up
+                out[name] = asyncio.run(http_load(base, path, args.http_seconds, args.concurrency, **kw))
+                o = out[name]
+                print(
+                    f"[http] {label}: {name}: {o['rps']:.0f} req/s, p50 {o['p50']:.1f} ms, "
+                    f"p99 {o['p99']:.1f} ms, errors {o['errors']}",
+                    flush=True,
+                )
+            results[label] = out
+        except BaseException:
+            print(f"[http] {server.name} log tail:\n{server.log_tail()}", flush=True)
+            raise
+        finally:
+            server.stop()
+    return results
+
+
+def report_http(args, results: dict[str, dict]) -> None:
+    print(
+        f"\n== HTTP: {args.concurrency} concurrent clients, {args.http_seconds:g} s each; "
+        f"load average {os.getloadavg()[0]:.2f} =="
+    )
+    prod, dev = results["production (telemed serve)"], results["Werkzeug (telemed serve --dev)"]
+    for name in prod:
+        p, d = prod[name], dev[name]
+        ratio = p["rps"] / max(d["rps"], 1e-9)
+        met = ratio >= GOAL_HTTP_RATIO and p["p99"] < GOAL_HTTP_P99_MS
+        print(
+            f"{name}: production {p['rps']:.0f} req/s p99 {p['p99']:.1f} ms; Werkzeug {d['rps']:.0f} req/s "
+            f"p99 {d['p99']:.1f} ms; ratio {ratio:.2f} (goal >= {GOAL_HTTP_RATIO:g} with p99 < "
+            f"{GOAL_HTTP_P99_MS:g} ms: {'met' if met else 'MISSED'})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rooms", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=1.0, help="messages per second per room (fixed load)")
+    parser.add_argument("--fixed-seconds", type=float, default=15)
+    parser.add_argument("--sat-seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--http-seconds", type=float, default=10)
+    parser.add_argument("--only", choices=("chat", "http"))
+    args = parser.parse_args()
+    logging.getLogger("socketio").setLevel(logging.CRITICAL)
+    logging.getLogger("engineio").setLevel(logging.CRITICAL)
+
+    from tests.support.pg import PostgresServer, find_bindir
+    from tests.support.redis import RedisServer
+
+    bindir = find_bindir()
+    if bindir is None:
+        sys.exit("PostgreSQL binaries not found (scripts/setup.sh test installs them)")
+    started = time.monotonic()
+    pg = PostgresServer(bindir)
+    pg.start()
+    redis_binary = shutil.which("redis-server")
+    if redis_binary is None:
+        sys.exit("redis-server not found (scripts/setup.sh test installs it)")
+    redis = RedisServer(redis_binary).start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp_name:
+            tmp = Path(tmp_name)
+            chat = http = None
+            if args.only in (None, "chat"):
+                chat = run_chat(args, tmp / "chat", tmp, pg.create_database("scale_chat"), redis.url)
+            if args.only in (None, "http"):
+                http = run_http(args, tmp / "http", tmp, pg.create_database("scale_http"))
+            if chat:
+                report_chat(args, chat)
+            if http:
+                report_http(args, http)
+    finally:
+        redis.stop()
+        pg.stop()
+    print(f"total time {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
