@@ -21,8 +21,8 @@ saturation throughput.
 
 HTTP: ``--concurrency`` clients (closed loop, keep-alive) for ``--http-seconds`` each on
 ``GET /api/v1/doctors?specialty=therapist`` (bearer token) and the cabinet page (session cookie),
-against ``telemed serve`` (the production server) and ``telemed serve --dev`` (Werkzeug's threaded
-development server, what ``telemed demo`` uses). Goal: the production server at least 1.5x the
+against ``telemed serve`` (the production server: gunicorn, one gthread worker) and Werkzeug's
+threaded development server (what ``telemed demo`` uses), serving the same app. Goal: the production server at least 1.5x the
 requests/s of Werkzeug, with p99 < 200 ms.
 """
 
@@ -67,12 +67,17 @@ def telemed_env(tmp: Path, db_url: str, redis_url: str | None) -> dict:
     return env
 
 
-def start_server(name: str, env: dict, logs: Path, *extra: str) -> tuple[ServerProcess, str]:
+WERKZEUG_CODE = (  # the app on Werkzeug's threaded server, as `telemed demo` serves it
+    "import sys; from telemed.cli import _app, _serve_werkzeug; "
+    "_serve_werkzeug(_app(), '127.0.0.1', int(sys.argv[1]))"
+)
+
+
+def start_server(name: str, env: dict, logs: Path, *, werkzeug: bool = False) -> tuple[ServerProcess, str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = ServerProcess(
-        name, telemed_serve_argv(port) + list(extra), env, logs / f"{name}.log", f"{base}/healthz"
-    )
+    argv = [sys.executable, "-c", WERKZEUG_CODE, str(port)] if werkzeug else telemed_serve_argv(port)
+    server = ServerProcess(name, argv, env, logs / f"{name}.log", f"{base}/healthz")
     server.wait_ready()
     return server, base
 
@@ -262,8 +267,10 @@ def run_http(args, tmp: Path, logs: Path, db_url: str) -> dict[str, dict]:
     env = telemed_env(tmp, db_url, None)
     http_world(env)
     results: dict[str, dict] = {}
-    for label, extra in (("production (telemed serve)", ()), ("Werkzeug (telemed serve --dev)", ("--dev",))):
-        server, base = start_server("http-" + ("dev" if extra else "prod"), env, logs, *extra)
+    for label, werkzeug in (("production (telemed serve)", False), ("Werkzeug", True)):
+        server, base = start_server(
+            "http-" + ("werkzeug" if werkzeug else "prod"), env, logs, werkzeug=werkzeug
+        )
         try:
             token, cookies = credentials(base)
             out = {}
@@ -297,7 +304,7 @@ def report_http(args, results: dict[str, dict]) -> None:
         f"\n== HTTP: {args.concurrency} concurrent clients, {args.http_seconds:g} s each; "
         f"load average {os.getloadavg()[0]:.2f} =="
     )
-    prod, dev = results["production (telemed serve)"], results["Werkzeug (telemed serve --dev)"]
+    prod, dev = results["production (telemed serve)"], results["Werkzeug"]
     for name in prod:
         p, d = prod[name], dev[name]
         ratio = p["rps"] / max(d["rps"], 1e-9)

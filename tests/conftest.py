@@ -14,6 +14,7 @@ from sqlalchemy import text
 from telemed import create_app
 from telemed.cli import init_database
 from telemed.db import Base
+from tests.support.browser import browser, playwright  # noqa: F401  (session fixtures)
 from tests.support.factories import Factory
 from tests.support.pg import PostgresServer, find_bindir
 from tests.support.redis import start_redis

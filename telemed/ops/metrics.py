@@ -89,7 +89,8 @@ class QueueCollector(Collector):
     def __init__(self, db: Database):
         self.db = db
 
-    def collect(self) -> Iterator[Metric]:
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
         length = GaugeMetricFamily(
             "telemed_urgent_queue_length", "Urgent requests waiting, by specialty", labels=["specialty"]
         )
@@ -98,6 +99,15 @@ class QueueCollector(Collector):
             "How long the oldest waiting urgent request has waited, by specialty",
             labels=["specialty"],
         )
+        return length, wait
+
+    def describe(self) -> Iterator[Metric]:
+        """The gauges' names, without reading the database (the registry asks at registration,
+        when the schema may not exist yet)."""
+        yield from self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        length, wait = self._families()
         try:
             with self.db.session() as s:
                 rows = {row.specialty: row for row in queue.lengths(s)}

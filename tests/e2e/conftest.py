@@ -8,58 +8,22 @@ prompt. Without ``/usr/bin/chromium`` the e2e tests are skipped, unless
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from telemed.video.runtime import shutdown_media
+from tests.support.browser import (  # noqa: F401  (re-exported for the e2e tests)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CONNECTED,
+    REMOTE_PLAYING,
+    launch,
+    wait_connected,
+)
 from tests.support.factories import PASSWORD, make_consultation
 from tests.support.live import LiveServer
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
-CONNECTED = "document.querySelector('#room').dataset.callState === 'connected'"
-REMOTE_PLAYING = (
-    "(() => { const v = document.querySelector('video.remote');"
-    " return v.videoWidth > 0 && !v.paused && v.readyState >= 2; })()"
-)
-
-
-def launch(playwright, args=CHROMIUM_ARGS):
-    """Start a headless Debian Chromium with ``args``."""
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(args))
-
-
-@pytest.fixture(scope="session")
-def playwright():
-    """Playwright's sync API for the session; skips (or fails) without the Debian Chromium."""
-    if not os.access(CHROMIUM, os.X_OK):
-        message = f"{CHROMIUM} is missing (Debian package 'chromium')"
-        if os.environ.get("TELEMED_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{message}, and TELEMED_REQUIRE_BROWSER=1 requires it")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        yield pw
-
-
-@pytest.fixture(scope="session")
-def browser(playwright):
-    """One headless Chromium with fake camera and microphone that are allowed without a prompt."""
-    browser = launch(playwright)
-    try:
-        yield browser
-    finally:
-        browser.close()
 
 
 @pytest.fixture
@@ -123,9 +87,3 @@ def book_call(factory) -> Callable[..., object]:
 def call(book_call):
     """A consultation of member ``anna`` with doctor ``drt`` starting in 5 minutes (the room is open)."""
     return book_call()
-
-
-def wait_connected(page, timeout=30_000):
-    """Wait until the room shows a connected call with the remote video playing."""
-    page.wait_for_function(CONNECTED, timeout=timeout)
-    page.wait_for_function(REMOTE_PLAYING, timeout=timeout)

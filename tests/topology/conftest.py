@@ -104,6 +104,3 @@ def pg_app(postgresql_url, tmp_path, redis_url, topology):
     empty_tables(app)
     yield app
     app.extensions["telemed.db"].dispose()
-
-
-from tests.e2e.conftest import browser, playwright  # noqa: E402,F401  (the e2e tests' Chromium)

@@ -5,15 +5,13 @@ the chat goes on, in the same documents."""
 
 from __future__ import annotations
 
-import os
-import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e.conftest import CONNECTED, wait_connected
+from tests.support.browser import CONNECTED, wait_connected
 from tests.support.factories import PASSWORD, Factory, make_consultation
-from tests.topology.test_topology import _serving_behind_nginx, until
+from tests.topology.test_topology import _serving_behind_nginx, kill, until
 
 pytestmark = [
     pytest.mark.e2e,
@@ -70,8 +68,7 @@ def test_a_call_through_nginx_survives_the_death_of_its_process(topology, call, 
     member.wait_for_selector("#chat .message:not(.mine) >> text=Вы меня видите?")
 
     serving = _serving_behind_nginx(topology)
-    os.kill(serving.proc.pid, signal.SIGKILL)
-    serving.proc.wait(10)
+    kill(serving)
     try:
         member.wait_for_function(CHAT_ONLINE, timeout=30_000)
         member.wait_for_function(CONNECTED, timeout=30_000)
