@@ -131,10 +131,11 @@ def _serve_werkzeug(app, host: str, port: int) -> None:
 def serve_command(host: str, port: int, threads: int, graceful_timeout: int) -> None:
     """Serve the app (HTTP and Socket.IO) with gunicorn: one gthread worker process, many threads."""
     from telemed.config import ConfigError, load_config
+    from telemed.redisconn import require_reachable
     from telemed.serving import serve
 
-    try:
-        load_config()  # the app itself is created in the worker process, after the fork
+    try:  # the checks create_app makes; the app itself is created in the worker, after the fork
+        require_reachable(load_config())
     except ConfigError as exc:
         raise click.ClickException(f"configuration error: {exc}") from exc
     click.echo(f"telemed on http://{host}:{port}")
