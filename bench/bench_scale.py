@@ -183,6 +183,7 @@ def report_chat(args, results: dict[str, dict]) -> None:
 def http_world(env: dict) -> None:
     """A member with a contract, and doctors of the therapist's specialty to list."""
     from telemed import create_app
+    from telemed.cli import init_database
     from tests.support.factories import Factory
 
     app = create_app(
@@ -194,6 +195,7 @@ def http_world(env: dict) -> None:
             "STORAGE_URL": env["TELEMED_STORAGE_URL"],
         }
     )
+    init_database(app)
     f = Factory(app)
     contract = f.contract()
     f.member("httpmember", contract=contract)
