@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from telemed.db import Database
@@ -45,20 +45,6 @@ KEEP = timedelta(hours=1)
 def write(session: Session, event: str, room: str, payload: dict[str, Any], *, now: datetime) -> None:
     """Add an event for ``room`` to the caller's transaction (sent once it commits)."""
     session.add(OutboxEvent(created_at=now, event=event, room=room, payload=payload))
-
-
-def write_many(
-    session: Session, event: str, messages: list[tuple[str, dict[str, Any]]], *, now: datetime
-) -> None:
-    """``write`` for many ``(room, payload)`` at once, in one INSERT (in that order, after what the
-    session already holds: it is flushed first, so the events keep the order they were written in)."""
-    if not messages:
-        return
-    session.flush()
-    session.execute(
-        insert(OutboxEvent),
-        [{"created_at": now, "event": event, "room": r, "payload": payload} for r, payload in messages],
-    )
 
 
 def deliver_pending(
