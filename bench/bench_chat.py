@@ -166,11 +166,10 @@ def telemed_env(tmp: Path) -> dict:
     return env
 
 
-def build_rooms(env: dict, n_rooms: int) -> list[tuple[int, str, str]]:
-    """``n_rooms`` open consultations, each with its own member and doctor; (cid, member, doctor usernames)."""
+def seeding_app(env: dict):
+    """An app in this process on the server's database (as ``env`` sets it), migrated, to write data."""
     from telemed import create_app
     from telemed.cli import init_database
-    from tests.support.factories import Factory, make_consultation
 
     app = create_app(
         {
@@ -182,6 +181,14 @@ def build_rooms(env: dict, n_rooms: int) -> list[tuple[int, str, str]]:
         }
     )
     init_database(app)
+    return app
+
+
+def build_rooms(env: dict, n_rooms: int) -> list[tuple[int, str, str]]:
+    """``n_rooms`` open consultations, each with its own member and doctor; (cid, member, doctor usernames)."""
+    from tests.support.factories import Factory, make_consultation
+
+    app = seeding_app(env)
     f = Factory(app)
     contract = f.contract()
     rooms = []

@@ -42,7 +42,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bench.bench_chat import Load, PhaseResult, build_rooms, login_all, pct
+from bench.bench_chat import Load, PhaseResult, build_rooms, login_all, pct, seeding_app
 from bench.servers import ServerProcess, free_port, telemed_serve_argv
 
 CALL_TIMEOUT = 30.0
@@ -182,21 +182,9 @@ def report_chat(args, results: dict[str, dict]) -> None:
 
 def http_world(env: dict) -> None:
     """A member with a contract, and doctors of the therapist's specialty to list."""
-    from telemed import create_app
-    from telemed.cli import init_database
     from tests.support.factories import Factory
 
-    app = create_app(
-        {
-            "INSTANCE_DIR": env["TELEMED_INSTANCE_DIR"],
-            "DATABASE_URL": env["TELEMED_DATABASE_URL"],
-            "SECRET_KEY": env["TELEMED_SECRET_KEY"],
-            "PASSWORD_HASH": "argon2-fast",
-            "STORAGE_URL": env["TELEMED_STORAGE_URL"],
-        }
-    )
-    init_database(app)
-    f = Factory(app)
+    f = Factory(app := seeding_app(env))
     contract = f.contract()
     f.member("httpmember", contract=contract)
     for i in range(12):
