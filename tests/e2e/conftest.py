@@ -20,6 +20,7 @@ from tests.support.browser import (  # noqa: F401  (re-exported for the e2e test
     CONNECTED,
     REMOTE_PLAYING,
     launch,
+    log_in,
     wait_connected,
 )
 from tests.support.factories import PASSWORD, make_consultation
@@ -51,15 +52,7 @@ def logged_in_page(browser, live) -> Iterator[Callable[..., object]]:
         options = {"permissions": ["camera", "microphone"], **context_options}
         context = (in_browser or browser).new_context(base_url=live.url, **options)
         contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-        page.goto("/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORD)
-        with page.expect_navigation():
-            page.click("button[type=submit]")
-        assert "/login" not in page.url, f"login as {username!r} failed"
-        return page
+        return log_in(context, username, PASSWORD, page_errors)
 
     yield open_page
     for context in contexts:

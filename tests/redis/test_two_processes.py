@@ -2,15 +2,14 @@
 one: login rate limits count across both, and Socket.IO events reach clients on the other process."""
 
 import time
-from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from tests.conftest import empty_tables, make_app
 from tests.support import urgent as u
-from tests.support.clients import ApiClient
-from tests.support.factories import Factory, make_consultation
+from tests.support.clients import ApiClient, open_room
+from tests.support.factories import Factory
 from tests.support.live import SocketClient
 from tests.support.serve import ServeProcess
 
@@ -69,14 +68,7 @@ def test_ten_bad_logins_spread_over_both_processes_refuse_the_eleventh(servers, 
 
 @pytest.fixture
 def world(pg_app):
-    factory = Factory(pg_app)
-    contract = factory.contract()
-    member, patient = factory.member("anna", contract=contract)
-    doctor = factory.doctor("therapist", username="drt", name="Доктор Т")
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)  # the room is open
-    consultation = make_consultation(factory, member, patient, doctor, contract, start=start)
-    tokens = {u: ApiClient(pg_app, u).token for u in ("anna", "drt")}
-    return {"consultation": consultation, "tokens": tokens, "member": member}
+    return open_room(pg_app)
 
 
 @pytest.fixture

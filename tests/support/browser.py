@@ -61,3 +61,17 @@ def wait_connected(page, timeout=30_000):
     """Wait until the room shows a connected call with the remote video playing."""
     page.wait_for_function(CONNECTED, timeout=timeout)
     page.wait_for_function(REMOTE_PLAYING, timeout=timeout)
+
+
+def log_in(context, username: str, password: str, page_errors: list[str]):
+    """A new page of ``context`` logged in as ``username`` through the real login form; its uncaught
+    errors are appended to ``page_errors``."""
+    page = context.new_page()
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "/login" not in page.url, f"login as {username!r} failed"
+    return page

@@ -53,3 +53,20 @@ def page_login(app, username: str, password: str = PASSWORD):
 
 def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def open_room(app) -> dict:
+    """A consultation of member ``anna`` with doctor ``drt`` starting in 5 minutes (its room is open),
+    with both users' API tokens: ``{"consultation", "member", "tokens": {"anna", "drt"}}``."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.support.factories import Factory, make_consultation
+
+    factory = Factory(app)
+    contract = factory.contract()
+    member, patient = factory.member("anna", contract=contract)
+    doctor = factory.doctor("therapist", username="drt", name="Доктор Т")
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+    consultation = make_consultation(factory, member, patient, doctor, contract, start=start)
+    tokens = {name: ApiClient(app, name).token for name in ("anna", "drt")}
+    return {"consultation": consultation, "member": member, "tokens": tokens}

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.browser import CONNECTED, wait_connected
+from tests.support.browser import CONNECTED, log_in, wait_connected
 from tests.support.factories import PASSWORD, Factory, make_consultation
 from tests.topology.test_topology import _serving_behind_nginx, kill, until
 
@@ -40,15 +40,7 @@ def open_page(browser, topology):
             base_url=topology.nginx.url, ignore_https_errors=True, permissions=["camera", "microphone"]
         )
         contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto("/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORD)
-        with page.expect_navigation():
-            page.click("button[type=submit]")
-        assert "/login" not in page.url, f"login as {username!r} through nginx failed"
-        return page
+        return log_in(context, username, PASSWORD, errors)
 
     yield _open
     for context in contexts:

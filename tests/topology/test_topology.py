@@ -11,7 +11,6 @@ import os
 import signal
 import ssl
 import time
-from datetime import UTC, datetime, timedelta
 
 import psutil
 import pytest
@@ -22,8 +21,8 @@ from telemed.urgent.models import DutyConnection
 from telemed.video.aioloop import AsyncioThread
 from telemed.video.models import RoomPresence
 from tests.support import urgent as u
-from tests.support.clients import ApiClient
-from tests.support.factories import Factory, make_consultation
+from tests.support.clients import ApiClient, open_room
+from tests.support.factories import Factory
 from tests.support.live import SocketClient
 from tests.support.nginx import Nginx
 from tests.support.rtc_peer import DOCTOR_TAG, MEMBER_TAG, RtcPeer
@@ -117,14 +116,8 @@ def test_a_body_over_the_upload_limit_is_refused_in_the_app_s_error_shape(topolo
 
 
 def _world(pg_app):
-    factory = Factory(pg_app)
-    contract = factory.contract()
-    member, patient = factory.member("anna", contract=contract)
-    doctor = factory.doctor("therapist", username="drt", name="Доктор Т")
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)  # the room is open
-    consultation = make_consultation(factory, member, patient, doctor, contract, start=start)
-    tokens = {name: ApiClient(pg_app, name).token for name in ("anna", "drt")}
-    return consultation.id, tokens
+    room = open_room(pg_app)
+    return room["consultation"].id, room["tokens"]
 
 
 def test_websocket_and_long_polling_both_work_through_nginx(topology, pg_app):
