@@ -9,6 +9,8 @@ def rfc3339(moment: datetime) -> str:
     """``moment`` (timezone-aware) as RFC 3339 with seconds precision. An offset that is not whole
     minutes (a zone's local mean time before standard time, e.g. Moscow's +02:30:17 in 1900) has no
     RFC 3339 form, so such a moment is written in UTC."""
+    if moment.tzinfo is UTC:  # the common case, read from the database
+        return moment.isoformat(timespec="seconds")
     offset = moment.utcoffset()
     if offset is not None and offset.total_seconds() % 60:
         moment = moment.astimezone(UTC)

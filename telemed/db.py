@@ -50,6 +50,8 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
+        if value.tzinfo is UTC:
+            return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -72,7 +74,17 @@ _POOL = {"pool_size": 10, "max_overflow": 20, "pool_use_lifo": True}
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and explicit BEGINs."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **_POOL)
+        engine = create_engine(url, pool_pre_ping=True, **_POOL)
+
+        @event.listens_for(engine, "connect")
+        def _utc_session(dbapi_conn, _record):
+            # Sessions speak UTC whatever the server's own zone: the driver then returns
+            # timestamps in ``UTC`` itself, and reading a thousand costs no zone conversion.
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET TIME ZONE 'UTC'")
+            dbapi_conn.commit()
+
+        return engine
     engine = (
         create_engine(url, **_POOL)
         if ":memory:" not in url
