@@ -3,7 +3,7 @@ and the production server against Werkzeug's development server.
 
 Usage: ``.venv/bin/python bench/bench_scale.py [--rooms 200] [--rate 1] [--fixed-seconds 15]
 [--sat-seconds 10] [--concurrency 50] [--http-seconds 10] [--only chat|http]`` (about 4 minutes).
-Not a test: it prints figures. Needs PostgreSQL and ``redis-server`` (Debian packages, installed by
+Not a test: it prints figures. Needs PostgreSQL, ``redis-server`` and ``wrk`` (Debian packages, installed by
 ``scripts/setup.sh test``); both are started here, on loopback, and removed afterwards.
 
 Chat (``bench_chat``'s load: a member and a doctor per room, the member sends, latency measured at
@@ -19,7 +19,7 @@ saturation (each room sends its next message when the previous one is acknowledg
 cross-process p99 < 50 ms at 200 msg/s; the Redis hop costs at most 25 % of the single process's
 saturation throughput.
 
-HTTP: ``--concurrency`` clients (closed loop, keep-alive) for ``--http-seconds`` each on
+HTTP: ``--concurrency`` clients (wrk: closed loop, keep-alive) for ``--http-seconds`` each on
 ``GET /api/v1/doctors?specialty=therapist`` (bearer token) and the cabinet page (session cookie),
 against ``telemed serve`` (the production server: gunicorn, one gthread worker) and Werkzeug's
 threaded development server (what ``telemed demo`` uses), serving the same app. Goal: the production server at least 1.5x the
@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -216,41 +217,58 @@ def credentials(base: str) -> tuple[str, dict[str, str]]:
     return token, s.cookies.get_dict()
 
 
-async def http_load(
-    base: str, path: str, seconds: float, concurrency: int, headers=None, cookies=None
-) -> dict:
-    import aiohttp
+WRK_DURATION = re.compile(r"([\d.]+)(us|ms|s|m)\b")
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(base, connector=connector, headers=headers, cookies=cookies) as http:
 
-        async def client() -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                t0 = time.perf_counter()
-                try:
-                    async with http.get(path, allow_redirects=False) as r:
-                        await r.read()
-                        if r.status != 200:
-                            errors += 1
-                            continue
-                except aiohttp.ClientError:
-                    errors += 1
-                    continue
-                latencies.append((time.perf_counter() - t0) * 1000)
+def _wrk_ms(text: str) -> float:
+    m = WRK_DURATION.fullmatch(text.strip())
+    if m is None:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    return float(m.group(1)) * _UNIT_MS[m.group(2)]
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(concurrency)))
-        wall = time.perf_counter() - started
+
+def parse_wrk(out: str) -> dict:
+    """wrk's ``--latency`` report as ``{rps, p50, p99, errors}`` (non-2xx/3xx answers, socket errors)."""
+    found = {k: re.search(rf"^\s+{k}%\s+(\S+)", out, re.M) for k in ("50", "99")}
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M)
+    if rps is None or not all(found.values()):
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, sockets.groups())) if sockets else 0)
     return {
-        "rps": len(latencies) / wall,
-        "p50": statistics.median(latencies or [float("nan")]),
-        "p99": pct(latencies, 99),
+        "rps": float(rps.group(1)),
+        "p50": _wrk_ms(found["50"].group(1)),  # type: ignore[union-attr]
+        "p99": _wrk_ms(found["99"].group(1)),  # type: ignore[union-attr]
         "errors": errors,
     }
+
+
+def http_load(base: str, path: str, seconds: float, concurrency: int, header: str) -> dict:
+    """``concurrency`` keep-alive connections of wrk (C, one thread: it leaves the CPU to the server
+    under test) requesting ``path`` back to back for ``seconds``."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("wrk not found (scripts/setup.sh test installs it)")
+    out = subprocess.run(
+        [
+            wrk,
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-H",
+            header,
+            base + path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return parse_wrk(out)
 
 
 def run_http(args, tmp: Path, logs: Path, db_url: str) -> dict[str, dict]:
@@ -264,20 +282,26 @@ def run_http(args, tmp: Path, logs: Path, db_url: str) -> dict[str, dict]:
         try:
             token, cookies = credentials(base)
             out = {}
-            for name, path, kw in (
+            for name, path, header in (
                 (
                     "GET /api/v1/doctors?specialty=therapist",
                     "/api/v1/doctors?specialty=therapist",
-                    {"headers": {"Authorization": f"Bearer {token}"}},
+                    f"Authorization: Bearer {token}",
                 ),
-                ("GET /cabinet (page)", "/cabinet", {"cookies": cookies}),
+                (
+                    "GET /cabinet (page)",
+                    "/cabinet",
+                    "Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()),
+                ),
             ):
-                asyncio.run(http_load(base, path, 2, args.concurrency, **kw))  # warm up
-                out[name] = asyncio.run(http_load(base, path, args.http_seconds, args.concurrency, **kw))
+                http_load(base, path, 2, args.concurrency, header)  # warm up
+                cpu0, t0 = server.cpu_seconds(), time.perf_counter()
+                out[name] = http_load(base, path, args.http_seconds, args.concurrency, header)
+                out[name]["server_cpu"] = 100 * (server.cpu_seconds() - cpu0) / (time.perf_counter() - t0)
                 o = out[name]
                 print(
                     f"[http] {label}: {name}: {o['rps']:.0f} req/s, p50 {o['p50']:.1f} ms, "
-                    f"p99 {o['p99']:.1f} ms, errors {o['errors']}",
+                    f"p99 {o['p99']:.1f} ms, errors {o['errors']}, server CPU {o['server_cpu']:.0f} %",
                     flush=True,
                 )
             results[label] = out

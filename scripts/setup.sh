@@ -13,6 +13,7 @@ if [ "$mode" = test ]; then
   command -v redis-server >/dev/null || missing+=(redis-server)
   [ -x /usr/sbin/nginx ] || missing+=(nginx)
   command -v openssl >/dev/null || missing+=(openssl)
+  command -v wrk >/dev/null || missing+=(wrk)  # the HTTP load of bench/bench_scale.py
 fi
 command -v python3 >/dev/null || missing+=(python3 python3-venv)
 command -v npm >/dev/null || missing+=(nodejs npm)
