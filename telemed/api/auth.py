@@ -6,7 +6,7 @@ from flask import current_app, jsonify
 
 from telemed.api import api
 from telemed.api import serializers as ser
-from telemed.api.contract import Body, Text, documented
+from telemed.api.contract import Body, Secret, Text, documented
 from telemed.api.openapi_parts import json_response, ref
 from telemed.auth import service
 from telemed.auth.limits import login_limited
@@ -23,7 +23,7 @@ CREDENTIALS = Body(
     "Credentials",
     (
         Text("username", service.USERNAME_MAX, required=True),
-        Text("password", service.PASSWORD_MAX, required=True),
+        Secret("password", service.PASSWORD_MAX),
     ),
 )
 CONSENT = Body("ConsentRequest", (Text("version", 32, required=True, description="The current version"),))

@@ -68,6 +68,31 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A secret as typed (a password): at most ``max_len`` characters, kept exactly, spaces at the
+    ends included; no control characters; never empty."""
+
+    name: str
+    max_len: int
+    description: str | None = None
+    required = True
+
+    def schema(self) -> dict:
+        return _described(
+            {"type": "string", "minLength": 1, "maxLength": self.max_len, "pattern": TEXT_PATTERN},
+            self.description,
+        )
+
+    def read(self, data: dict) -> str:
+        value = parsing.field_str(data, self.name, required=False, max_len=self.max_len, strip=False)
+        if not value:
+            raise errors.ValidationFailed(
+                _l("'%(name)s' is required.", name=self.name), details={"field": self.name}
+            )
+        return value
+
+
+@dataclass(frozen=True)
 class Id:
     """A positive whole-number id; one beyond the database's range names no row (not found)."""
 
@@ -124,7 +149,7 @@ class Body:
     """A JSON object body, published as the component schema ``name``."""
 
     name: str
-    fields: tuple[Text | Id | Flag | Raw, ...]
+    fields: tuple[Text | Secret | Id | Flag | Raw, ...]
     required: bool = True
     description: str | None = None
 

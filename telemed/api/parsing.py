@@ -46,7 +46,15 @@ def json_body() -> dict[str, Any]:
     return data
 
 
-def field_str(data: dict, name: str, *, required: bool = True, max_len: int = 2000, default: str = "") -> str:
+def field_str(
+    data: dict,
+    name: str,
+    *,
+    required: bool = True,
+    max_len: int = 2000,
+    default: str = "",
+    strip: bool = True,
+) -> str:
     value = data.get(name)
     if value is None:
         if required:
@@ -54,7 +62,7 @@ def field_str(data: dict, name: str, *, required: bool = True, max_len: int = 20
         return default
     if not isinstance(value, str):
         raise errors.ValidationFailed(_l("'%(name)s' must be a string.", name=name), details={"field": name})
-    value = inputs.clean_text(value, name, max_len=max_len)
+    value = inputs.clean_text(value, name, max_len=max_len, strip=strip)
     if required and not value:
         raise errors.ValidationFailed(_l("'%(name)s' must not be empty.", name=name), details={"field": name})
     return value

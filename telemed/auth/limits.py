@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
+from telemed.auth.service import login_name
 from telemed.extensions import limiter
 
 
@@ -18,10 +19,14 @@ def _username_key() -> str:
     except RecursionError:  # hostile nesting: the view answers 400; count it under no username
         data = {}
     name = data.get("username") if hasattr(data, "get") else None
-    return f"login-user:{str(name or '')[:64].lower()}"
+    # the name as login looks it up (and case-folded): " member2 " and "Member2" count as member2
+    return f"login-user:{login_name(str(name or ''))[:64].casefold()}"
 
 
 def login_limited(view):
-    """Decorate a login view with both limits (only failed or not, every attempt counts)."""
-    view = limiter.limit(_limit, key_func=_username_key, methods=["POST"])(view)
-    return limiter.limit(_limit, key_func=get_remote_address, methods=["POST"])(view)
+    """Decorate a login view with both limits (failed or not, every attempt counts). Every login
+    view shares the counters: attempts on the page and on the API add up."""
+    view = limiter.shared_limit(_limit, scope="login-user", key_func=_username_key, methods=["POST"])(view)
+    return limiter.shared_limit(_limit, scope="login-address", key_func=get_remote_address, methods=["POST"])(
+        view
+    )

@@ -53,6 +53,12 @@ def create_user(
     return user
 
 
+def login_name(raw: str) -> str:
+    """The username a login form or API client typed, as it is looked up and as its attempts are
+    counted: without surrounding whitespace."""
+    return raw.strip()
+
+
 def authenticate(session: Session, passwords: Passwords, username: str, password: str) -> User:
     """Return the active user with these credentials or raise ``InvalidCredentials``."""
     if not username or "\x00" in username or len(username) > USERNAME_MAX:  # no such user can exist

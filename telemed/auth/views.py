@@ -51,7 +51,7 @@ def login():
     """Log in with username and password; opens a server-side login session."""
     if request.method == "GET":
         return render_template("auth/login.html", next=request.args.get("next", ""))
-    username = request.form.get("username", "").strip()[:64]
+    username = service.login_name(request.form.get("username", ""))[:64]
     password = request.form.get("password", "")[:1024]
     try:
         with database().transaction() as s:

@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 
 from tests.conftest import make_app
-from tests.support.clients import ApiClient
+from tests.support.clients import ApiClient, csrf_token
+from tests.support.factories import PASSWORD
 
 
 def assert_error(response, status: int, code: str):
@@ -112,3 +113,47 @@ def test_healthz(app, tmp_path):
     broken = make_app("postgresql+psycopg://nobody@127.0.0.1:1/none", tmp_path)
     r = broken.test_client().get("/healthz")
     assert r.status_code == 503 and r.json["status"] != "ok"
+
+
+def test_the_username_limit_counts_the_name_as_login_looks_it_up(db_url, tmp_path, factory):
+    """Locked out as ``member2``, the same name with spaces around it (or in capitals) is locked
+    out too, even from another address and with the right password."""
+    factory.member("member2")
+    limited = make_app(db_url, tmp_path, LOGIN_RATE_LIMIT="3 per minute")
+    client = limited.test_client()
+
+    def attempt(username: str, password: str, address: str):
+        return client.post(
+            "/api/v1/auth/token",
+            json={"username": username, "password": password},
+            environ_base={"REMOTE_ADDR": address},
+        )
+
+    for i in range(3):
+        assert attempt("member2", "wrong", f"10.0.0.{i + 1}").status_code == 401
+    assert_error(attempt(" member2 ", PASSWORD, "10.0.1.1"), 429, "rate_limited")
+    assert_error(attempt("Member2\u00a0", PASSWORD, "10.0.1.2"), 429, "rate_limited")
+    page = client.get("/login", environ_base={"REMOTE_ADDR": "10.0.1.3"})
+    r = client.post(
+        "/login",
+        data={"username": "\tmember2 ", "password": PASSWORD, "csrf_token": csrf_token(page.text)},
+        environ_base={"REMOTE_ADDR": "10.0.1.3"},
+    )
+    assert r.status_code == 429
+    limited.extensions["telemed.db"].dispose()
+
+
+def test_a_password_is_checked_as_typed_spaces_included(app, factory):
+    from telemed.auth import service as auth_service
+
+    with factory.db.transaction() as s:
+        auth_service.create_user(
+            s, factory.passwords, username="spacey", password=" padded secret ", role="member", full_name="S"
+        )
+    client = app.test_client()
+    ok = client.post("/api/v1/auth/token", json={"username": "spacey", "password": " padded secret "})
+    assert ok.status_code == 200
+    trimmed = client.post("/api/v1/auth/token", json={"username": "spacey", "password": "padded secret"})
+    assert_error(trimmed, 401, "invalid_credentials")
+    empty = client.post("/api/v1/auth/token", json={"username": "spacey", "password": ""})
+    assert_error(empty, 422, "validation_error")
