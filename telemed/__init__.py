@@ -50,6 +50,11 @@ def create_app(config: dict | None = None) -> Flask:
     from telemed.auth.passwords import Passwords
 
     app.extensions["telemed.passwords"] = Passwords(app.config["PASSWORD_HASH"])
+    from telemed.records.audit_keys import AuditKeys
+
+    app.extensions["telemed.audit_keys"] = AuditKeys.from_setting(
+        app.config["AUDIT_KEY"], app.config["SECRET_KEY"]
+    )
     from telemed.storage import storage_from_url
 
     app.extensions["telemed.storage"] = storage_from_url(

@@ -196,19 +196,32 @@ def worker_command(once: bool, interval: float) -> None:
 
 @main.command("audit-verify")
 def audit_verify_command() -> None:
-    """Verify the e-card audit log's hash chain; exit status 1 when it is broken."""
-    from telemed.records.audit import verify_chain
+    """Verify the e-card audit log's keyed chain and its signed checkpoints; exit status 1 when
+    anything is broken, missing or forged."""
+    from datetime import timedelta
 
-    db = _app().extensions["telemed.db"]
+    from telemed.db import utcnow
+    from telemed.records import audit_anchor
+
+    app = _app()
+    db = app.extensions["telemed.db"]
     try:
         with db.session() as s:
-            result = verify_chain(s)
+            result = audit_anchor.verify(
+                s,
+                app.extensions["telemed.storage"],
+                app.extensions["telemed.audit_keys"],
+                now=utcnow(),
+                interval=timedelta(seconds=int(app.config["AUDIT_CHECKPOINT_SECONDS"])),
+            )
     finally:
         db.dispose()
     if not result.ok:
-        click.echo(f"audit chain BROKEN at event {result.first_bad_id}: {result.reason}", err=True)
+        click.echo(f"audit log BROKEN: {result.reason}", err=True)
         raise SystemExit(1)
-    click.echo(f"audit chain OK: {result.checked} events")
+    click.echo(f"audit chain OK: {result.chain.checked} events, {result.checkpoints} checkpoints")
+    for key in result.public_keys:
+        click.echo(f"checkpoints signed by Ed25519 public key {key}")
 
 
 @main.command("check-config")

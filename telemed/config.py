@@ -38,6 +38,8 @@ DEFAULTS: dict[str, object] = {
     "TURN_TTL_SECONDS": 3600,
     "ICE_TRANSPORT_POLICY": "all",  # "relay": calls only through TURN, so peers never see each other's IPs
     "PASSWORD_HASH": "argon2",  # "argon2-fast" only for tests
+    "AUDIT_KEY": None,  # the audit chain's HMAC key(s), current first; default: derived from SECRET_KEY
+    "AUDIT_CHECKPOINT_SECONDS": 60,  # the worker writes a signed checkpoint of the audit chain this often
     "URGENT_ESCALATE_SECONDS": 600,  # a request waiting this long escalates (level 1; twice as long: 2)
     "DUTY_GRACE_SECONDS": 120,  # duty ends when no session of the doctor was connected for this long
     "URGENT_DURATION_MINUTES": 30,  # an urgent consultation's planned length (its end = pick-up + this)
@@ -61,10 +63,12 @@ _INT_KEYS = {
     "URGENT_DURATION_MINUTES",
     "PROXY_HOPS",
     "PRESENCE_TTL_SECONDS",
+    "AUDIT_CHECKPOINT_SECONDS",
 }
 _BOOL_KEYS = {"COOKIE_SECURE", "ACCESS_LOG"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _POSITIVE_KEYS = (
+    "AUDIT_CHECKPOINT_SECONDS",
     "URGENT_ESCALATE_SECONDS",
     "DUTY_GRACE_SECONDS",
     "URGENT_DURATION_MINUTES",

@@ -7,7 +7,10 @@ Jobs (each run every ``interval`` seconds):
   gone for the grace time is switched off;
 * ghost presence (``video.presence.expire``): room presence of connections whose serving process
   stopped refreshing it (it died) is removed, and the rooms hear who is still there;
-* outbox pruning (``notify.outbox.prune``): delivered events older than an hour are deleted.
+* outbox pruning (``notify.outbox.prune``): delivered events older than an hour are deleted;
+* audit checkpoints (``records.audit_anchor.write_checkpoint``): every
+  ``TELEMED_AUDIT_CHECKPOINT_SECONDS`` a signed checkpoint of the audit chain goes to object
+  storage (serialized by a database lock; written only when due and the chain grew).
 
 Safe in several copies: every step is claimed in the database by a conditional UPDATE inside its
 own transaction (the row must still be in the state the step starts from), so no step runs twice.
@@ -20,13 +23,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask
 
 from telemed.db import utcnow
 from telemed.notify import outbox
 from telemed.notify.relay import FailureLog
+from telemed.records import audit_anchor
 from telemed.urgent import duty, escalation
 from telemed.urgent import service as urgent
 from telemed.urgent.settings import UrgentSettings
@@ -35,6 +39,7 @@ from telemed.video import presence
 log = logging.getLogger(__name__)
 
 INTERVAL = 1.0  # seconds between runs
+_CHECKPOINT_DUE = "telemed.audit_checkpoint_due"  # app.extensions: when this process tries next
 
 
 def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
@@ -42,7 +47,8 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
     at = now or utcnow()
     db = app.extensions["telemed.db"]
     settings = UrgentSettings.from_config(app.config)
-    steps = escalation.escalate_due(db, now=at, settings=settings)
+    keys = app.extensions["telemed.audit_keys"]
+    steps = escalation.escalate_due(db, keys, now=at, settings=settings)
     with db.session() as s:  # reads first: an idle run takes no write lock (SQLite: BEGIN IMMEDIATE)
         stale = duty.anything_stale(s, now=at, grace=settings.grace)
         ghosts = presence.anything_stale(s, now=at, ttl=presence.ttl_of(app.config))
@@ -64,7 +70,26 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
         "duty_expired": len(expired),
         "presence_expired": len(rooms),
         "outbox_pruned": pruned,
+        "audit_checkpoints": _checkpoint_if_due(app, at),
     }
+
+
+def _checkpoint_if_due(app: Flask, now: datetime) -> int:
+    """Write the audit chain's checkpoint when this process has not asked for an interval (the
+    storage is asked once an interval, not every run); 1 when one was written."""
+    interval = timedelta(seconds=int(app.config["AUDIT_CHECKPOINT_SECONDS"]))
+    due = app.extensions.get(_CHECKPOINT_DUE)
+    if due is not None and now < due:
+        return 0
+    written = audit_anchor.write_checkpoint(
+        app.extensions["telemed.db"],
+        app.extensions["telemed.storage"],
+        app.extensions["telemed.audit_keys"],
+        now=now,
+        interval=interval,
+    )  # a failure (storage down) propagates: the next run tries again
+    app.extensions[_CHECKPOINT_DUE] = now + interval
+    return int(written is not None)
 
 
 class Worker:

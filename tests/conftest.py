@@ -14,6 +14,7 @@ from sqlalchemy import text
 from telemed import create_app
 from telemed.cli import init_database
 from telemed.db import Base
+from tests.support import audit_guard
 from tests.support.browser import browser, playwright  # noqa: F401  (session fixtures)
 from tests.support.factories import Factory
 from tests.support.pg import PostgresServer, find_bindir
@@ -87,11 +88,13 @@ def empty_tables(app) -> None:
     db = app.extensions["telemed.db"]
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with db.transaction() as s:
+        audit_guard.lift(s)
         if db.is_sqlite:
             for name in tables:
                 s.execute(text(f'DELETE FROM "{name}"'))
         else:
             s.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
+        audit_guard.restore(s)
     with db.transaction() as s:
         sync_specialties(s)
 

@@ -213,12 +213,37 @@ def metrics_token(app: Flask) -> list[Result]:
     return [Result(OK, "metrics", "/metrics needs the bearer token")]
 
 
+def audit_key(app: Flask) -> list[Result]:
+    """``TELEMED_AUDIT_KEY`` is set (not derived from the secret key) and every key in it is long."""
+    from telemed.records.audit_keys import MIN_KEY_LENGTH
+
+    setting = str(app.config["AUDIT_KEY"] or "")
+    keys = [k.strip() for k in setting.split(",") if k.strip()]
+    if not keys:
+        return [
+            Result(
+                WARNING,
+                "audit key",
+                "TELEMED_AUDIT_KEY not set: the audit chain's key is derived from the secret key; "
+                "set a key of its own, kept outside the database",
+            )
+        ]
+    if any(len(k) < MIN_KEY_LENGTH for k in keys):
+        return [
+            Result(
+                WARNING, "audit key", f"a TELEMED_AUDIT_KEY key is shorter than {MIN_KEY_LENGTH} characters"
+            )
+        ]
+    return [Result(OK, "audit key", f"set ({len(keys)} key{'s' if len(keys) > 1 else ''}, the first signs)")]
+
+
 #: Every check, in the order printed. A new dependency's check is one more entry here.
 CHECKS: list[Check] = [
     database,
     redis,
     storage,
     secret_key,
+    audit_key,
     database_engine,
     cookies,
     password_hash,

@@ -77,6 +77,27 @@ class MeteredStorage(Storage):
     def ping(self) -> bool:
         return self.backend.ping()
 
+    def put_named(self, key: str, data: bytes, *, content_type: str) -> None:
+        try:
+            self.backend.put_named(key, data, content_type=content_type)
+        except FAILURES as exc:
+            _count("put", exc)
+            raise
+
+    def read_named(self, key: str) -> bytes:
+        try:
+            return self.backend.read_named(key)
+        except FAILURES as exc:
+            _count("open", exc)
+            raise
+
+    def list_named(self, folder: str) -> list[str]:
+        try:
+            return self.backend.list_named(folder)
+        except FAILURES as exc:
+            _count("list", exc)
+            raise
+
 
 class _MeteredChunks(Iterator[bytes]):
     """The backend's chunk stream; a failure while reading it counts as a ``read`` error."""

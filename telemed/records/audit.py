@@ -1,40 +1,32 @@
 """Append to, verify and read the e-card audit log (no Flask here).
 
-Hash chain. Row *n* stores ``prev_hash`` (the ``hash`` of row *n-1*, or 64
-zeros for the first row) and ``hash = sha256(prev_hash + canonical(row))``
-as lowercase hex, where ``canonical(row)`` is the UTF-8 encoding of
-``json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
-over exactly these keys: ``id``, ``at``, ``actor_id``, ``actor_role``,
-``patient_id``, ``object_type``, ``object_id``, ``action``, ``outcome``,
-``client_addr`` (integers as JSON numbers, missing values as ``null``, ``at``
-as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``). ``prev_hash`` is prefixed as its 64
-hex characters. Verification walks rows in ``id`` order and so detects a
-modified row (hash mismatch), a row removed from or inserted into the middle,
-or rows reordered (prev_hash mismatch). It cannot detect the removal of the
-newest rows, nor a rewrite of the whole tail by someone able to recompute
-hashes: anchor the head hash elsewhere if that matters.
+Keyed hash chain. Row *n* stores ``prev_hash`` (the ``hash`` of row *n-1*, or 64 zeros for the
+first row), ``key_id`` (``audit_keys.key_id`` of the key that chained it) and ``hash =
+HMAC-SHA256(key, prev_hash + canonical(row))`` as lowercase hex, where ``canonical(row)`` is the
+UTF-8 encoding of ``json.dumps(fields, sort_keys=True, separators=(",", ":"),
+ensure_ascii=False)`` over exactly these keys: ``id``, ``at``, ``actor_id``, ``actor_role``,
+``patient_id``, ``object_type``, ``object_id``, ``action``, ``outcome``, ``client_addr``,
+``key_id`` (integers as JSON numbers, missing values as ``null``, ``at`` as UTC
+``YYYY-MM-DDTHH:MM:SS.ffffffZ``). ``prev_hash`` is prefixed as its 64 hex characters. Rows
+written before the chain was keyed (``key_id`` NULL) were chained with plain SHA-256 over the
+same fields without ``key_id``; they may only precede the keyed ones.
 
-Append-only: this module has no update or delete path; the ORM guards live in
-``audit_models``. On PostgreSQL the database can refuse it too::
+Verification walks rows in ``id`` order and so detects a modified row (hash mismatch, and without
+the key nobody can compute a matching one), a row removed from or inserted into the middle, or
+rows reordered (prev_hash mismatch). The newest rows are covered by the signed checkpoints of
+``audit_anchor``, which also find a truncated tail.
 
-    CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        RAISE EXCEPTION 'audit_events is append-only (% refused)', TG_OP
-            USING ERRCODE = 'insufficient_privilege';
-    END $$;
-    CREATE TRIGGER audit_events_append_only
-        BEFORE UPDATE OR DELETE ON audit_events
-        FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
-    CREATE TRIGGER audit_events_no_truncate
-        BEFORE TRUNCATE ON audit_events
-        FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+Append-only: this module has no update or delete path; the ORM guards live in ``audit_models``
+and the database refuses UPDATE, DELETE (and on PostgreSQL TRUNCATE) itself: triggers created by
+migration 0011.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
@@ -42,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from telemed.auth.actor import Actor
 from telemed.db import Database
+from telemed.records.audit_keys import AuditKeys, UnknownKey
 from telemed.records.audit_models import (
     ACTIONS,
     ANONYMOUS,
@@ -75,16 +68,23 @@ def canonical(fields: dict) -> bytes:
     """The canonical bytes of a row's fields (see the module docstring)."""
     values = {k: fields[k] for k in _FIELDS}
     values["at"] = values["at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if fields.get("key_id") is not None:
+        values["key_id"] = fields["key_id"]
     return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def chain_hash(prev_hash: str, fields: dict) -> str:
-    """``sha256(prev_hash + canonical(fields))`` as 64 lowercase hex characters."""
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical(fields)).hexdigest()
+def chain_hash(prev_hash: str, fields: dict, keys: AuditKeys) -> str:
+    """The row's link: HMAC under the key ``fields["key_id"]`` names (``UnknownKey`` when it is
+    not configured), or plain SHA-256 for a row chained before keys (``key_id`` None)."""
+    message = prev_hash.encode("ascii") + canonical(fields)
+    if fields.get("key_id") is None:
+        return hashlib.sha256(message).hexdigest()
+    return keys.mac(fields["key_id"], message)
 
 
 def record(
     db: Database,
+    keys: AuditKeys,
     *,
     actor: Actor | None,
     patient_id: int | None,
@@ -105,6 +105,7 @@ def record(
     with db.transaction() as s:
         return append(
             s,
+            keys,
             actor=actor,
             patient_id=patient_id,
             object_type=object_type,
@@ -118,6 +119,7 @@ def record(
 
 def append(
     session: Session,
+    keys: AuditKeys,
     *,
     actor: Actor | None,
     patient_id: int | None,
@@ -155,6 +157,7 @@ def append(
         "action": action,
         "outcome": outcome,
         "client_addr": None if client_addr is None else client_addr[:64],
+        "key_id": keys.current_id,
     }
     if session.get_bind().dialect.name != "sqlite":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
@@ -162,7 +165,7 @@ def append(
     last = session.execute(newest).first()
     prev_hash = last.hash if last else GENESIS_HASH
     fields["id"] = last.id + 1 if last else 1
-    event = AuditEvent(**fields, prev_hash=prev_hash, hash=chain_hash(prev_hash, fields))
+    event = AuditEvent(**fields, prev_hash=prev_hash, hash=chain_hash(prev_hash, fields, keys))
     session.add(event)
     session.flush()
     return event
@@ -170,37 +173,52 @@ def append(
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """``checked`` counts the rows found good before the first bad one (all rows when ``ok``)."""
+    """``checked`` counts the rows found good before the first bad one (all rows when ``ok``);
+    ``last_id`` is the newest row's id (0 for an empty log) and ``seen`` the hashes of the rows
+    ``verify_chain`` was asked to ``watch`` (those that exist), each with its position in the
+    chain (1 = the first event)."""
 
     ok: bool
     checked: int
     first_bad_id: int | None
     reason: str
+    last_id: int = 0
+    seen: dict[int, tuple[str, int]] = field(default_factory=dict)
 
 
-def verify_chain(session: Session) -> VerifyResult:
+def verify_chain(session: Session, keys: AuditKeys, *, watch: Collection[int] = ()) -> VerifyResult:
     """Walk the whole log in ``id`` order, streaming, and stop at the first broken link."""
     table = AuditEvent.__table__
     rows = session.execute(select(*table.c).order_by(table.c.id).execution_options(yield_per=_BATCH))
-    expected, checked = GENESIS_HASH, 0
+    expected, checked, keyed, last_id = GENESIS_HASH, 0, False, 0
+    seen: dict[int, tuple[str, int]] = {}
+
+    def broken(row_id: int, reason: str) -> VerifyResult:
+        rows.close()
+        return VerifyResult(False, checked, row_id, reason, last_id, seen)
+
     for row in rows:
         fields = row._asdict()
         if row.prev_hash != expected:
-            rows.close()
-            return VerifyResult(
-                False,
-                checked,
+            return broken(
                 row.id,
-                "prev_hash does not match the previous event's hash "
-                "(an event was removed, inserted or reordered)",
+                "prev_hash does not match the previous event's hash (an event was removed, inserted or reordered)",
             )
-        if chain_hash(row.prev_hash, fields) != row.hash:
-            rows.close()
-            return VerifyResult(
-                False, checked, row.id, "hash does not match the event's contents (the event was modified)"
+        if row.key_id is None and keyed:
+            return broken(row.id, "an unkeyed event after keyed ones (the event was rewritten)")
+        try:
+            good = chain_hash(row.prev_hash, fields, keys) == row.hash
+        except UnknownKey:
+            return broken(
+                row.id, f"the event was chained with key {row.key_id}, which TELEMED_AUDIT_KEY lacks"
             )
-        expected, checked = row.hash, checked + 1
-    return VerifyResult(True, checked, None, "ok")
+        if not good:
+            return broken(row.id, "hash does not match the event's contents (the event was modified)")
+        keyed = keyed or row.key_id is not None
+        expected, checked, last_id = row.hash, checked + 1, row.id
+        if row.id in watch:
+            seen[row.id] = (row.hash, checked)
+    return VerifyResult(True, checked, None, "ok", last_id, seen)
 
 
 def access_log(session: Session, patient_id: int, *, limit: int = 50, offset: int = 0) -> list[AuditEvent]:

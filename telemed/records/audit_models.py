@@ -1,11 +1,10 @@
 """The append-only audit log of the e-card: one row per access, allowed or denied.
 
 Rows are written only by :func:`telemed.records.audit.record`, which links each
-row to the previous one with a SHA-256 hash chain. The ORM guards below refuse
+row to the previous one with a keyed (HMAC-SHA256) hash chain. The ORM guards below refuse
 any UPDATE or DELETE of an ``AuditEvent`` made through a session (unit-of-work
 flushes and ORM bulk ``update()``/``delete()`` statements alike), raising
-:class:`AppendOnlyViolation`. Raw SQL is not guarded here: see
-``telemed.records.audit`` for the PostgreSQL trigger that closes that path.
+:class:`AppendOnlyViolation`; raw SQL is refused by the database's triggers (migration 0011).
 """
 
 from __future__ import annotations
@@ -58,6 +57,7 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(20))
     outcome: Mapped[str] = mapped_column(String(10))
     client_addr: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))  # None: chained before keys (plain SHA-256)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # unique: the chain cannot fork
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 

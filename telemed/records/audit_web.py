@@ -8,7 +8,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 
 from telemed import errors
@@ -33,6 +33,7 @@ def audited(object_type: str, action: str, *, patient_id: int | None = None, obj
     def log(outcome: str) -> None:
         audit.record(
             database(),
+            current_app.extensions["telemed.audit_keys"],
             actor=actor,
             patient_id=ctx["patient_id"],
             object_type=object_type,

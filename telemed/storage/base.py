@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 DEFAULT_CHUNK = 8 * MiB
 _KEY_RE = re.compile(r"([0-9a-f]{2})/\1[0-9a-f]{30}")
+#: Named objects (the app's own records, e.g. ``audit-checkpoints/000000000001.json``): a folder of
+#: lower-case letters and dashes, then a file name; never the shape of an upload's random key.
+_NAMED_RE = re.compile(r"[a-z][a-z-]{2,40}/[A-Za-z0-9][A-Za-z0-9._-]{0,100}")
 
 
 class Readable(Protocol):
@@ -61,6 +64,13 @@ def check_key(key: object) -> str:
     """Return ``key`` if it has the generated shape, else raise :class:`InvalidKey`."""
     if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
         raise InvalidKey("invalid storage key")
+    return key
+
+
+def check_named_key(key: object) -> str:
+    """Return ``key`` if it is a valid named key (see ``_NAMED_RE``), else raise :class:`InvalidKey`."""
+    if not isinstance(key, str) or not _NAMED_RE.fullmatch(key) or ".." in key:
+        raise InvalidKey("invalid named storage key")
     return key
 
 
@@ -208,3 +218,16 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def ping(self) -> bool:
         """True when the backend is usable (health checks); never raises."""
+
+    @abc.abstractmethod
+    def put_named(self, key: str, data: bytes, *, content_type: str) -> None:
+        """Store ``data`` whole under the named ``key`` (``check_named_key``), replacing any object
+        there; ``StorageUnavailable`` on a backend error (then the old object, if any, is intact)."""
+
+    @abc.abstractmethod
+    def read_named(self, key: str) -> bytes:
+        """The named object's bytes; ``NotFound`` / ``StorageUnavailable``."""
+
+    @abc.abstractmethod
+    def list_named(self, folder: str) -> list[str]:
+        """The named keys in ``folder`` (e.g. ``"audit-checkpoints"``), sorted."""

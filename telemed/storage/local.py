@@ -17,6 +17,7 @@ from telemed.storage.base import (
     Storage,
     StoredObject,
     check_key,
+    check_named_key,
     new_key,
     quietly,
     unavailable_on,
@@ -94,3 +95,47 @@ class LocalStorage(Storage):
 
     def ping(self) -> bool:
         return self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)
+
+    def _named(self, key: str) -> Path:
+        return self.root / check_named_key(key)
+
+    def put_named(self, key: str, data: bytes, *, content_type: str) -> None:
+        final = self._named(key)
+        tmp: str | None = None
+        try:
+            with unavailable_on(OSError):
+                final.parent.mkdir(mode=0o700, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".tmp-")
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, final)
+            tmp = None
+        finally:
+            if tmp is not None:
+                quietly(os.unlink, tmp)
+
+    def read_named(self, key: str) -> bytes:
+        try:
+            return self._named(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise NotFound() from exc
+        except OSError as exc:
+            raise StorageUnavailable() from exc
+
+    def list_named(self, folder: str) -> list[str]:
+        directory = self.root / folder
+        with unavailable_on(OSError):
+            if not directory.is_dir():
+                return []
+            names = [p.name for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")]
+        return sorted(f"{folder}/{name}" for name in names if _valid_named(f"{folder}/{name}"))
+
+
+def _valid_named(key: str) -> bool:
+    try:
+        check_named_key(key)
+    except InvalidKey:
+        return False
+    return True

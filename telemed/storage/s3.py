@@ -21,6 +21,7 @@ from telemed.storage.base import (
     Storage,
     StoredObject,
     check_key,
+    check_named_key,
     new_key,
     quietly,
     unavailable_on,
@@ -275,6 +276,39 @@ class S3Storage(Storage):
             "ResponseContentType": content_type,
         }
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+
+    def _full_named(self, key: str) -> str:
+        check_named_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put_named(self, key: str, data: bytes, *, content_type: str) -> None:
+        full = self._full_named(key)
+        with _backend():
+            self._with_sse(
+                self.client.put_object, Bucket=self.bucket, Key=full, Body=data, ContentType=content_type
+            )
+
+    def read_named(self, key: str) -> bytes:
+        full = self._full_named(key)
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=full)["Body"].read()
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                raise NotFound() from exc
+            raise StorageUnavailable() from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable() from exc
+
+    def list_named(self, folder: str) -> list[str]:
+        base = f"{self.prefix}/" if self.prefix else ""
+        keys: list[str] = []
+        with _backend():
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=f"{base}{folder}/"
+            )
+            for page in pages:
+                keys.extend(item["Key"][len(base) :] for item in page.get("Contents", []))
+        return sorted(keys)
 
     def ping(self) -> bool:
         try:

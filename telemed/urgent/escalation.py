@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from telemed.db import Database
 from telemed.records import audit
+from telemed.records.audit_keys import AuditKeys
 from telemed.scheduling.models import Consultation, Mode, Status
 from telemed.urgent import notices, queue, rules
 from telemed.urgent.models import UrgentRequest
@@ -24,7 +25,7 @@ from telemed.urgent.notices import Action
 from telemed.urgent.settings import UrgentSettings
 
 
-def escalate_due(db: Database, *, now: datetime, settings: UrgentSettings) -> int:
+def escalate_due(db: Database, keys: AuditKeys, *, now: datetime, settings: UrgentSettings) -> int:
     """Run every escalation step due at ``now`` (a request overdue for both runs both, in order);
     returns how many steps this call did."""
     with db.session() as s:
@@ -43,14 +44,20 @@ def escalate_due(db: Database, *, now: datetime, settings: UrgentSettings) -> in
     for consultation_id, created_at, level in due:
         target = rules.due_level(now - created_at, settings.escalate_after)
         for step in range(level + 1, target + 1):
-            if not step_up(db, consultation_id, step, now=now, settings=settings):
+            if not step_up(db, keys, consultation_id, step, now=now, settings=settings):
                 break
             done += 1
     return done
 
 
 def step_up(
-    db: Database, consultation_id: int, level: int, *, now: datetime, settings: UrgentSettings
+    db: Database,
+    keys: AuditKeys,
+    consultation_id: int,
+    level: int,
+    *,
+    now: datetime,
+    settings: UrgentSettings,
 ) -> bool:
     """Raise the waiting request to ``level`` from ``level - 1``, once; False when it is no longer
     waiting or another worker did it."""
@@ -75,6 +82,7 @@ def step_up(
             return False
         audit.append(
             s,
+            keys,
             actor=None,
             system=True,
             patient_id=None,

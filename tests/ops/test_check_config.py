@@ -20,6 +20,7 @@ GOOD_ENV = {
     "TELEMED_TURN_URLS": "turn:turn.example.org:3478",
     "TELEMED_TURN_SECRET": "coturn-static-auth-secret",
     "TELEMED_METRICS_TOKEN": "m" * 32,
+    "TELEMED_AUDIT_KEY": "a" * 40 + ",retired-" + "b" * 32,
 }
 
 
@@ -57,10 +58,19 @@ def test_a_production_ready_environment_passes_strict(env, db_url):
     else:
         assert result.exit_code == 0, result.output
         assert result.output.splitlines()[-1] == "0 error(s), 0 warning(s)"
-    for name in ("configuration", "database", "schema", "storage", "secret key", "cookies", "turn"):
+    for name in (
+        "configuration",
+        "database",
+        "schema",
+        "storage",
+        "secret key",
+        "audit key",
+        "cookies",
+        "turn",
+    ):
         assert lines[name].startswith("ok "), result.output
-    assert "current (revision" in lines["schema"]
-    assert "k" * 48 not in result.output and "m" * 32 not in result.output
+    assert "current (revision" in lines["schema"] and "2 keys" in lines["audit key"]
+    assert "k" * 48 not in result.output and "m" * 32 not in result.output and "a" * 40 not in result.output
 
 
 def test_the_demo_defaults_warn_of_every_production_must_change(env, tmp_path):
@@ -69,6 +79,7 @@ def test_the_demo_defaults_warn_of_every_production_must_change(env, tmp_path):
     assert result.exit_code == 0, result.output
     for name, said in (
         ("secret key", "TELEMED_SECRET_KEY"),
+        ("audit key", "TELEMED_AUDIT_KEY"),
         ("database engine", "SQLite"),
         ("cookies", "TELEMED_COOKIE_SECURE"),
         ("password hash", "argon2-fast"),
@@ -76,9 +87,9 @@ def test_the_demo_defaults_warn_of_every_production_must_change(env, tmp_path):
         ("schema", "telemed init-db"),  # a new, empty database
     ):
         assert lines[name].startswith("warning ") and said in lines[name], lines[name]
-    assert result.output.splitlines()[-1] == "0 error(s), 6 warning(s)"
+    assert result.output.splitlines()[-1] == "0 error(s), 7 warning(s)"
     strict, _ = check_config("--strict")
-    assert strict.exit_code == 1 and strict.output.splitlines()[-1] == "0 error(s), 6 warning(s)"
+    assert strict.exit_code == 1 and strict.output.splitlines()[-1] == "0 error(s), 7 warning(s)"
 
 
 def test_a_bad_setting_is_an_error_that_names_the_variable(env):

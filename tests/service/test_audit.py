@@ -8,9 +8,14 @@ from sqlalchemy import delete, select, text, update
 
 from telemed.cli import main
 from telemed.records import audit
+from telemed.records.audit_keys import AuditKeys
 from telemed.records.audit_models import GENESIS_HASH, AppendOnlyViolation, AuditEvent
 from tests.service.test_concurrency import race
+from tests.support.audit_guard import tampering
 from tests.support.factories import actor
+
+KEY = "test-audit-key-0123456789abcdefghijklmnop"
+KEYS = AuditKeys.from_setting(KEY, "unused")
 
 T0 = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 
@@ -29,6 +34,7 @@ def log(
 ):
     return audit.record(
         db,
+        KEYS,
         actor=who,
         patient_id=patient_id,
         object_type=object_type,
@@ -47,7 +53,7 @@ def events(db) -> list[AuditEvent]:
 
 def verify(db) -> audit.VerifyResult:
     with db.session() as s:
-        return audit.verify_chain(s)
+        return audit.verify_chain(s, KEYS)
 
 
 def test_allowed_and_denied_events_are_stored_with_every_field(db, factory):
@@ -110,19 +116,22 @@ def test_allowed_and_denied_events_are_stored_with_every_field(db, factory):
     ) == (None, "anonymous", 999_999, "c-7", "export", "denied", None, T0)
     assert first.prev_hash == GENESIS_HASH and second.prev_hash == first.hash
     assert len({first.hash, second.hash}) == 2 and all(len(e.hash) == 64 for e in (first, second))
-    assert verify(db) == audit.VerifyResult(True, 2, None, "ok")
+    assert verify(db) == audit.VerifyResult(True, 2, None, "ok", last_id=2)
 
 
-def test_the_hash_is_sha256_of_prev_hash_and_canonical_json(db):
+def test_the_hash_is_an_hmac_of_prev_hash_and_canonical_json_under_the_audit_key(db):
     import hashlib
+    import hmac
 
     event = log(db, None, patient_id=5, object_id=None, addr="2001:db8::1")
+    assert event.key_id == KEYS.current_id and len(event.key_id) == 16 and event.key_id not in KEY
     body = (
         '{"action":"read","actor_id":null,"actor_role":"anonymous","at":"2026-03-01T09:30:15.123456Z",'
-        '"client_addr":"2001:db8::1","id":1,"object_id":null,"object_type":"record","outcome":"allowed",'
-        '"patient_id":5}'
+        f'"client_addr":"2001:db8::1","id":1,"key_id":"{KEYS.current_id}","object_id":null,'
+        '"object_type":"record","outcome":"allowed","patient_id":5}'
     )
-    assert event.hash == hashlib.sha256((GENESIS_HASH + body).encode()).hexdigest()
+    expected = hmac.new(KEY.encode(), (GENESIS_HASH + body).encode(), hashlib.sha256).hexdigest()
+    assert event.hash == expected
 
 
 def test_hostile_values_are_cut_to_fit_rather_than_losing_the_event(db):
@@ -155,7 +164,7 @@ def test_access_log_lists_a_patients_events_newest_first(db, factory):
 def test_a_modified_row_breaks_the_chain_at_that_row(db):
     for _ in range(5):
         log(db)
-    with db.engine.begin() as conn:
+    with tampering(db.engine) as conn:
         conn.execute(text("UPDATE audit_events SET action = 'write' WHERE id = 3"))
     result = verify(db)
     assert (result.ok, result.first_bad_id, result.checked) == (False, 3, 2) and "modified" in result.reason
@@ -164,7 +173,7 @@ def test_a_modified_row_breaks_the_chain_at_that_row(db):
 def test_a_deleted_middle_row_breaks_the_chain(db):
     for _ in range(5):
         log(db)
-    with db.engine.begin() as conn:
+    with tampering(db.engine) as conn:
         conn.execute(text("DELETE FROM audit_events WHERE id = 3"))
     result = verify(db)
     assert (result.ok, result.first_bad_id) == (False, 4) and "removed" in result.reason
@@ -173,12 +182,12 @@ def test_a_deleted_middle_row_breaks_the_chain(db):
 def test_reordered_or_forged_rows_break_the_chain(db):
     for i in range(4):
         log(db, object_id=i)
-    with db.engine.begin() as conn:  # swap the contents of rows 2 and 3 (ids stay in place)
+    with tampering(db.engine) as conn:  # swap the contents of rows 2 and 3 (ids stay in place)
         conn.execute(text("UPDATE audit_events SET id = -2 WHERE id = 2"))
         conn.execute(text("UPDATE audit_events SET id = 2 WHERE id = 3"))
         conn.execute(text("UPDATE audit_events SET id = 3 WHERE id = -2"))
     assert verify(db).first_bad_id == 2
-    with db.engine.begin() as conn:  # put them back, then forge a self-consistent row at the end
+    with tampering(db.engine) as conn:  # put them back, then forge a self-consistent row at the end
         conn.execute(text("UPDATE audit_events SET id = -2 WHERE id = 2"))
         conn.execute(text("UPDATE audit_events SET id = 2 WHERE id = 3"))
         conn.execute(text("UPDATE audit_events SET id = 3 WHERE id = -2"))
@@ -194,12 +203,13 @@ def test_reordered_or_forged_rows_break_the_chain(db):
         "action": "read",
         "outcome": "allowed",
         "client_addr": None,
+        "key_id": KEYS.current_id,
     }
     prev = "f" * 64  # not the hash of row 4
     with db.engine.begin() as conn:
         conn.execute(
             AuditEvent.__table__.insert().values(
-                **forged, prev_hash=prev, hash=audit.chain_hash(prev, forged)
+                **forged, prev_hash=prev, hash=audit.chain_hash(prev, forged, KEYS)
             )
         )
     result = verify(db)
@@ -230,7 +240,7 @@ def test_concurrent_appends_keep_one_unforked_chain(db, factory):
     rows = events(db)
     assert len(rows) == 200 and len({e.prev_hash for e in rows}) == 200
     assert [e.prev_hash for e in rows[1:]] == [e.hash for e in rows[:-1]]
-    assert verify(db) == audit.VerifyResult(True, 200, None, "ok")
+    assert verify(db) == audit.VerifyResult(True, 200, None, "ok", last_id=200)
 
 
 def test_verification_streams_across_batches(db):
@@ -248,13 +258,14 @@ def test_verification_streams_across_batches(db):
             "action": "read",
             "outcome": "allowed",
             "client_addr": None,
+            "key_id": KEYS.current_id,
         }
-        rows.append({**fields, "prev_hash": prev, "hash": (prev := audit.chain_hash(prev, fields))})
+        rows.append({**fields, "prev_hash": prev, "hash": (prev := audit.chain_hash(prev, fields, KEYS))})
     with db.engine.begin() as conn:
         conn.execute(AuditEvent.__table__.insert(), rows)
-    assert verify(db) == audit.VerifyResult(True, 2500, None, "ok")
+    assert verify(db) == audit.VerifyResult(True, 2500, None, "ok", last_id=2500)
     assert log(db).id == 2501 and verify(db).checked == 2501
-    with db.engine.begin() as conn:
+    with tampering(db.engine) as conn:
         conn.execute(text("UPDATE audit_events SET patient_id = 0 WHERE id = 2222"))
     assert verify(db).first_bad_id == 2222
 
@@ -262,13 +273,14 @@ def test_verification_streams_across_batches(db):
 def test_cli_audit_verify(db, db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("TELEMED_DATABASE_URL", db_url)
     monkeypatch.setenv("TELEMED_INSTANCE_DIR", str(tmp_path / "cli-instance"))
+    monkeypatch.setenv("TELEMED_AUDIT_KEY", KEY)
     for _ in range(3):
-        log(db)
+        log(db, now=datetime.now(UTC))
     runner = CliRunner()
     ok = runner.invoke(main, ["audit-verify"])
-    assert (ok.exit_code, ok.output.strip()) == (0, "audit chain OK: 3 events")
-    with db.engine.begin() as conn:
+    assert (ok.exit_code, ok.output.strip()) == (0, "audit chain OK: 3 events, 0 checkpoints")
+    with tampering(db.engine) as conn:
         conn.execute(text("UPDATE audit_events SET outcome = 'denied' WHERE id = 2"))
     broken = runner.invoke(main, ["audit-verify"])
     assert broken.exit_code == 1
-    assert broken.output.startswith("audit chain BROKEN at event 2: hash does not match")
+    assert "audit log BROKEN: audit chain broken at event 2: hash does not match" in broken.output

@@ -99,7 +99,7 @@ def test_one_doctor_taking_two_requests_at_once_gets_one(app, db, w):
         assert statuses == ["in_progress", "waiting"]
 
 
-def _escalation_record(db, cid):
+def _escalation_record(app, db, cid):
     with db.session() as s:
         audit = s.scalars(
             select(AuditEvent.action).where(
@@ -113,7 +113,12 @@ def _escalation_record(db, cid):
                 OutboxEvent.event == "urgent_queue", OutboxEvent.payload["action"].as_string() == "escalated"
             )
         )
-        return sorted(audit), alerts, s.get(UrgentRequest, cid).escalation_level, verify_chain(s).ok
+        return (
+            sorted(audit),
+            alerts,
+            s.get(UrgentRequest, cid).escalation_level,
+            verify_chain(s, app.extensions["telemed.audit_keys"]).ok,
+        )
 
 
 def test_workers_running_the_same_due_step_at_once_do_it_once(app, db, w):
@@ -123,7 +128,7 @@ def test_workers_running_the_same_due_step_at_once_do_it_once(app, db, w):
     for level, at in ((1, start + escalate), (2, start + 2 * escalate)):
         done = race(4, lambda i, at=at: run_due(app, now=at)["escalation_steps"])
         assert sorted(done) == [0, 0, 0, 1], level
-    audit, alerts, level, chain_ok = _escalation_record(db, cid)
+    audit, alerts, level, chain_ok = _escalation_record(app, db, cid)
     assert audit == ["escalate_1", "escalate_2"] and level == 2 and chain_ok
     assert alerts == 2 * 2  # each level alerts both therapists once
 
@@ -144,7 +149,7 @@ def test_two_running_workers_escalate_each_step_once(db_url, tmp_path):
             thread.start()
         try:
             deadline = datetime.now(UTC).timestamp() + 30
-            while _escalation_record(db, cid)[2] < 2:
+            while _escalation_record(app, db, cid)[2] < 2:
                 assert datetime.now(UTC).timestamp() < deadline, "the request never reached level 2"
                 threading.Event().wait(0.05)
             threading.Event().wait(0.5)  # both loops run several more times over the finished steps
@@ -153,7 +158,7 @@ def test_two_running_workers_escalate_each_step_once(db_url, tmp_path):
                 worker.stop()
             for thread in threads:
                 thread.join(10)
-        audit, alerts, level, chain_ok = _escalation_record(db, cid)
+        audit, alerts, level, chain_ok = _escalation_record(app, db, cid)
         assert audit == ["escalate_1", "escalate_2"] and level == 2 and chain_ok and alerts == 4
     finally:
         app.extensions["telemed.db"].dispose()

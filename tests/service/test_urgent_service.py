@@ -508,7 +508,7 @@ def test_escalation_steps_alert_all_doctors_then_offer_a_slot(app, db, factory, 
             ("escalate_1", str(cid), "system", "done"),
             ("escalate_2", str(cid), "system", "done"),
         ]
-        assert verify_chain(s).ok
+        assert verify_chain(s, app.extensions["telemed.audit_keys"]).ok
 
 
 def test_a_long_overdue_request_takes_both_steps_in_order(app, db, w):

@@ -431,3 +431,22 @@ def test_only_the_s3_backend_imports_botocore(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_named_objects_are_written_whole_listed_in_order_and_read_back(storage: Storage) -> None:
+    assert storage.list_named("audit-checkpoints") == []
+    storage.put_named("audit-checkpoints/000000000002.json", b'{"seq":2}', content_type="application/json")
+    storage.put_named("audit-checkpoints/000000000001.json", b'{"seq":1}', content_type="application/json")
+    storage.put_named(
+        "audit-checkpoints/000000000001.json", b'{"seq":1,"v":2}', content_type="application/json"
+    )
+    assert storage.list_named("audit-checkpoints") == [
+        "audit-checkpoints/000000000001.json",
+        "audit-checkpoints/000000000002.json",
+    ]
+    assert storage.read_named("audit-checkpoints/000000000001.json") == b'{"seq":1,"v":2}'
+    with pytest.raises(NotFound):
+        storage.read_named("audit-checkpoints/000000000003.json")
+    for bad in ("../etc/passwd", "audit-checkpoints/../x", "ab/" + "a" * 32, "Audit/x", "x/.hidden/y"):
+        with pytest.raises(InvalidKey):
+            storage.put_named(bad, b"x", content_type="text/plain")
