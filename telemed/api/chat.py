@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request, stream_with_context
 
 from telemed import errors, inputs
-from telemed.api import api, audits_access
+from telemed.api import api
 from telemed.api.contract import TEXT_PATTERN, Body, IntParam, Raw, documented
 from telemed.api.openapi_parts import ATTACHMENT_BYTES, array_of, json_response, ref
 from telemed.auth.web import current_actor
@@ -50,12 +50,11 @@ def _max_upload() -> int:
 @documented(json_response(array_of("Message")), query=(AFTER, HISTORY_LIMIT))
 def list_messages(consultation_id: int):
     """Chat history: the last ``limit`` (default 50), or the first ``limit`` after message id ``after``."""
-    actor = current_actor()
     after, limit = AFTER.read() or None, HISTORY_LIMIT.read()
-    with database().session() as s:
-        return jsonify(
-            [chat.message_json(m) for m in chat.history(s, actor, consultation_id, after=after, limit=limit)]
-        )
+    with audited("chat", "read", object_id=consultation_id) as ctx, database().session() as s:
+        messages = chat.history(s, ctx["actor"], consultation_id, after=after, limit=limit)
+        body = [chat.message_json(m) for m in messages]
+    return jsonify(body)
 
 
 @api.post("/consultations/<int:consultation_id>/messages")
@@ -73,7 +72,6 @@ def post_message(consultation_id: int):
 
 
 @api.post("/consultations/<int:consultation_id>/attachments")
-@audits_access
 @documented(
     json_response(ref("Attachment"), "Stored"), status=201, errors=(409, 413, 415, 503), multipart=True
 )
@@ -119,7 +117,6 @@ def _file_reader(limit: int) -> MultipartFileReader:
 
 
 @api.post("/patients/<int:patient_id>/record/visits/<int:visit_id>/documents")
-@audits_access
 @documented(
     json_response(ref("Attachment"), "Stored"), status=201, errors=(403, 413, 415, 503), multipart=True
 )
@@ -144,7 +141,6 @@ def upload_visit_document(patient_id: int, visit_id: int):
 
 
 @api.get("/attachments/<int:attachment_id>")
-@audits_access
 @documented(ATTACHMENT_BYTES, errors=(503,))
 def download_attachment(attachment_id: int):
     """The attachment's bytes as a download (checksum verified while streaming); 404 to non-parties."""

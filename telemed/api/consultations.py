@@ -10,6 +10,7 @@ from telemed.api.contract import Body, ChoiceParam, Id, IntParam, Text, document
 from telemed.api.openapi_parts import array_of, json_response, ref
 from telemed.api.urgent import consultation_body
 from telemed.auth.web import current_actor
+from telemed.records.audit_web import audited
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.access import REASON_MAX
 from telemed.web import clinic_tz, database, db_session, deliver_outbox, now
@@ -76,7 +77,10 @@ def list_consultations():
 def get_consultation(consultation_id: int):
     """One consultation (with ``queue`` while an urgent request waits); 404 to anyone not party to it."""
     s = db_session()
-    return jsonify(consultation_body(s, scheduling.get_for(s, current_actor(), consultation_id)))
+    with audited("consultation", "read", object_id=consultation_id) as ctx:
+        c = scheduling.get_for(s, ctx["actor"], consultation_id)
+        ctx["patient_id"] = c.patient_id
+    return jsonify(consultation_body(s, c))
 
 
 @api.post("/consultations/<int:consultation_id>/cancel")

@@ -233,7 +233,11 @@ SCHEMAS: dict[str, dict] = {
             "at": DATE_TIME,
             "actor": {
                 "type": "object",
-                "properties": {"id": {"type": ["integer", "null"]}, "role": {"type": ["string", "null"]}},
+                "properties": {
+                    "id": {"type": ["integer", "null"]},
+                    "role": {"type": ["string", "null"]},
+                    "name": {"type": ["string", "null"], "description": "null for the system's own steps"},
+                },
             },
             "object_type": {"type": "string"},
             "object_id": {"type": ["string", "integer", "null"]},

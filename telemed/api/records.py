@@ -7,7 +7,7 @@ from typing import Literal
 from flask import Response, current_app, jsonify
 
 from telemed import errors
-from telemed.api import api, audits_access
+from telemed.api import api
 from telemed.api.contract import (
     TEXT_PATTERN,
     Body,
@@ -80,7 +80,6 @@ ICD_LANG = ChoiceParam("lang", ("ru", "en"))
 
 
 @api.put("/consultations/<int:consultation_id>/conclusion")
-@audits_access
 @documented(json_response(ref("Conclusion")), errors=(403, 409), body=CONCLUSION)
 def put_conclusion(consultation_id: int):
     """Save the draft (the consultation's doctor only); 409 ``conclusion_signed`` once signed."""
@@ -94,7 +93,6 @@ def put_conclusion(consultation_id: int):
 
 
 @api.get("/consultations/<int:consultation_id>/conclusion")
-@audits_access
 @documented(json_response(ref("Conclusion")))
 def get_conclusion(consultation_id: int):
     """The conclusion (doctor: also the draft; patient and guardian: once signed)."""
@@ -105,7 +103,6 @@ def get_conclusion(consultation_id: int):
 
 
 @api.post("/consultations/<int:consultation_id>/conclusion/sign")
-@audits_access
 @documented(json_response(ref("Conclusion")), errors=(403, 409), body=SIGN)
 def sign_conclusion(consultation_id: int):
     """Sign with the doctor's password; the consultation becomes completed.
@@ -128,7 +125,6 @@ def sign_conclusion(consultation_id: int):
 
 
 @api.post("/consultations/<int:consultation_id>/conclusion/addenda")
-@audits_access
 @documented(json_response(ref("Conclusion"), "Added"), status=201, errors=(403, 409), body=ADDENDUM)
 def add_addendum(consultation_id: int):
     """Add a correction ``{text, reason}`` to the signed conclusion."""
@@ -144,7 +140,6 @@ def add_addendum(consultation_id: int):
 
 
 @api.get("/consultations/<int:consultation_id>/conclusion.pdf")
-@audits_access
 @documented(PDF, errors=(409,))
 def conclusion_pdf(consultation_id: int):
     """The signed conclusion as a PDF (Cyrillic text embedded and extractable)."""
@@ -175,7 +170,6 @@ def _record_filter() -> ecard.EntryFilter:
 
 
 @api.get("/patients/<int:patient_id>/record")
-@audits_access
 @documented(
     json_response(array_of("RecordEntry")),
     query=(KIND, RECORD_FROM, RECORD_TO, RECORD_SPECIALTY, RECORD_TEXT, RECORD_LIMIT, OFFSET),
@@ -194,7 +188,6 @@ def patient_record(patient_id: int):
 
 
 @api.post("/patients/<int:patient_id>/record/visits")
-@audits_access
 @documented(json_response(ref("RecordEntry"), "Added"), status=201, errors=(403,), body=VISIT)
 def add_visit(patient_id: int):
     """Records staff: add an in-person visit ``{date, clinic, doctor_name, specialty?, diagnosis?, notes?}``."""
@@ -208,7 +201,6 @@ def add_visit(patient_id: int):
 
 
 @api.get("/patients")
-@audits_access
 @documented(json_response(array_of("PatientMatch")), errors=(403,), query=(SEARCH_Q, SEARCH_LIMIT))
 def search_patients():
     """Records staff: search patients by name, birth date (ДД.ММ.ГГГГ or ISO) or policy number."""
@@ -229,7 +221,6 @@ def search_patients():
 
 
 @api.get("/patients/<int:patient_id>/record/access-log")
-@audits_access
 @documented(json_response(array_of("AccessLogEntry")), query=(LOG_LIMIT, OFFSET))
 def access_log(patient_id: int):
     """Who looked at this record (for the patient, a guardian, records staff and admins)."""
@@ -237,11 +228,12 @@ def access_log(patient_id: int):
         ecard.patient_for_access_log(db_session(), ctx["actor"], patient_id, now=now())
         limit, offset = LOG_LIMIT.read(), OFFSET.read()
         rows = audit.access_log(db_session(), patient_id, limit=limit, offset=offset)
+        names = audit.actor_names(db_session(), rows)
     return jsonify(
         [
             {
                 "at": r.at.isoformat(timespec="seconds"),
-                "actor": {"id": r.actor_id, "role": r.actor_role},
+                "actor": {"id": r.actor_id, "role": r.actor_role, "name": names.get(r.actor_id or 0)},
                 "object_type": r.object_type,
                 "object_id": r.object_id,
                 "action": r.action,
@@ -253,7 +245,6 @@ def access_log(patient_id: int):
 
 
 @api.get("/patients/<int:patient_id>/record/fhir")
-@audits_access
 @documented(FHIR_BUNDLE)
 def patient_fhir(patient_id: int):
     """The e-card as a FHIR R4 Bundle (Patient, Practitioner, Encounter, Composition, DocumentReference)."""

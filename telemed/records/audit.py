@@ -45,7 +45,16 @@ from telemed.records.audit_models import (
     AuditEvent,
 )
 
-__all__ = ["VerifyResult", "access_log", "append", "canonical", "chain_hash", "record", "verify_chain"]
+__all__ = [
+    "VerifyResult",
+    "access_log",
+    "actor_names",
+    "append",
+    "canonical",
+    "chain_hash",
+    "record",
+    "verify_chain",
+]
 
 #: Key of the PostgreSQL transaction-level advisory lock that serializes appends.
 PG_LOCK_KEY = 0x7E1E_A0D1_0000_0001
@@ -219,6 +228,17 @@ def verify_chain(session: Session, keys: AuditKeys, *, watch: Collection[int] = 
         if row.id in watch:
             seen[row.id] = (row.hash, checked)
     return VerifyResult(True, checked, None, "ok", last_id, seen)
+
+
+def actor_names(session: Session, events: list[AuditEvent]) -> dict[int, str]:
+    """The names of the events' actors (one query), by user id."""
+    from telemed.auth.models import User
+
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))
+    return dict(rows.all())
 
 
 def access_log(session: Session, patient_id: int, *, limit: int = 50, offset: int = 0) -> list[AuditEvent]:

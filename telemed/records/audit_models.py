@@ -27,6 +27,8 @@ OBJECT_TYPES = frozenset(
         "access_log",
         "patient_search",
         "urgent_request",
+        "chat",  # a consultation's chat history (REST and the socket's join)
+        "consultation",  # a consultation's details
     }
 )
 ACTIONS = frozenset({"read", "write", "sign", "addendum", "export", "search", "escalate_1", "escalate_2"})

@@ -18,14 +18,15 @@ from telemed.auth.actor import Actor
 from telemed.auth.web import current_actor
 from telemed.catalog.specialties import BY_CODE, SPECIALTIES
 from telemed.members import service as members
-from telemed.records import access, ecard
+from telemed.records import access, audit, ecard
 from telemed.records import conclusions as service
-from telemed.records.audit_web import audited
+from telemed.records.audit_web import audited, log_join
 from telemed.records.models import Conclusion, Visit
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.models import Consultation, Status
 from telemed.scheduling.views import CONSULTATION_PANELS
 from telemed.translatable import _l
+from telemed.video.events import JOIN_AUDIT
 from telemed.web import clinic_tz, database, db_session, now, viewer_tz
 
 bp = Blueprint("records", __name__)
@@ -59,6 +60,7 @@ def conclusion_panel(actor: Actor, c: Consultation) -> dict:
 
 def _register_panel(state) -> None:
     state.app.extensions.setdefault(CONSULTATION_PANELS, {})["conclusion"] = conclusion_panel
+    state.app.extensions[JOIN_AUDIT] = log_join  # the socket's join reads the chat history
 
 
 bp.record_once(_register_panel)
@@ -183,6 +185,9 @@ def _record_page(
         specialties=SPECIALTIES,
         switch=switch if len(switch) > 1 else [],
         can_add_visit=access.may_add_visit(actor),
+        can_read_access_log=access.may_read_access_log(
+            actor, is_own_record=patient.user_id == actor.id, may_read=True
+        ),
         visit_form=visit_form or {},
         visit_error=_visit_error_message(visit_error) if visit_error else None,
         visit_error_field=(visit_error.details or {}).get("field") if visit_error else None,
@@ -194,6 +199,62 @@ def _record_page(
 def record(patient_id: int):
     """A patient's e-card: every kind of entry, newest first, filtered and paginated; 404 without access."""
     return _record_page(patient_id)
+
+
+ACCESS_LOG_PAGE = 50
+ROLE_TITLES = {
+    "member": _l("Member"),
+    "doctor": _l("Doctor"),
+    "records": _l("Records staff"),
+    "admin": _l("Administrator"),
+    "system": _l("System"),
+    "anonymous": _l("Unknown"),
+}
+WHAT_TITLES = {
+    "record": _l("Medical record"),
+    "conclusion": _l("Medical conclusion"),
+    "attachment": _l("Document"),
+    "pdf": _l("Conclusion (PDF)"),
+    "visit": _l("In-person visit"),
+    "fhir": _l("Record export (FHIR)"),
+    "access_log": _l("This access log"),
+    "chat": _l("Consultation chat"),
+    "consultation": _l("Consultation"),
+    "urgent_request": _l("Urgent request"),
+    "patient_search": _l("Patient search"),
+}
+
+
+@bp.get("/patients/<int:patient_id>/record/access-log")
+def access_log_page(patient_id: int):
+    """«Кто открывал мою медкарту»: who opened the record, what and when, refused attempts marked
+    (the patient, a guardian, records staff and admins; 404 to others)."""
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    with audited("access_log", "read", patient_id=patient_id) as ctx:
+        patient = ecard.patient_for_access_log(db_session(), ctx["actor"], patient_id, now=now())
+        rows = audit.access_log(
+            db_session(), patient_id, limit=ACCESS_LOG_PAGE + 1, offset=(page - 1) * ACCESS_LOG_PAGE
+        )
+    names = audit.actor_names(db_session(), rows)
+    tz = viewer_tz()
+    events = [
+        {
+            "at": r.at.astimezone(tz),
+            "name": names.get(r.actor_id or 0),
+            "role": ROLE_TITLES.get(r.actor_role, r.actor_role),
+            "what": WHAT_TITLES.get(r.object_type, r.object_type),
+            "action": r.action,
+            "denied": r.outcome == "denied",
+        }
+        for r in rows[:ACCESS_LOG_PAGE]
+    ]
+    return render_template(
+        "records/access_log.html",
+        patient=patient,
+        events=events,
+        page=page,
+        has_next=len(rows) > ACCESS_LOG_PAGE,
+    )
 
 
 @bp.get("/record")

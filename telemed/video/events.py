@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 #: consultation, now) -> dict}``. Features above this one register theirs (``urgent`` adds ``queue``
 #: while a request waits), so a client that (re)joins learns their state at once.
 JOIN_EXTRAS = "telemed.join_extras"
+#: ``app.extensions`` key of ``audit(actor, consultation_id, outcome)``, called after each ``join``
+#: ("allowed"; "denied" when refused): a join reads the chat history, so features above this one
+#: (``records``) log it without this package importing them.
+JOIN_AUDIT = "telemed.join_audit"
 
 
 @socketio.on("signal")
@@ -103,6 +107,21 @@ def on_join(actor, data):
     """
     cid = consultation_id(data)
     after = optional_int(data, "after")
+    audit = current_app.extensions.get(JOIN_AUDIT)
+    try:
+        ack = _join(actor, cid, after)
+    except (errors.NotFound, errors.NotPermitted):
+        if audit:
+            audit(actor, cid, "denied")
+        raise
+    if audit:
+        audit(actor, cid, "allowed")
+    with database().session() as s:
+        broadcast_presence(s, cid)
+    return ack
+
+
+def _join(actor, cid: int, after: int | None) -> dict:
     with database().transaction() as s:
         c = chat.consultation_for_chat(s, actor, cid, lock=True)
         join_room(room(cid))
@@ -134,8 +153,6 @@ def on_join(actor, data):
             "room_open": room_is_open,
             "consultation": consultation,
         }
-    with database().session() as s:
-        broadcast_presence(s, cid)
     return ack
 
 
