@@ -92,7 +92,10 @@ def accept_consent():
 @api.delete("/me/consent")
 @documented(json_response(ref("Consent")))
 def withdraw_consent():
-    """Withdraw consent: new bookings are refused until it is accepted again."""
+    """Withdraw consent: every consultation of the member and of the children in their care that has
+    not started is cancelled (``cancel_reason`` says why); until it is accepted again, bookings,
+    urgent requests, chat messages, uploads, joining a room and the pre-call check answer 422
+    ``consent_required``. The e-card is kept, read-only."""
     actor = current_actor()
     with database().transaction() as s:
         service.withdraw_consent(s, actor.id, now=now())

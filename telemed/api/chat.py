@@ -87,7 +87,10 @@ def upload_attachment(consultation_id: int):
     open_hours = current_app.config["CHAT_OPEN_HOURS"]
     with audited("attachment", "write", object_id=f"consultation:{consultation_id}") as ctx:
         actor = ctx["actor"]
-        attachments.check_can_upload(db, actor, consultation_id, now=now(), open_hours=open_hours)
+        consent = current_app.config["CONSENT_VERSION"]
+        attachments.check_can_upload(
+            db, actor, consultation_id, now=now(), open_hours=open_hours, consent_version=consent
+        )
         reader = _file_reader(limit)
         row = attachments.upload(
             db,
@@ -99,6 +102,7 @@ def upload_attachment(consultation_id: int):
             now=now(),
             open_hours=open_hours,
             max_size=limit,
+            consent_version=consent,
         )
         ctx["patient_id"], ctx["object_id"] = row.patient_id, row.id
     return jsonify(attachment_json(row, with_hash=True)), 201

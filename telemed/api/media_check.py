@@ -9,11 +9,13 @@ from flask_login import current_user
 from telemed.api import api
 from telemed.api.contract import Body, Raw, documented
 from telemed.api.openapi_parts import json_response
+from telemed.auth import service as auth_service
 from telemed.auth.web import current_actor
 from telemed.extensions import limiter
 from telemed.translatable import _l
 from telemed.video.media_check import InvalidOffer
 from telemed.video.runtime import media_check_service
+from telemed.web import db_session
 
 MAX_OFFER_BYTES = 20 * 1024  # a browser's audio+video offer with its candidates is 4-8 kB
 MAX_BODY_BYTES = 2 * MAX_OFFER_BYTES  # JSON escaping of the SDP's CRLFs
@@ -77,10 +79,11 @@ def media_check_offer():
     """Pre-call device check: send a WebRTC offer (complete ICE, no trickle), get the server's answer.
 
     The server peer sends the camera and microphone back on the same connection and closes when
-    the browser hangs up, fails, or after the time limit. 422 ``invalid_offer``; 429
+    the browser hangs up, fails, or after the time limit. 422 ``invalid_offer``, ``consent_required``
+    (a member who withdrew consent); 429
     ``rate_limited``; 503 ``media_check_busy``.
     """
-    current_actor()
+    auth_service.require_consent(db_session(), current_actor(), current_app.config["CONSENT_VERSION"])
     sdp, kind = _offer()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return jsonify(media_check_service(app).answer(sdp, kind))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from blinker import Namespace
 from sqlalchemy import ColumnElement, and_, bindparam, delete, select
 from sqlalchemy.orm import Session
 
@@ -196,11 +197,42 @@ def accept_consent(
     return record
 
 
+#: Sent with the user's id as sender and ``session``, ``now`` when a member withdraws consent; the
+#: features above (scheduling) stop what would process their data, in the same transaction.
+consent_withdrawn = Namespace().signal("consent-withdrawn")
+
+
 def withdraw_consent(session: Session, user_id: int, *, now: datetime) -> int:
-    """Withdraw every standing consent of the user; returns how many were withdrawn."""
+    """Withdraw every standing consent of the user (``consent_withdrawn`` is sent); returns how
+    many were withdrawn."""
     rows = session.scalars(
         select(ConsentRecord).where(ConsentRecord.user_id == user_id, ConsentRecord.withdrawn_at.is_(None))
     ).all()
     for row in rows:
         row.withdrawn_at = now
+    if rows:
+        consent_withdrawn.send(user_id, session=session, now=now)
     return len(rows)
+
+
+def require_consent(session: Session, actor: Actor, version: str) -> None:
+    """``ConsentRequired`` for a member without a standing consent to ``version``: without it
+    nothing of theirs (or of the children in their care) is processed: no messages, uploads, calls,
+    pre-call checks or requests. Staff act under the clinic's own legal basis."""
+    if actor.is_member and current_consent(session, actor.id, version) is None:
+        raise errors.ConsentRequired()
+
+
+def members_without_consent(session: Session, user_ids: Iterable[int], version: str) -> set[int]:
+    """Of ``user_ids``, the members without a standing consent to ``version`` (one query)."""
+    ids = set(user_ids)
+    if not ids:
+        return set()
+    consented = select(ConsentRecord.user_id).where(
+        ConsentRecord.version == version, ConsentRecord.withdrawn_at.is_(None)
+    )
+    return set(
+        session.scalars(
+            select(User.id).where(User.id.in_(ids), User.role == Role.MEMBER, User.id.not_in(consented))
+        )
+    )

@@ -90,7 +90,11 @@ def consent():
             if request.form.get("action") == "withdraw":
                 service.withdraw_consent(s, actor.id, now=now())
                 flash(
-                    _("Consent withdrawn. New consultations cannot be booked until you accept it again."),
+                    _(
+                        "Consent withdrawn. Your upcoming consultations and those of the children in your "
+                        "care are cancelled; chat, uploads, calls and new requests are unavailable until you "
+                        "accept it again. Your medical record is kept, as the law requires."
+                    ),
                     "info",
                 )
             else:

@@ -76,6 +76,7 @@ def make_message_writer(app) -> MessageWriter:
         broadcast=broadcast_message,
         clock=now,
         open_hours=lambda: app.config["CHAT_OPEN_HOURS"],
+        consent_version=lambda: app.config["CONSENT_VERSION"],
     )
 
 

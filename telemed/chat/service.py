@@ -15,6 +15,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from telemed import errors, inputs
+from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
 from telemed.chat import access
 from telemed.chat.models import Message, ReadMark
@@ -100,12 +101,19 @@ def post_message(
 
 
 def store_messages(
-    session: Session, drafts: Sequence[Draft], *, now: datetime, open_hours: int
+    session: Session,
+    drafts: Sequence[Draft],
+    *,
+    now: datetime,
+    open_hours: int,
+    consent_version: str | None = None,
 ) -> list[dict | errors.DomainError]:
     """Store a batch of messages: one access check and one insert for the whole batch.
 
     Returns, per draft and in order, its wire payload or the ``DomainError`` that refuses it; each
     draft is judged on its own by the rules of ``post_message`` and a refused one writes nothing.
+    With ``consent_version``, a member without a standing consent to it is refused
+    (``ConsentRequired``).
     Message ids follow the drafts' order. The caller commits (a group commit when batching).
     """
     results: list[dict | errors.DomainError | None] = [None] * len(drafts)
@@ -116,6 +124,11 @@ def store_messages(
         except errors.DomainError as exc:
             results[i] = exc
     states = scheduling.states_for_many(session, [(d.actor.id, d.consultation_id) for _, d, _, _ in valid])
+    unconsented = (
+        auth_service.members_without_consent(session, {d.actor.id for _, d, _, _ in valid}, consent_version)
+        if consent_version is not None
+        else set()
+    )
     accepted: list[tuple[int, Draft, str, list[Attachment]]] = []
     claimed: set[int] = set()
     for i, d, body, ids in valid:
@@ -123,6 +136,8 @@ def store_messages(
             state = states.get((d.actor.id, d.consultation_id))
             if state is None:
                 raise errors.NotFound(_l("Consultation not found."))
+            if d.actor.id in unconsented:
+                raise errors.ConsentRequired()
             access.require_writable(state, now, open_hours)
             attachments = _claim_attachments(session, d, ids, claimed)
             if not body and not attachments:

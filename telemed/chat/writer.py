@@ -70,9 +70,11 @@ class MessageWriter:
         broadcast: Callable[[dict], None],
         clock: Callable[[], datetime],
         open_hours: Callable[[], int],
+        consent_version: Callable[[], str | None] = lambda: None,
         max_batch: int = 500,
     ):
         self.db, self.broadcast, self.clock, self.open_hours = db, broadcast, clock, open_hours
+        self.consent_version = consent_version
         self.max_batch = max_batch
         self._pending: list[Outgoing] = []
         self._lock = threading.Lock()
@@ -200,7 +202,11 @@ class MessageWriter:
                     drafts.append(chat.Draft(actor, item.consultation_id, item.text, item.attachment_ids))
                     slots.append(k)
             for k, result in zip(
-                slots, chat.store_messages(s, drafts, now=now, open_hours=self.open_hours()), strict=True
+                slots,
+                chat.store_messages(
+                    s, drafts, now=now, open_hours=self.open_hours(), consent_version=self.consent_version()
+                ),
+                strict=True,
             ):
                 results[k] = result
         return results

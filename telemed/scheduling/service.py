@@ -234,3 +234,37 @@ def doctor_schedule(session: Session, actor: Actor, *, start: datetime, end: dat
             .order_by(Consultation.starts_at)
         )
     )
+
+
+#: What a member reads as the reason of the consultations their withdrawal of consent cancelled.
+CONSENT_WITHDRAWN_REASON = "Согласие на обработку персональных данных отозвано"
+
+
+@auth_service.consent_withdrawn.connect
+def cancel_on_withdrawal(user_id: int, *, session: Session, now: datetime, **_kw) -> list[Consultation]:
+    """A member withdrew consent: every consultation of theirs and of the children in their care that
+    has not started (planned ones ahead, urgent requests still waiting) is cancelled with
+    ``CONSENT_WITHDRAWN_REASON`` (``signals.status_changed`` is sent for each). Consultations under
+    way or past stay: the record the law requires is kept."""
+    patient_ids = [p.id for p in members.bookable_patients(session, user_id)]
+    if not patient_ids:
+        return []
+    ahead = session.scalars(
+        select(Consultation)
+        .where(
+            Consultation.patient_id.in_(patient_ids),
+            or_(
+                Consultation.status == Status.WAITING,
+                and_(Consultation.status == Status.SCHEDULED, Consultation.starts_at > now),
+            ),
+        )
+        .order_by(Consultation.id)
+        .with_for_update()
+    ).all()
+    for c in ahead:
+        previous = c.status
+        c.status, c.cancelled_at, c.cancelled_by_id = Status.CANCELLED, now, user_id
+        c.cancel_reason = CONSENT_WITHDRAWN_REASON
+        session.flush()
+        signals.status_changed.send(c, session=session, previous=previous, now=now)
+    return list(ahead)

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask_socketio import emit, join_room, leave_room
 
 from telemed import errors
+from telemed.auth import service as auth_service
 from telemed.chat import access as chat_access
 from telemed.chat import service as chat
 from telemed.extensions import socketio
@@ -124,6 +125,7 @@ def on_join(actor, data):
 def _join(actor, cid: int, after: int | None) -> dict:
     with database().transaction() as s:
         c = chat.consultation_for_chat(s, actor, cid, lock=True)
+        auth_service.require_consent(s, actor, current_app.config["CONSENT_VERSION"])
         join_room(room(cid))
         room_is_open = service.enter(
             s,

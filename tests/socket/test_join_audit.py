@@ -32,3 +32,12 @@ def _boris_id(db) -> int:
 
     with db.session() as s:
         return s.scalar(select(User.id).where(User.username == "boris"))
+
+
+def test_a_member_who_withdrew_consent_cannot_join_the_room(app, connect, world):
+    from tests.support.clients import ApiClient
+
+    cid = world["consultation"].id
+    assert ApiClient(app, "anna").delete("/api/v1/me/consent").status_code == 200
+    refused = connect("anna").call("join", {"consultation_id": cid})
+    assert refused["ok"] is False and refused["error"]["code"] == "consent_required"
