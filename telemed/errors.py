@@ -145,6 +145,12 @@ ConclusionSigned = _error(
     409,
     _l("The conclusion is signed and can no longer be changed. Add an addendum instead."),
 )
+ConsultationNotStarted = _error(
+    "ConsultationNotStarted",
+    "consultation_not_started",
+    409,
+    _l("The consultation has not started yet; its conclusion is signed once it has."),
+)
 NotSigned = _error("NotSigned", "not_signed", 409, _l("The conclusion is not signed yet."))
 InvalidPassword = _error(
     "InvalidPassword", "invalid_password", 403, _l("The password is wrong; the conclusion was not signed.")
