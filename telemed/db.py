@@ -69,12 +69,14 @@ _WRITE = "telemed_write"
 # LIFO: the most recently used connection is reused first, so a busy thread (the chat writer)
 # keeps a warm connection (statement and page caches) and idle extras can time out.
 _POOL = {"pool_size": 10, "max_overflow": 20, "pool_use_lifo": True}
+# Errors and SQL logging never show statement parameters (search terms, message texts, diagnoses).
+_PRIVATE = {"hide_parameters": True}
 
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and explicit BEGINs."""
     if not url.startswith("sqlite"):
-        engine = create_engine(url, pool_pre_ping=True, **_POOL)
+        engine = create_engine(url, pool_pre_ping=True, **_POOL, **_PRIVATE)
 
         @event.listens_for(engine, "connect")
         def _utc_session(dbapi_conn, _record):
@@ -86,9 +88,9 @@ def make_engine(url: str) -> Engine:
 
         return engine
     engine = (
-        create_engine(url, **_POOL)
+        create_engine(url, **_POOL, **_PRIVATE)
         if ":memory:" not in url
-        else create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        else create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False}, **_PRIVATE)
     )
 
     @event.listens_for(engine, "connect")
