@@ -124,6 +124,12 @@ UnsupportedType = _error(
     _l("This file type is not accepted. Use PDF, JPEG, PNG, HEIC, DICOM or plain text."),
 )
 EmptyFile = _error("EmptyFile", "empty_file", 422, _l("The file is empty."))
+UnsafeDocument = _error(
+    "UnsafeDocument",
+    "unsafe_document",
+    422,
+    _l("This PDF contains scripts (JavaScript actions) and is not accepted. Save or scan it as a plain PDF."),
+)
 IntegrityFailure = _error(
     "IntegrityFailure", "integrity_error", 500, _l("The stored file failed its checksum.")
 )
