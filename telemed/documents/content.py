@@ -55,6 +55,6 @@ def checked(content_type: str, stream: Readable, *, max_size: int) -> Iterator[R
                 raise FileTooLarge(details={"max_size": max_size})
             spool.write(chunk)
         spool.seek(0)
-        require_no_javascript(spool)  # type: ignore[arg-type]
+        require_no_javascript(spool)
         spool.seek(0)
         yield spool
