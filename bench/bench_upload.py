@@ -34,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.servers import ServerProcess, free_port, telemed_serve_argv
+from tests.support.pdf import payload_size_for, pdf_around
 
 # Fake credentials for the local moto endpoint only; set before boto3 reads the environment.
 FAKE_AWS = {
@@ -61,18 +62,22 @@ REQUEST_TIMEOUT = 120
 
 
 def make_pdf(path: Path, size: int) -> str:
-    """A ``size``-byte file starting with ``%PDF-`` (random after that); returns its sha256."""
+    """A readable ``size``-byte PDF (one stream of random bytes: uploads check PDFs for scripts);
+    returns its sha256."""
+    payload = payload_size_for(size)
+    head, tail = pdf_around(payload)
     sha = hashlib.sha256()
     with path.open("wb") as f:
-        head = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
         f.write(head)
         sha.update(head)
-        left = size - len(head)
+        left = payload
         while left:
             block = os.urandom(min(MiB, left))
             f.write(block)
             sha.update(block)
             left -= len(block)
+        f.write(tail)
+        sha.update(tail)
     return sha.hexdigest()
 
 

@@ -11,7 +11,6 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from flask import Flask, jsonify, request
-from flask_login import current_user
 from sqlalchemy import text
 
 from telemed.config import load_config
@@ -89,6 +88,7 @@ def _init_extensions(app: Flask) -> None:
 
     from telemed import (
         auth,  # noqa: F401  (registers the login loaders)
+        headers,
         sockets,
     )
     from telemed.auth import web as _auth_web  # noqa: F401
@@ -147,32 +147,21 @@ def _init_extensions(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, limit_body_size)
 
     @app.before_request
-    def _csrf_unless_bearer():
-        """Cookie-authenticated writes need a CSRF token; bearer-token API calls do not.
-
-        API calls carry it in the ``X-CSRFToken`` header only, so the body (maybe a large
-        upload) is never parsed here.
-        """
-        if request.method in ("GET", "HEAD", "OPTIONS") or bearer_token():
+    def _csrf():
+        """CSRF as ``headers.csrf_applies`` rules. API calls carry the token in the ``X-CSRFToken``
+        header only, so the body (maybe a large upload) is never parsed here."""
+        session_cookie = bool(request.cookies.get(app.config.get("SESSION_COOKIE_NAME", "session")))
+        if not headers.csrf_applies(bearer=bool(bearer_token()), session_cookie=session_cookie):
             return
         if not request.path.startswith("/api/"):
             csrf.protect()
             return
-        if not request.cookies.get(app.config.get("SESSION_COOKIE_NAME", "session")):
-            return  # no cookie, so no ambient credential to protect
         try:
             validate_csrf(request.headers.get("X-CSRFToken"))
         except ValidationError as exc:
             raise CSRFError(exc.args[0]) from exc
 
-    @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if current_user and getattr(current_user, "is_authenticated", False):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    headers.init_app(app)
 
 
 def _allowed_origins(app: Flask):

@@ -45,7 +45,8 @@ DEFAULTS: dict[str, object] = {
     "URGENT_DURATION_MINUTES": 30,  # an urgent consultation's planned length (its end = pick-up + this)
     "PRESENCE_TTL_SECONDS": 60,  # room presence a serving process stopped refreshing expires after this
     "PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted (nginx: 1)
-    "COOKIE_SECURE": False,  # cookies only over HTTPS (production: on)
+    "SECURE_COOKIES": False,  # production (HTTPS): cookies only over HTTPS, and HSTS
+    "COOKIE_SECURE": None,  # the older name of SECURE_COOKIES, still read when that is not set
     "ACCESS_LOG": True,  # one JSON line per request on the ``telemed.access`` logger (stderr)
     "METRICS_TOKEN": None,  # /metrics answers only to ``Authorization: Bearer <this>``; 404 when unset
 }
@@ -65,7 +66,7 @@ _INT_KEYS = {
     "PRESENCE_TTL_SECONDS",
     "AUDIT_CHECKPOINT_SECONDS",
 }
-_BOOL_KEYS = {"COOKIE_SECURE", "ACCESS_LOG"}
+_BOOL_KEYS = {"SECURE_COOKIES", "COOKIE_SECURE", "ACCESS_LOG"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _POSITIVE_KEYS = (
     "AUDIT_CHECKPOINT_SECONDS",
@@ -188,7 +189,9 @@ def load_config(overrides: dict | None = None) -> dict[str, object]:
         cfg["SECRET_KEY"] = _secret_key(instance)
     cfg["MAX_CONTENT_LENGTH"] = None  # uploads are streamed and limited by the upload service
     cfg["SESSION_COOKIE_HTTPONLY"] = True
-    cfg["SESSION_COOKIE_SECURE"] = cfg["REMEMBER_COOKIE_SECURE"] = bool(cfg["COOKIE_SECURE"])
+    secure = bool(explicit.get("SECURE_COOKIES", explicit.get("COOKIE_SECURE", False)))
+    cfg["SECURE_COOKIES"] = cfg["COOKIE_SECURE"] = secure
+    cfg["SESSION_COOKIE_SECURE"] = cfg["REMEMBER_COOKIE_SECURE"] = secure
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg.setdefault("REMEMBER_COOKIE_DURATION", 0)
     cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]

@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -69,12 +70,27 @@ _WRITE = "telemed_write"
 # LIFO: the most recently used connection is reused first, so a busy thread (the chat writer)
 # keeps a warm connection (statement and page caches) and idle extras can time out.
 _POOL = {"pool_size": 10, "max_overflow": 20, "pool_use_lifo": True}
+# Errors and SQL logging never show statement parameters (search terms, message texts, diagnoses).
+_PRIVATE = {"hide_parameters": True}
+
+
+def _create_private(url: str) -> None:
+    """Create a SQLite database file that does not exist yet with mode 0600 (owner only), before
+    SQLite would create it with the process's umask; SQLite gives its WAL and shared-memory files
+    the database file's mode. An existing file keeps its mode."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):  # kept as it is; a missing folder fails on connecting
+        pass
 
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and explicit BEGINs."""
     if not url.startswith("sqlite"):
-        engine = create_engine(url, pool_pre_ping=True, **_POOL)
+        engine = create_engine(url, pool_pre_ping=True, **_POOL, **_PRIVATE)
 
         @event.listens_for(engine, "connect")
         def _utc_session(dbapi_conn, _record):
@@ -85,10 +101,11 @@ def make_engine(url: str) -> Engine:
             dbapi_conn.commit()
 
         return engine
+    _create_private(url)
     engine = (
-        create_engine(url, **_POOL)
+        create_engine(url, **_POOL, **_PRIVATE)
         if ":memory:" not in url
-        else create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        else create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False}, **_PRIVATE)
     )
 
     @event.listens_for(engine, "connect")

@@ -124,6 +124,12 @@ UnsupportedType = _error(
     _l("This file type is not accepted. Use PDF, JPEG, PNG, HEIC, DICOM or plain text."),
 )
 EmptyFile = _error("EmptyFile", "empty_file", 422, _l("The file is empty."))
+UnsafeDocument = _error(
+    "UnsafeDocument",
+    "unsafe_document",
+    422,
+    _l("This PDF contains scripts (JavaScript actions) and is not accepted. Save or scan it as a plain PDF."),
+)
 IntegrityFailure = _error(
     "IntegrityFailure", "integrity_error", 500, _l("The stored file failed its checksum.")
 )
@@ -144,6 +150,12 @@ ConclusionSigned = _error(
     "conclusion_signed",
     409,
     _l("The conclusion is signed and can no longer be changed. Add an addendum instead."),
+)
+ConsultationNotStarted = _error(
+    "ConsultationNotStarted",
+    "consultation_not_started",
+    409,
+    _l("The consultation has not started yet; its conclusion is signed once it has."),
 )
 NotSigned = _error("NotSigned", "not_signed", 409, _l("The conclusion is not signed yet."))
 InvalidPassword = _error(

@@ -16,13 +16,16 @@ A WebSocket's thread ends when its client answers the close frame (browsers and 
 at once); the TCP connections of WebSockets still open a second after the shutdown are shut down, so
 a client that has silently gone cannot hold the worker until ``graceful_timeout``.
 
-The access log is off; errors go to stderr. The ``Server`` header is ``gunicorn``, without a version.
+The access log is off; errors go to stderr, with the query string of any request line or URI they
+quote cut to ``?…`` (search terms never reach the log). The ``Server`` header is ``gunicorn``,
+without a version.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import socket
 import threading
 import time
@@ -31,6 +34,7 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 from telemed.shutdown import shutdown
@@ -39,6 +43,30 @@ log = logging.getLogger(__name__)
 
 QUICK_STOP_SECONDS = 5.0  # SIGINT / SIGQUIT: how long the shutdown may wait for the chat writer
 CLOSE_GRACE_SECONDS = 1.0  # for WebSocket clients to answer the close frame before their TCP is cut
+
+
+_QUERY = re.compile(r"\?[^\s'\"]+")
+
+
+class NoQueryStrings(logging.Filter):
+    """gunicorn's error log quotes a refused request's line ("Invalid request from ip=…: Invalid HTTP
+    request line: 'GET /patients?q=…'") and a failed request's URI: their query strings become ``?…``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _QUERY.sub("?…", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+class ErrorLog(Logger):
+    """gunicorn's logger with :class:`NoQueryStrings` on its error log."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        if not any(isinstance(f, NoQueryStrings) for f in self.error_log.filters):
+            self.error_log.addFilter(NoQueryStrings())
 
 
 class Worker(ThreadWorker):
@@ -156,6 +184,7 @@ def options(host: str, port: int, *, threads: int, graceful_timeout: int) -> dic
         "preload_app": False,  # the app and its threads exist only in the worker
         "accesslog": None,
         "errorlog": "-",
+        "logger_class": ErrorLog,
         "loglevel": "info",
         "proc_name": "telemed",
         # several instances on one machine: no shared control socket in the home directory

@@ -40,3 +40,10 @@ def test_no_link_leaves_the_repository():
     for url in re.findall(r"https?://[^\s)`'\"]+", README):
         assert re.match(r"https?://(127\.0\.0\.1|localhost)[:/]", url), url
     assert "../" not in README
+
+
+def test_every_setting_is_in_the_configuration_table():
+    from telemed.config import DEFAULTS
+
+    table = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    assert [key for key in DEFAULTS if f"`TELEMED_{key}`" not in table] == []

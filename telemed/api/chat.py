@@ -14,6 +14,7 @@ from telemed.chat import service as chat
 from telemed.chat.events import message_writer
 from telemed.chat.writer import Outgoing
 from telemed.content_disposition import attachment_header
+from telemed.documents.filetypes import filename_for
 from telemed.documents.multipart import MultipartFileReader
 from telemed.documents.store import attachment_json
 from telemed.records import attachments as record_documents
@@ -80,7 +81,8 @@ def upload_attachment(consultation_id: int):
 
     Streamed to object storage; 201 with its facts.
 
-    415 ``unsupported_type`` (decided from the bytes), 422 ``empty_file``, 413 ``file_too_large``,
+    415 ``unsupported_type`` (decided from the bytes; text is checked whole), 422 ``empty_file``,
+    422 ``unsafe_document`` (a PDF with JavaScript actions), 413 ``file_too_large``,
     503 ``storage_unavailable``; 404 to anyone not party to the consultation.
     """
     db, limit = database(), _max_upload()
@@ -153,7 +155,8 @@ def download_attachment(attachment_id: int):
         ctx["patient_id"] = a.patient_id
     chunks = current_app.extensions["telemed.storage"].open(a.storage_key, expected_sha256=a.sha256)
     response = Response(stream_with_context(chunks), mimetype=a.content_type)
-    response.headers["Content-Disposition"] = attachment_header(a.filename)
+    # rows stored before names followed the sniffed type get its extension here
+    response.headers["Content-Disposition"] = attachment_header(filename_for(a.filename, a.content_type))
     response.headers["Content-Length"] = str(a.size)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

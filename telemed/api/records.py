@@ -107,7 +107,8 @@ def get_conclusion(consultation_id: int):
 def sign_conclusion(consultation_id: int):
     """Sign with the doctor's password; the consultation becomes completed.
 
-    Stores who signed, when, and the content's hash."""
+    Stores who signed, when, and the content's hash. 409 ``consultation_not_started`` before the
+    consultation has started (in progress, or its start time come); the video room stays open."""
     with audited("conclusion", "sign", object_id=consultation_id) as ctx:
         password = SIGN.read()["password"]
         with database().transaction() as s:

@@ -1,7 +1,9 @@
 """Decide a document's type from its bytes, and keep user-supplied file names safe to store.
 
-The declared ``Content-Type`` and the file name are never trusted: :func:`sniff` looks at the leading
-bytes only and answers one canonical MIME type from :data:`ALLOWED_TYPES` or ``None``.
+The declared ``Content-Type`` and the file name are never trusted: :func:`sniff` decides the type
+from the leading bytes and answers one canonical MIME type from :data:`ALLOWED_TYPES` or ``None``;
+a text file is then read whole by :class:`TextCheck` (markup or binary anywhere refuses it), and a
+file name keeps an extension of its sniffed type (:func:`filename_for`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,17 @@ PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
 HEIC, HEIF, DICOM, TEXT = "image/heic", "image/heif", "application/dicom", "text/plain"
 #: The canonical MIME types :func:`sniff` can return.
 ALLOWED_TYPES: frozenset[str] = frozenset({PDF, JPEG, PNG, HEIC, HEIF, DICOM, TEXT})
+#: The file name extensions each type may keep; the first is given to a name without one of them.
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    PDF: (".pdf",),
+    JPEG: (".jpg", ".jpeg"),
+    PNG: (".png",),
+    HEIC: (".heic",),
+    HEIF: (".heif", ".heic"),
+    DICOM: (".dcm", ".dicom"),
+    TEXT: (".txt",),
+}
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}")
 
 _HEIC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"})
 _HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
@@ -82,18 +95,46 @@ def _sniff_heif(head: bytes) -> str | None:
 
 
 def _is_plain_text(head: bytes) -> bool:
-    try:
-        # final=False: a multibyte sequence cut off by the end of the head is fine.
-        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return False
-    if any(unicodedata.category(c) == "Cc" and c not in _TEXT_CONTROLS_OK for c in text):
-        return False  # includes NUL and DEL
-    stripped = text.lstrip("\ufeff \t\n\r\f")
-    if stripped.startswith("<"):
-        return False
-    lowered = text.lower()
-    return not any(tag in lowered for tag in _MARKUP)
+    return TextCheck().feed(head)  # not final: a multibyte character cut off by the head's end is fine
+
+
+class TextCheck:
+    """Plain UTF-8 text, checked chunk by chunk over a whole file: valid UTF-8, no control character
+    but tab, line breaks and form feed, not starting with ``<`` and none of :data:`_MARKUP` anywhere
+    (across chunk borders too). ``feed`` answers whether the text is still plain; pass
+    ``final=True`` with the last chunk."""
+
+    _KEEP = max(len(tag) for tag in _MARKUP) - 1  # the tail a tag could continue from
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._tail = ""
+        self._started = False
+        self.plain = True
+
+    def feed(self, data: bytes, *, final: bool = False) -> bool:
+        if not self.plain:
+            return False
+        try:
+            text = self._decoder.decode(data, final=final)
+        except UnicodeDecodeError:
+            self.plain = False
+            return False
+        if any(unicodedata.category(c) == "Cc" and c not in _TEXT_CONTROLS_OK for c in text):
+            self.plain = False  # includes NUL and DEL
+            return False
+        if not self._started:
+            stripped = text.lstrip("\ufeff \t\n\r\f")
+            self._started = bool(stripped)
+            if stripped.startswith("<"):
+                self.plain = False
+                return False
+        window = (self._tail + text).lower()
+        if any(tag in window for tag in _MARKUP):
+            self.plain = False
+            return False
+        self._tail = window[-self._KEEP :]
+        return True
 
 
 def require_allowed(head: bytes) -> str:
@@ -138,6 +179,21 @@ def sniff_stream(stream: Readable) -> tuple[str, Readable]:
         got += len(data)
     head = b"".join(parts)
     return require_allowed(head), _Replay(head, stream)
+
+
+def filename_for(name: str, content_type: str) -> str:
+    """:func:`safe_filename` of ``name`` with an extension of ``content_type``: one it already has is
+    kept, another is replaced (``report.html`` holding a PDF becomes ``report.pdf``), none is added."""
+    name = safe_filename(name)
+    allowed = EXTENSIONS.get(content_type)
+    if not allowed:
+        return name
+    root, ext = os.path.splitext(name)
+    if ext.lower() in allowed:
+        return name
+    if not _EXTENSION.fullmatch(ext) or not root:
+        root = name
+    return root[: MAX_NAME_CHARS - len(allowed[0])].rstrip() + allowed[0]
 
 
 def safe_filename(name: str) -> str:

@@ -1,7 +1,8 @@
 """Storing a document: object storage first, the row second, nothing half-done.
 
-``store_document`` decides the type from the bytes, streams them to storage (hashing on the way)
-and only then writes the row, in one transaction with the caller's own checks; if the row cannot
+``store_document`` decides the type from the bytes, checks the whole content (``content``: plain
+text throughout, PDFs without scripts), streams it to storage (hashing on the way), gives the file
+name an extension of its type, and only then writes the row, in one transaction with the caller's own checks; if the row cannot
 be written the stored object is deleted again. A storage failure leaves neither row nor object.
 """
 
@@ -15,7 +16,8 @@ from typing import TypedDict
 from sqlalchemy.orm import Session
 
 from telemed.db import Database
-from telemed.documents.filetypes import safe_filename, sniff_stream
+from telemed.documents.content import checked
+from telemed.documents.filetypes import filename_for, sniff_stream
 from telemed.documents.models import Attachment
 from telemed.storage import Readable, Storage
 
@@ -45,16 +47,18 @@ def store_document(
 
     ``owner(session)`` runs inside the row's transaction, after the bytes are stored: it checks
     again that the upload is still allowed (raising the refusal) and names the owner. Raises
-    ``UnsupportedType``/``EmptyFile`` (sniffing), ``FileTooLarge``/``StorageUnavailable`` (storage).
+    ``UnsupportedType``/``EmptyFile`` (sniffing, text), ``UnsafeDocument`` (a PDF with scripts),
+    ``FileTooLarge``/``StorageUnavailable`` (storage).
     """
     content_type, replay = sniff_stream(stream)
-    stored = storage.put_stream(replay, content_type=content_type, max_size=max_size)
+    with checked(content_type, replay, max_size=max_size) as body:
+        stored = storage.put_stream(body, content_type=content_type, max_size=max_size)
     try:
         with db.transaction() as s:
             row = Attachment(
                 **owner(s),
                 uploaded_by_id=uploaded_by,
-                filename=safe_filename(filename or "file"),
+                filename=filename_for(filename or "file", stored.content_type),
                 content_type=stored.content_type,
                 size=stored.size,
                 sha256=stored.sha256,

@@ -15,7 +15,8 @@ comes when it closes (status 101, its whole life as duration, not counted in the
 
 ``ACCESS_LOG`` (``TELEMED_ACCESS_LOG``, on by default) turns the lines on; they go to stderr unless
 the ``telemed.access`` logger is configured otherwise. The latency metric is recorded either way.
-The Werkzeug server's own request lines (raw paths with their query strings) are dropped.
+The Werkzeug server's own request lines (raw paths with their query strings) are dropped, its error
+lines about malformed requests included.
 """
 
 from __future__ import annotations
@@ -70,10 +71,12 @@ class _StderrHandler(logging.Handler):
 
 class _NoServerRequestLines(logging.Filter):
     """Drops the Werkzeug server's per-request lines (``addr - - [date] "GET /path?query ..." 200``),
-    which hold the raw path and query string; its warnings and errors pass."""
+    which hold the raw path and query string, at every level: a malformed request's error line
+    ("code 400, message Bad request syntax ('GET /patients?q=…')") quotes it too. The server's
+    other lines (errors with their tracebacks) pass."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING or " - - [" not in str(record.msg)
+        return " - - [" not in str(record.msg)
 
 
 def _quiet_server_request_log() -> None:

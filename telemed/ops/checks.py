@@ -149,7 +149,7 @@ def cookies(app: Flask) -> list[Result]:
             Result(
                 WARNING,
                 "cookies",
-                "TELEMED_COOKIE_SECURE is off: login cookies would also travel over plain HTTP",
+                "TELEMED_SECURE_COOKIES is off: login cookies would also travel over plain HTTP (and no HSTS)",
             )
         ]
     return [Result(OK, "cookies", "Secure")]

@@ -6,8 +6,11 @@ actor may see (a patient writing a conclusion) is ``NotPermitted``.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from telemed.auth.actor import Actor
 from telemed.scheduling.access import ConsultationFacts, is_doctor_of
+from telemed.scheduling.status import Status
 
 
 def may_read_record(actor: Actor, *, acts_for_patient: bool, doctor_cares: bool) -> bool:
@@ -33,6 +36,14 @@ def may_add_visit(actor: Actor) -> bool:
 def may_write_conclusion(actor: Actor, c: ConsultationFacts) -> bool:
     """Only the consultation's doctor writes, signs and amends its conclusion."""
     return is_doctor_of(actor, c)
+
+
+def has_started(c: ConsultationFacts, now: datetime) -> bool:
+    """A conclusion may be signed once its consultation has started: it is in progress or completed
+    (the doctor entered the room, or took the urgent request), or its start time has come."""
+    if c.status in (Status.IN_PROGRESS, Status.COMPLETED):
+        return True
+    return c.status == Status.SCHEDULED and c.starts_at is not None and c.starts_at <= now
 
 
 def may_read_conclusion(actor: Actor, c: ConsultationFacts, *, signed: bool) -> bool:

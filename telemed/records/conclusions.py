@@ -158,8 +158,13 @@ def sign(
     *,
     now: datetime,
 ) -> Conclusion:
-    """Sign with the doctor's password: records who, when and the content hash; completes the consultation."""
+    """Sign with the doctor's password: records who, when and the content hash; completes the consultation.
+
+    ``ConsultationNotStarted`` before the consultation has started (``access.has_started``).
+    Completing it leaves its video room open until the room's window ends (``video.access``)."""
     c = consultation_for_doctor(session, actor, consultation_id)
+    if not access.has_started(c, now):
+        raise errors.ConsultationNotStarted()
     conclusion = session.scalar(
         select(Conclusion).where(Conclusion.consultation_id == c.id).with_for_update()
     )

@@ -317,7 +317,8 @@ def patients():
     found, message = None, None
     if q:
         try:
-            with audited("patient_search", "search", object_id=q[:50]) as ctx:
+            # the query may hold a name or a birth date: the audit row records that a search ran, not what
+            with audited("patient_search", "search") as ctx:
                 found = ecard.search_patients(db_session(), ctx["actor"], q, limit=50)
         except errors.ValidationFailed:
             message = _("Type at least 2 characters.")

@@ -24,5 +24,6 @@ class Status(StrEnum):
 
 #: Statuses of a consultation that still lies ahead or is under way.
 OPEN_STATUSES = frozenset({Status.WAITING, Status.SCHEDULED, Status.IN_PROGRESS})
-#: Statuses of a consultation whose video room may be open (a waiting request has no doctor yet).
-ROOM_STATUSES = frozenset({Status.SCHEDULED, Status.IN_PROGRESS})
+#: Statuses of a consultation whose video room may be open (a waiting request has no doctor yet). A
+#: completed one keeps its room until the window ends: signing or finishing does not cut a call.
+ROOM_STATUSES = frozenset({Status.SCHEDULED, Status.IN_PROGRESS, Status.COMPLETED})

@@ -13,6 +13,7 @@ from telemed.auth.web import current_actor
 from telemed.catalog import service as catalog
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import BY_CODE
+from telemed.headers import allow_camera_and_microphone
 from telemed.members import service as members
 from telemed.scheduling import access, doctors, slots
 from telemed.scheduling import service as scheduling
@@ -165,6 +166,8 @@ def consultation(consultation_id: int):
     panels = {
         name: build(actor, c) for name, build in current_app.extensions.get(CONSULTATION_PANELS, {}).items()
     }
+    if (panels.get("urgent") or {}).get("waiting"):
+        allow_camera_and_microphone()  # the waiting view turns into the video room
     return render_template(
         "scheduling/consultation.html",
         c=c,

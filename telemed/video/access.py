@@ -1,8 +1,9 @@
 """When a consultation's video room is open, and who starts the consultation: pure functions.
 
-The room opens ``early_minutes`` before the start and closes when the consultation is completed
-or 60 minutes after its scheduled end, whichever comes first. A cancelled or missed consultation
-has no room. An urgent request's room opens when a doctor takes it (its start is the pick-up
+The room opens ``early_minutes`` before the start and closes 60 minutes after the scheduled end.
+Completing the consultation (the doctor finishes it or signs the conclusion) does not close it:
+the call goes on, and either side may come back, until the window ends. A cancelled or missed
+consultation has no room. An urgent request's room opens when a doctor takes it (its start is the pick-up
 time); while it waits there is no room yet.
 """
 

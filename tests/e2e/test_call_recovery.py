@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.conftest import CONNECTED, wait_connected
+from tests.support.browser import wait_for
 from tests.support.turn import Coturn, start_coturn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
@@ -61,7 +62,7 @@ def in_call(logged_in_page, call) -> tuple[object, object, list[str]]:
         page.on("console", lambda msg, name=name: print(f"{name} console: {msg.text}"))
         page.goto(f"/consultations/{call.id}/room")
         if name == "member":
-            page.wait_for_function("document.querySelector('#room').dataset.callState === 'waiting'")
+            wait_for(page, "document.querySelector('#room').dataset.callState === 'waiting'")
     for page in (member, doctor):
         wait_connected(page)
         page.evaluate(WATCH)
@@ -72,13 +73,13 @@ def in_call(logged_in_page, call) -> tuple[object, object, list[str]]:
 
 def frames_advance(page, count: int = 15, timeout: int = 30_000) -> None:
     before = page.evaluate("window.remoteFrames")
-    page.wait_for_function(f"window.remoteFrames >= {before + count}", timeout=timeout)
+    wait_for(page, f"window.remoteFrames >= {before + count}", timeout=timeout)
 
 
 def assert_recovered(pages, navigations: list[str]) -> None:
     """Both pages connected again with remote video advancing, in the documents watched before."""
     for page in pages:
-        page.wait_for_function(CONNECTED, timeout=RECOVERY_TIMEOUT_MS)
+        wait_for(page, CONNECTED, timeout=RECOVERY_TIMEOUT_MS)
         frames_advance(page, timeout=RECOVERY_TIMEOUT_MS)
         assert page.evaluate("window.sameDocument === performance.timeOrigin")  # not reloaded
     assert navigations == []
@@ -88,7 +89,7 @@ def cut_media(coturn: Coturn, pages) -> None:
     """Kill coturn: every relay allocation is gone, so no media flows; both pages notice."""
     coturn.kill()
     for page in pages:
-        page.wait_for_function(RECONNECTING, timeout=30_000)
+        wait_for(page, RECONNECTING, timeout=30_000)
     stalled = [page.evaluate("window.remoteFrames") for page in pages]
     pages[0].wait_for_timeout(1000)
     assert [page.evaluate("window.remoteFrames") for page in pages] == stalled
@@ -113,7 +114,7 @@ def test_rejoin_after_a_signaling_drop(logged_in_page, call):
     member, doctor, navigations = in_call(logged_in_page, call)
     member.context.set_offline(True)
     member.evaluate("window.telemedSocket.io.engine.close()")
-    member.wait_for_function(CHAT_OFFLINE)
+    wait_for(member, CHAT_OFFLINE)
     doctor.fill("#chat textarea", "Вы меня слышите?")
     doctor.click("#chat button[type=submit]")
     doctor.wait_for_selector("#chat .message.mine >> text=Вы меня слышите?")
@@ -131,7 +132,7 @@ def test_rejoin_after_a_signaling_drop_during_a_media_outage(logged_in_page, cal
     member, doctor, navigations = in_call(logged_in_page, call)
     member.context.set_offline(True)
     member.evaluate("window.telemedSocket.io.engine.close()")
-    member.wait_for_function(CHAT_OFFLINE)
+    wait_for(member, CHAT_OFFLINE)
     cut_media(coturn, (member, doctor))
     doctor.wait_for_timeout(6000)  # the doctor's page restarts ICE (3 s after the drop) in vain
     coturn.start()

@@ -6,6 +6,7 @@ import pytest
 
 from telemed.video.runtime import EXTENSION_KEY, media_check_service
 from tests.e2e.conftest import CHROMIUM_ARGS, launch
+from tests.support.browser import wait_for
 from tests.video.test_media_check import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +44,8 @@ def test_check_connects_echoes_video_measures_and_hangs_up(app, member, logged_i
     video = page.evaluate(REMOTE_VIDEO)
     assert video["width"] > 0 and video["height"] > 0, video
     assert not video["paused"] and video["ready"] >= 2, video
-    page.wait_for_function(
+    wait_for(
+        page,
         f"() => document.querySelector('#media-check .mc-remote').currentTime > {video['time']}",
         timeout=5_000,
     )  # playing, not a frozen frame

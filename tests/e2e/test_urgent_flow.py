@@ -5,6 +5,7 @@ import pytest
 
 from tests.e2e.conftest import wait_connected
 from tests.support import urgent as u
+from tests.support.browser import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -72,7 +73,7 @@ def test_member_requests_doctor_takes_it_and_they_see_each_other(logged_in_page,
     second = logged_in_page("boris")  # behind anna in the queue
     request_urgent(second, "Кашель")
     second.wait_for_selector(".queue-position >> text=Ваше место в очереди: 2")
-    doctor.wait_for_function("document.querySelectorAll('.urgent-item').length === 2")
+    wait_for(doctor, "document.querySelectorAll('.urgent-item').length === 2")
     with doctor.expect_navigation():
         item.locator("button.claim").click()
     assert doctor.url.endswith("/room")

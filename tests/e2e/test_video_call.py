@@ -8,6 +8,7 @@ import pytest
 
 from telemed.video import service as video_service
 from tests.e2e.conftest import CHROMIUM_ARGS, CONNECTED, REMOTE_PLAYING, launch, wait_connected
+from tests.support.browser import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +19,7 @@ LOCAL_TRACKS = "document.querySelector('video.local').srcObject.getTracks()"
 def test_member_and_doctor_see_each_other_and_chat(logged_in_page, call):
     member = logged_in_page("anna", viewport={"width": 390, "height": 844})
     member.goto(f"/consultations/{call.id}/room")
-    member.wait_for_function("document.querySelector('#room').dataset.callState === 'waiting'")
+    wait_for(member, "document.querySelector('#room').dataset.callState === 'waiting'")
     doctor = logged_in_page("drt")
     doctor.goto(f"/consultations/{call.id}/room")
     wait_connected(member)
@@ -29,13 +30,13 @@ def test_member_and_doctor_see_each_other_and_chat(logged_in_page, call):
 
     member.reload()  # a reload brings the member back into the same call
     wait_connected(member)
-    doctor.wait_for_function(f"{CONNECTED} && {REMOTE_PLAYING}", timeout=30_000)
+    wait_for(doctor, f"{CONNECTED} && {REMOTE_PLAYING}", timeout=30_000)
     assert member.locator("#chat .message.mine").count() == 1  # the history came back too
 
-    doctor.wait_for_function("document.querySelector('.quality').textContent !== ''")  # shown in a call
+    wait_for(doctor, "document.querySelector('.quality').textContent !== ''")  # shown in a call
     doctor.evaluate(f"window.tracksBefore = {LOCAL_TRACKS}")
     doctor.click("button.hangup")
-    member.wait_for_function("document.querySelector('#room').dataset.callState === 'peer-left'")
+    wait_for(member, "document.querySelector('#room').dataset.callState === 'peer-left'")
     assert doctor.evaluate("window.tracksBefore.map(t => t.readyState)") == ["ended", "ended"]  # camera off
     assert doctor.evaluate("document.querySelector('.quality').hidden")  # not just emptied
     assert [doctor.locator(f"button.{name}").is_visible() for name in CALL_CONTROLS] == [False] * 4
@@ -61,7 +62,7 @@ def test_a_closed_room_shows_no_call_controls(logged_in_page, book_call, start_i
     c = book_call(start_in=start_in, status=status)
     member = logged_in_page("anna")
     member.goto(f"/consultations/{c.id}/room")
-    member.wait_for_function("document.querySelector('#room').dataset.callState === 'closed'")
+    wait_for(member, "document.querySelector('#room').dataset.callState === 'closed'")
     assert says in member.locator(".room-status").inner_text()
     assert [member.locator(f"button.{name}").is_visible() for name in CALL_CONTROLS] == [False] * 4
     assert member.locator("button.rejoin").is_hidden()

@@ -16,7 +16,7 @@ from tests.support.s3 import use_fake_aws
 
 GOOD_ENV = {
     "TELEMED_SECRET_KEY": "k" * 48,
-    "TELEMED_COOKIE_SECURE": "on",
+    "TELEMED_SECURE_COOKIES": "on",
     "TELEMED_TURN_URLS": "turn:turn.example.org:3478",
     "TELEMED_TURN_SECRET": "coturn-static-auth-secret",
     "TELEMED_METRICS_TOKEN": "m" * 32,
@@ -81,7 +81,7 @@ def test_the_demo_defaults_warn_of_every_production_must_change(env, tmp_path):
         ("secret key", "TELEMED_SECRET_KEY"),
         ("audit key", "TELEMED_AUDIT_KEY"),
         ("database engine", "SQLite"),
-        ("cookies", "TELEMED_COOKIE_SECURE"),
+        ("cookies", "TELEMED_SECURE_COOKIES"),
         ("password hash", "argon2-fast"),
         ("turn", "TELEMED_TURN_URLS"),
         ("schema", "telemed init-db"),  # a new, empty database

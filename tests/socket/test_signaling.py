@@ -83,6 +83,28 @@ def test_signals_reach_only_the_other_participant(connect, world, call):
     assert len(doctor.received("signal")) == 1
 
 
+def test_signing_the_conclusion_keeps_the_call_and_the_room(db, app, connect, world, call):
+    from tests.support.factories import PASSWORD
+    from tests.web.test_records_api import DRAFT
+
+    anna, doctor = connect("anna"), connect("drt")
+    anna.call("join", {"consultation_id": call.id})
+    doctor.call("join", {"consultation_id": call.id})  # the doctor's entry starts it
+    drt = ApiClient(app, "drt")
+    url = f"/api/v1/consultations/{call.id}/conclusion"
+    assert drt.put(url, json=DRAFT).status_code == 200
+    assert drt.post(url + "/sign", json={"password": PASSWORD}).status_code == 200
+    assert status_of(db, call.id) == "completed"
+    assert anna.call("signal", {"consultation_id": call.id, "type": "offer", "sdp": OFFER}) == {
+        "ok": True,
+        "delivered": 1,
+    }
+    assert doctor.wait_for("signal")[0]["type"] == "offer"
+    again = anna.call("join", {"consultation_id": call.id})  # a reload: the room is still open
+    assert again["room_open"] is True and again["chat_open"] is True
+    assert anna.call("message", {"consultation_id": call.id, "text": "Спасибо"})["ok"] is True
+
+
 def test_signaling_needs_a_join_first(connect, call):
     ack = connect("anna").call("signal", {"consultation_id": call.id, "type": "bye"})
     assert ack["error"]["code"] == "not_joined"
@@ -155,7 +177,13 @@ def test_room_window(app, db, factory, connect, world):
         "too_early": (consultation(now + timedelta(minutes=16)), False, "room_closed"),
         "late_ok": (consultation(now - timedelta(minutes=85)), True, None),  # ended 55 min ago
         "too_late": (consultation(now - timedelta(minutes=95)), False, "room_closed"),  # ended 65 min ago
-        "completed": (consultation(now - timedelta(minutes=10), status="completed"), False, "room_closed"),
+        # finishing the visit or signing its conclusion does not close the room before its window ends
+        "completed": (consultation(now - timedelta(minutes=10), status="completed"), True, None),
+        "completed_late": (
+            consultation(now - timedelta(minutes=96), status="completed"),
+            False,
+            "room_closed",
+        ),
         "cancelled": (
             consultation(now + timedelta(minutes=5), status="cancelled"),
             False,

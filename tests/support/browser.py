@@ -10,6 +10,7 @@ downloads are not available here.
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -57,17 +58,38 @@ def browser(playwright):
         browser.close()
 
 
+def wait_for(page, expression: str, timeout: float = 30_000, polling: float = 0.1) -> None:
+    """Wait until ``expression`` is truthy in ``page`` (``page.wait_for_function`` compiles it with
+    ``new Function``, which the pages' Content-Security-Policy refuses; ``evaluate`` is not affected)."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true within {timeout / 1000:.0f} s: {expression}")
+        time.sleep(polling)
+
+
 def wait_connected(page, timeout=30_000):
     """Wait until the room shows a connected call with the remote video playing."""
-    page.wait_for_function(CONNECTED, timeout=timeout)
-    page.wait_for_function(REMOTE_PLAYING, timeout=timeout)
+    wait_for(page, CONNECTED, timeout=timeout)
+    wait_for(page, REMOTE_PLAYING, timeout=timeout)
+
+
+POLICY_VIOLATIONS = ("Content Security Policy", "Content-Security-Policy", "Permissions policy")
+
+
+def _policy_violation(message, page_errors: list[str]) -> None:
+    """Chromium reports a refused inline script, style, connection or device use on the console."""
+    if any(marker in message.text for marker in POLICY_VIOLATIONS):
+        page_errors.append(f"{message.type}: {message.text}")
 
 
 def log_in(context, username: str, password: str, page_errors: list[str]):
     """A new page of ``context`` logged in as ``username`` through the real login form; its uncaught
-    errors are appended to ``page_errors``."""
+    errors, and what the browser refused by the page's Content-Security-Policy or Permissions-Policy,
+    are appended to ``page_errors``."""
     page = context.new_page()
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    page.on("console", lambda message: _policy_violation(message, page_errors))
     page.goto("/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)

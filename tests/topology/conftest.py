@@ -37,7 +37,7 @@ def settings(postgresql_url, redis_server, moto_endpoint, tmp_path_factory, monk
         "SECRET_KEY": "topology-secret",
         "PASSWORD_HASH": "argon2-fast",
         "PROXY_HOPS": "1",
-        "COOKIE_SECURE": "on",
+        "SECURE_COOKIES": "on",
         "PRESENCE_TTL_SECONDS": str(GRACE_SECONDS),
         "DUTY_GRACE_SECONDS": str(GRACE_SECONDS),
         "INSTANCE_DIR": str(base / "instance"),

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.browser import CONNECTED, log_in, wait_connected
+from tests.support.browser import CONNECTED, log_in, wait_connected, wait_for
 from tests.support.factories import PASSWORD, Factory, make_consultation
 from tests.topology.test_topology import _serving_behind_nginx, kill, until
 
@@ -62,8 +62,8 @@ def test_a_call_through_nginx_survives_the_death_of_its_process(topology, call, 
     serving = _serving_behind_nginx(topology)
     kill(serving)
     try:
-        member.wait_for_function(CHAT_ONLINE, timeout=30_000)
-        member.wait_for_function(CONNECTED, timeout=30_000)
+        wait_for(member, CHAT_ONLINE, timeout=30_000)
+        wait_for(member, CONNECTED, timeout=30_000)
         member.fill("#chat textarea", "Да, всё в порядке")
         member.click("#chat button[type=submit]")
         doctor.wait_for_selector("#chat .message:not(.mine) >> text=Да, всё в порядке", timeout=30_000)

@@ -36,17 +36,25 @@ def test_one_hop_trusts_only_the_entry_the_proxy_wrote(tmp_path):
     assert seen == {"addr": "203.0.113.7", "scheme": "https", "host": "telemed.example.org"}
 
 
-def test_cookies_are_https_only_when_asked(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["TELEMED_SECURE_COOKIES", "TELEMED_COOKIE_SECURE"])  # the name, its alias
+def test_cookies_are_https_only_when_asked(tmp_path, monkeypatch, name):
     assert load_config({"INSTANCE_DIR": str(tmp_path)})["SESSION_COOKIE_SECURE"] is False
-    monkeypatch.setenv("TELEMED_COOKIE_SECURE", "on")
+    monkeypatch.setenv(name, "1")
     cfg = load_config({"INSTANCE_DIR": str(tmp_path)})
-    assert cfg["SESSION_COOKIE_SECURE"] is cfg["REMEMBER_COOKIE_SECURE"] is True
+    assert cfg["SESSION_COOKIE_SECURE"] is cfg["REMEMBER_COOKIE_SECURE"] is cfg["SECURE_COOKIES"] is True
+
+
+def test_the_documented_name_wins_over_its_alias(tmp_path, monkeypatch):
+    monkeypatch.setenv("TELEMED_COOKIE_SECURE", "on")
+    monkeypatch.setenv("TELEMED_SECURE_COOKIES", "off")
+    assert load_config({"INSTANCE_DIR": str(tmp_path)})["SESSION_COOKIE_SECURE"] is False
 
 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
         ("TELEMED_COOKIE_SECURE", "maybe", "TELEMED_COOKIE_SECURE must be one of"),
+        ("TELEMED_SECURE_COOKIES", "maybe", "TELEMED_SECURE_COOKIES must be one of"),
         ("TELEMED_PROXY_HOPS", "-1", "TELEMED_PROXY_HOPS must be a whole number from 0 to 5"),
         ("TELEMED_PROXY_HOPS", "x", "TELEMED_PROXY_HOPS must be a whole number"),
     ],

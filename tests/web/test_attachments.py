@@ -18,6 +18,7 @@ from tests.conftest import empty_tables, make_app
 from tests.support.clients import ApiClient, csrf_token, page_login
 from tests.support.factories import Factory, make_consultation
 from tests.support.live import LiveServer
+from tests.support.pdf import pdf_of
 from tests.support.s3 import use_fake_aws
 
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -270,10 +271,10 @@ def test_browser_uploads_need_the_csrf_header(store_app, world):
 def test_a_database_failure_after_storing_removes_the_object(store_app, world, monkeypatch):
     import telemed.documents.store as store
 
-    def boom(_name):
+    def boom(_name, _content_type):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(store, "safe_filename", boom)
+    monkeypatch.setattr(store, "filename_for", boom)
     r = upload(ApiClient(store_app, "anna"), world["consultation"].id, PDF)
     assert r.status_code == 500 and r.json["error"]["code"] == "internal_error"
     assert stored_objects(store_app) == [] and row_count(store_app) == 0
@@ -301,7 +302,7 @@ def test_storage_failure_midway_leaves_nothing_and_the_server_keeps_serving(stor
             raise OSError(28, "No space left on device")
 
         monkeypatch.setattr(local.os, "replace", broken_replace)
-    r = upload(api, cid, PDF + os.urandom(20 * 1024 * 1024))
+    r = upload(api, cid, pdf_of(os.urandom(20 * 1024 * 1024)))
     assert r.status_code == 503 and r.json["error"]["code"] == "storage_unavailable"
     assert stored_objects(store_app) == [] and row_count(store_app) == 0
     monkeypatch.undo()
@@ -312,7 +313,7 @@ def test_storage_failure_midway_leaves_nothing_and_the_server_keeps_serving(stor
 def test_large_files_use_s3_multipart(store_app, world):
     if store_app.storage_kind != "s3":
         pytest.skip("multipart upload is an S3 feature")
-    data = PDF + os.urandom(12 * 1024 * 1024)
+    data = pdf_of(os.urandom(12 * 1024 * 1024))
     r = upload(ApiClient(store_app, "anna"), world["consultation"].id, data)
     assert r.status_code == 201
     storage = store_app.extensions["telemed.storage"]
@@ -324,3 +325,29 @@ def test_large_files_use_s3_multipart(store_app, world):
     )
     assert head["ContentLength"] == len(data) and "-" in head["ETag"]
     assert ApiClient(store_app, "drt").get(f"/api/v1/attachments/{r.json['id']}").data == data
+
+
+def test_a_pdf_named_as_html_is_stored_and_served_as_pdf(store_app, world):
+    api = ApiClient(store_app, "anna")
+    r = upload(api, world["consultation"].id, PDF, name="результаты.html", content_type="text/html")
+    assert r.status_code == 201 and r.json["filename"] == "результаты.pdf"
+    got = api.get(f"/api/v1/attachments/{r.json['id']}")
+    assert got.headers["Content-Type"] == "application/pdf"
+    assert parse_options_header(got.headers["Content-Disposition"])[1]["filename"] == "результаты.pdf"
+
+
+def test_a_pdf_with_javascript_is_refused_and_leaves_nothing(store_app, world):
+    from tests.unit.test_document_content import BROKEN_WITH_SCRIPT, open_action, written
+
+    for data in (written(open_action), BROKEN_WITH_SCRIPT):
+        r = upload(ApiClient(store_app, "anna"), world["consultation"].id, data, name="анализ.pdf")
+        assert r.status_code == 422 and r.json["error"]["code"] == "unsafe_document"
+    assert stored_objects(store_app) == [] and row_count(store_app) == 0
+
+
+def test_text_with_markup_beyond_the_first_4_kib_is_refused_and_leaves_nothing(store_app, world):
+    data = TEXT * 200 + b"<script>alert(1)</script>\n"
+    assert data.find(b"<script>") > 4096
+    r = upload(ApiClient(store_app, "anna"), world["consultation"].id, data, name="results.txt")
+    assert r.status_code == 415 and r.json["error"]["code"] == "unsupported_type"
+    assert stored_objects(store_app) == [] and row_count(store_app) == 0

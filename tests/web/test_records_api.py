@@ -90,6 +90,39 @@ def test_doctor_writes_signs_and_the_member_reads(app, db, world):
     assert "prescriptions are issued in the clinic" in seen["notice"]
 
 
+@pytest.mark.parametrize(
+    ("minutes", "status", "signable"),
+    [
+        (10, "scheduled", False),  # starts in 10 minutes: the draft may be written, not signed
+        (-1, "scheduled", True),  # its start time has come
+        (10, "in_progress", True),  # the doctor entered the room early: it has started
+    ],
+)
+def test_a_conclusion_is_signed_only_once_the_consultation_has_started(
+    app, db, factory, world, minutes, status, signable
+):
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=minutes)
+    c = make_consultation(
+        factory,
+        world["anna"],
+        world["patient"],
+        world["doctor"],
+        world["contract"],
+        start=start,
+        status=status,
+    )
+    drt = api(app, "drt")
+    assert put(drt, c.id, DRAFT).status_code == 200
+    r = drt.post(f"/api/v1/consultations/{c.id}/conclusion/sign", json={"password": PASSWORD})
+    if signable:
+        assert r.status_code == 200 and r.json["status"] == "signed"
+        return
+    assert r.status_code == 409 and r.json["error"]["code"] == "consultation_not_started"
+    with db.session() as s:
+        assert s.get(Consultation, c.id).status == "scheduled"
+    assert drt.get(f"/api/v1/consultations/{c.id}/conclusion").json["status"] == "draft"
+
+
 def test_a_signed_conclusion_cannot_change_only_addenda(app, world):
     cid = world["consultation"].id
     first = signed(app, cid)
