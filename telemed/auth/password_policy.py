@@ -1,7 +1,8 @@
 """The rule a new password must meet (no Flask here).
 
 At least ``MIN_LENGTH`` characters, and not guessable: zxcvbn's score (0-4) at least ``MIN_SCORE``
-with the user's own data (username, name, e-mail, birth dates) among the words it tries.
+with the user's own data (username, name, e-mail, birth dates) among the words it tries, for the
+password as typed and with its separators (spaces, punctuation) removed.
 
 It applies to passwords a person chooses: ``telemed create-user`` and the password change. Seeding,
 imports and test factories call ``auth.service.create_user`` directly, which checks no strength.
@@ -22,6 +23,7 @@ MIN_LENGTH = 12
 MIN_SCORE = 3
 #: zxcvbn's time grows with the length; what is longer than this is judged on its first part.
 _JUDGED = 100
+_SEPARATORS = re.compile(r"[\W_]+")
 
 
 def personal_words(*values: str | date | None) -> list[str]:
@@ -49,7 +51,10 @@ def check(password: str, personal: Iterable[str] = ()) -> None:
             _l("The password must be at least %(count)s characters long.", count=MIN_LENGTH),
             details={"min_length": MIN_LENGTH, "score": None, "warning": "", "suggestions": []},
         )
-    result = zxcvbn(password[:_JUDGED], user_inputs=list(personal))
+    words = list(personal)
+    judged = password[:_JUDGED]
+    joined = _SEPARATORS.sub("", judged)  # "anna-petrova-1988" is as guessable as "annapetrova1988"
+    result = min((zxcvbn(p, user_inputs=words) for p in {judged, joined} if p), key=lambda r: r["score"])
     if result["score"] < MIN_SCORE:
         feedback = result["feedback"]
         raise errors.WeakPassword(

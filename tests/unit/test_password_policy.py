@@ -51,3 +51,8 @@ def test_the_same_password_is_weak_only_for_its_owner():
 def test_personal_words_split_names_mails_and_dates():
     words = policy.personal_words("Anna Petrova", "a.p@mail.ru", date(1988, 3, 14))
     assert {"anna", "petrova", "annapetrova", "a.p@mail.ru", "mail", "1988", "14031988"} <= set(words)
+
+
+def test_separators_do_not_hide_the_user_s_own_data():
+    with pytest.raises(errors.WeakPassword):
+        policy.check("anna-petrova-1988", PERSONAL)
