@@ -18,6 +18,7 @@ signals, sent from the handlers here; Flask-SocketIO has one handler per event).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -377,8 +378,22 @@ def guard_packets(server: python_socketio.Server) -> None:
         # 1009) instead of buffering all of it for Engine.IO to measure afterwards
         server.eio._async = {
             **server.eio._async,
-            "websocket": functools.partial(websocket, max_message_size=TRANSPORT_MAX),
+            "websocket": functools.partial(_closing_quietly(websocket), max_message_size=TRANSPORT_MAX),
         }
+
+
+def _closing_quietly(websocket: type) -> type:
+    """Engine.IO's WebSocket wrapper whose ``close`` tolerates a socket already closed: when the server
+    disconnects a client (``watch_endings``), Engine.IO's writer thread closes the WebSocket after
+    sending the last packet, and by then the client's answer may have ended the request and the
+    server closed the socket (``OSError: Bad file descriptor`` in that thread otherwise)."""
+
+    class ClosingQuietly(websocket):
+        def close(self) -> None:
+            with contextlib.suppress(OSError):
+                super().close()
+
+    return ClosingQuietly
 
 
 def _too_large():
