@@ -197,3 +197,21 @@ def test_a_connection_ends_when_its_token_expires(app, live, world):
         until(lambda: not client.sio.connected, timeout=3)
     finally:
         client.close()
+
+
+def test_closing_a_websocket_whose_socket_is_already_closed_is_quiet(app):
+    """The race a server disconnect can meet under gunicorn: Engine.IO's writer thread closes the
+    WebSocket after the request's thread has closed the socket (EBADF)."""
+    from telemed.extensions import socketio
+
+    wrapper = socketio.server.eio._async["websocket"].func
+
+    class ClosedSocket:
+        connected = True
+
+        def close(self):
+            raise OSError(9, "Bad file descriptor")
+
+    ws = wrapper.__new__(wrapper)
+    ws.ws = ClosedSocket()
+    ws.close()  # no exception
