@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from telemed import errors
 from telemed.account import service
+from telemed.account.limits import password_change_limited
 from telemed.auth import logins, password_policy
 from telemed.auth.web import current_actor
 from telemed.error_handlers import translate
@@ -38,6 +39,7 @@ def account():
 
 
 @bp.post("/account/password")
+@password_change_limited
 def change_password():
     """Change the password (current one required); every other session and token ends."""
     actor = current_actor()

@@ -6,6 +6,7 @@ from flask import current_app, jsonify, request
 from flask_login import current_user
 
 from telemed.account import service
+from telemed.account.limits import password_change_limited
 from telemed.api import api
 from telemed.api.contract import Body, Text, documented
 from telemed.api.openapi_parts import array_of
@@ -46,12 +47,14 @@ def login_json(login: logins.Login) -> dict:
 
 
 @api.post("/me/password")
-@documented({"description": "Changed"}, status=204, errors=(403, 422), body=PASSWORD_CHANGE)
+@password_change_limited
+@documented({"description": "Changed"}, status=204, errors=(403, 422, 429), body=PASSWORD_CHANGE)
 def change_password():
     """Change the password with ``{current_password, new_password}``; every other login ends.
 
     403 ``invalid_password`` when the current password is wrong; 422 ``weak_password`` (zxcvbn's
-    feedback in ``details``) when the new one is shorter than 12 characters or easy to guess."""
+    feedback in ``details``) when the new one is shorter than 12 characters or easy to guess; 429
+    ``rate_limited`` after as many attempts as the login limit allows."""
     actor = current_actor()
     data = PASSWORD_CHANGE.read()
     service.change_password(

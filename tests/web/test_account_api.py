@@ -183,3 +183,20 @@ def test_a_page_session_changes_its_password_with_csrf(app, factory):
     r = browser.post("/api/v1/me/password", json=body, headers={"X-CSRFToken": token})
     assert r.status_code == 204, r.text
     assert browser.get("/account").status_code == 200  # the web session that changed it stays
+
+
+def test_password_changes_are_rate_limited_per_user(db_url, tmp_path, factory):
+    from tests.conftest import make_app
+
+    limited = make_app(db_url, tmp_path, LOGIN_RATE_LIMIT="2 per minute")
+    try:
+        factory.user("anna")
+        factory.user("boris")
+        anna, boris = logged_in(limited, "anna"), logged_in(limited, "boris")
+        wrong = {"current_password": "nope", "new_password": NEW}
+        for _ in range(2):
+            assert_error(anna.post("/api/v1/me/password", json=wrong), 403, "invalid_password")
+        assert_error(anna.post("/api/v1/me/password", json=wrong), 429, "rate_limited")
+        assert_error(boris.post("/api/v1/me/password", json=wrong), 403, "invalid_password")  # per user
+    finally:
+        limited.extensions["telemed.db"].dispose()
