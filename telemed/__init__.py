@@ -170,6 +170,7 @@ def _allowed_origins(app: Flask):
 
 
 def _register_blueprints(app: Flask) -> None:
+    from telemed.account.views import bp as account_bp
     from telemed.api import api
     from telemed.auth.views import bp as auth_bp
     from telemed.records.views import bp as records_bp
@@ -179,6 +180,7 @@ def _register_blueprints(app: Flask) -> None:
     from telemed.video.views import bp as video_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(scheduling_bp)
     app.register_blueprint(video_bp)
     app.register_blueprint(room_bp)

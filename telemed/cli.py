@@ -1,5 +1,5 @@
-"""The ``telemed`` command: init-db, seed-demo, create-user, serve, demo, worker, audit-verify,
-check-config."""
+"""The ``telemed`` command: init-db, seed-demo, create-user, deactivate-user, serve, demo, worker,
+audit-verify, check-config."""
 
 from __future__ import annotations
 
@@ -65,11 +65,18 @@ def seed_demo_command(days: int) -> None:
 @click.option("--name", "full_name", required=True, help="Full name shown to others.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_user_command(username: str, role: str, full_name: str, password: str) -> None:
-    """Create a user account."""
+    """Create a user account. The password must meet the password policy (at least 12 characters,
+    not common, not built from the username or name)."""
     from telemed import errors
+    from telemed.auth import password_policy
     from telemed.auth.service import create_user
 
     app = _app()
+    try:
+        password_policy.check(password, password_policy.personal_words(username, full_name))
+    except errors.WeakPassword as exc:
+        hints = [exc.details.get("warning"), *exc.details.get("suggestions", [])]
+        raise click.ClickException(" ".join([exc.message, *(h for h in hints if h)])) from exc
     try:
         with app.extensions["telemed.db"].transaction() as s:
             user = create_user(
@@ -84,6 +91,28 @@ def create_user_command(username: str, role: str, full_name: str, password: str)
     except errors.DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"created user {username} (id {user_id}, role {role})")
+
+
+@main.command("deactivate-user")
+@click.argument("username")
+def deactivate_user_command(username: str) -> None:
+    """Deactivate an account: it can no longer log in; its sessions, tokens and sockets end."""
+    from telemed.account.service import deactivate
+    from telemed.auth.logins import user_by_username
+    from telemed.db import utcnow
+
+    app = _app()
+    db = app.extensions["telemed.db"]
+    try:
+        with db.session() as s:
+            user = user_by_username(s, username)
+            user_id = user.id if user else None
+        if user_id is None:
+            raise click.ClickException(f"no user {username!r}")
+        deactivate(db, app.extensions["telemed.audit_keys"], None, user_id, client_addr=None, now=utcnow())
+    finally:
+        db.dispose()
+    click.echo(f"deactivated user {username} (id {user_id}); their sessions and tokens ended")
 
 
 def _serve_werkzeug(app, host: str, port: int) -> None:

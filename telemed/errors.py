@@ -64,6 +64,17 @@ InternalError = _error(
 RateLimited = _error("RateLimited", "rate_limited", 429, _l("Too many attempts. Please wait and try again."))
 PayloadTooLarge = _error("PayloadTooLarge", "payload_too_large", 413, _l("The request is too large."))
 
+# Accounts
+WeakPassword = _error(
+    "WeakPassword",
+    "weak_password",
+    422,
+    _l(
+        "This password is too easy to guess: it is common or built from your own data. Use a longer "
+        "phrase of several unrelated words."
+    ),
+)
+
 # Booking
 SlotTaken = _error("SlotTaken", "slot_taken", 409, _l("This time slot has just been booked by someone else."))
 SlotUnavailable = _error("SlotUnavailable", "slot_unavailable", 422, _l("This time slot cannot be booked."))

@@ -4,7 +4,8 @@ Who is on a connection is checked at ``connect`` and again on every event.
 
 Pages connect with the session cookie (Flask-Login re-validates the server-side login session on
 every event); API clients pass ``auth={"token": ...}`` (re-validated on every event too). A logged
-out session or a revoked token stops working mid-connection.
+out session or a revoked token stops working mid-connection, and every serving process disconnects
+its connections within a second (``watch_endings``), so they stop receiving their rooms' events.
 
 Before any handler, ``guard_packets`` answers what no handler could: an event over ``EVENT_MAX``, a
 packet that is not valid Socket.IO JSON, binary data (see its docstring).
@@ -17,11 +18,16 @@ signals, sent from the handlers here; Flask-SocketIO has one handler per event).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
+import threading
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import socketio as python_socketio
@@ -32,6 +38,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from socketio import packet
 
 from telemed import errors, i18n
+from telemed.auth import endings
 from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
 from telemed.auth.web import bearer_token
@@ -90,7 +97,22 @@ def user_room(user_id: int) -> str:
 
 
 LIVE_KEY = "telemed.socket_connections"  # app.extensions: this process's connections, {sid: Credential}
-REVALIDATE_SECONDS = 5.0  # how often a serving process ends the connections of revoked credentials
+WATCH_KEY = "telemed.socket_watch"  # app.extensions: what ``watch_endings`` knows (``_Watch``)
+#: How often a serving process reads the count of ended logins (``auth.endings``): a logout, a
+#: revoked token, a password change, an ended session or a deactivation ends that login's
+#: connections on every process within this and the time to re-check them.
+ENDINGS_POLL_SECONDS = 0.25
+#: How often the credentials of all connections are re-checked even when no ending was counted
+#: (a row changed by hand in the database).
+REVALIDATE_SECONDS = 60.0
+
+
+@dataclass
+class _Watch:
+    generation: int | None = None  # the count of endings last acted on
+    expiries: dict[auth_service.Credential, datetime] = field(default_factory=dict)  # checked valid until
+    full_at: float = float("-inf")  # when all connections were last re-checked (monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def live_connections(app: Flask | None = None) -> dict[str, auth_service.Credential]:
@@ -101,14 +123,39 @@ def live_connections(app: Flask | None = None) -> dict[str, auth_service.Credent
 def end_revoked(app: Flask) -> int:
     """Disconnect this process's connections whose login session or token no longer holds (logged
     out, revoked, expired, the user deactivated): they would otherwise keep receiving what is sent
-    to their rooms. Every serving process runs this every ``REVALIDATE_SECONDS`` (its relay), so a
-    logout ends the user's connections on every process. Returns how many it ended."""
-    connections = dict(live_connections(app))
-    if not connections:
-        return 0
-    with app.extensions["telemed.db"].session() as s:
-        valid = auth_service.actors_for(s, set(connections.values()), now=now())
-    ended = [sid for sid, credential in connections.items() if credential not in valid]
+    to their rooms. Re-checks every connection; returns how many it ended."""
+    return watch_endings(app, everything=True)
+
+
+def watch_endings(app: Flask, *, everything: bool = False) -> int:
+    """One poll of the relay (every ``ENDINGS_POLL_SECONDS``): read the count of ended logins (one
+    primary-key read) and re-check, in one batch, the credentials of all connections when it
+    changed (or every ``REVALIDATE_SECONDS``, or with ``everything``), else only those not yet
+    checked or past their expiry. Connections whose credential no longer holds are disconnected,
+    which removes them from all their rooms. Returns how many it ended."""
+    watch: _Watch = app.extensions.setdefault(WATCH_KEY, _Watch())
+    with watch.lock:
+        connections = dict(live_connections(app))
+        at, started = now(), time.monotonic()
+        with app.extensions["telemed.db"].session() as s:
+            generation = endings.generation(s)
+            full = (
+                everything or generation != watch.generation or started - watch.full_at >= REVALIDATE_SECONDS
+            )
+            held = set(connections.values())
+            due = held if full else {c for c in held if c not in watch.expiries or watch.expiries[c] <= at}
+            valid = auth_service.valid_credentials(s, due, now=at) if due else {}
+        if full:
+            watch.generation, watch.full_at = generation, started
+            watch.expiries = {}
+        for credential in due:
+            if credential in valid:
+                watch.expiries[credential] = valid[credential][1]
+            else:
+                watch.expiries.pop(credential, None)
+        ended = [
+            sid for sid, credential in connections.items() if credential in due and credential not in valid
+        ]
     for connection in ended:
         socketio.server.disconnect(connection, namespace="/")
         live_connections(app).pop(connection, None)
@@ -116,8 +163,8 @@ def end_revoked(app: Flask) -> int:
 
 
 def init_app(app: Flask) -> None:
-    """Have the app's relay end the connections of revoked credentials (while the relay runs)."""
-    app.extensions["telemed.relay"].every(REVALIDATE_SECONDS, lambda: end_revoked(app))
+    """Have the app's relay end the connections of ended logins (while the relay runs)."""
+    app.extensions["telemed.relay"].every(ENDINGS_POLL_SECONDS, lambda: watch_endings(app))
 
 
 @socketio.on("connect")
@@ -331,8 +378,22 @@ def guard_packets(server: python_socketio.Server) -> None:
         # 1009) instead of buffering all of it for Engine.IO to measure afterwards
         server.eio._async = {
             **server.eio._async,
-            "websocket": functools.partial(websocket, max_message_size=TRANSPORT_MAX),
+            "websocket": functools.partial(_closing_quietly(websocket), max_message_size=TRANSPORT_MAX),
         }
+
+
+def _closing_quietly(websocket: type) -> type:
+    """Engine.IO's WebSocket wrapper whose ``close`` tolerates a socket already closed: when the server
+    disconnects a client (``watch_endings``), Engine.IO's writer thread closes the WebSocket after
+    sending the last packet, and by then the client's answer may have ended the request and the
+    server closed the socket (``OSError: Bad file descriptor`` in that thread otherwise)."""
+
+    class ClosingQuietly(websocket):
+        def close(self) -> None:
+            with contextlib.suppress(OSError):
+                super().close()
+
+    return ClosingQuietly
 
 
 def _too_large():

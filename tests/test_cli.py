@@ -80,21 +80,64 @@ def test_create_user(env):
             "--name",
             "N. Nurse",
             "--password",
-            "pw-123",
+            STRONG,
         ],
     )
     assert r.exit_code == 0, r.output
     dup = runner.invoke(
-        main, ["create-user", "--username", "nurse", "--role", "records", "--name", "N", "--password", "x"]
+        main, ["create-user", "--username", "nurse", "--role", "records", "--name", "N", "--password", STRONG]
     )
     assert dup.exit_code != 0 and "already exists" in dup.output
     client = create_app().test_client()
     assert (
-        client.post("/api/v1/auth/token", json={"username": "nurse", "password": "pw-123"}).json["user"][
-            "role"
-        ]
+        client.post("/api/v1/auth/token", json={"username": "nurse", "password": STRONG}).json["user"]["role"]
         == "records"
     )
+
+
+STRONG = "violet-harbour-quantum-7"
+
+
+@pytest.mark.parametrize(
+    ("password", "says"),
+    [
+        ("pw-123", "at least 12 characters"),
+        ("password1234", "too easy to guess"),
+        ("nina-nurse-2024", "too easy to guess"),  # the username and name
+    ],
+)
+def test_create_user_refuses_a_weak_password(env, password, says):
+    runner = CliRunner()
+    assert runner.invoke(main, ["init-db"]).exit_code == 0
+    args = ["create-user", "--username", "nina", "--role", "doctor", "--name", "Nina Nurse"]
+    r = runner.invoke(main, [*args, "--password", password])
+    assert r.exit_code == 1 and says in r.output, r.output
+    client = create_app().test_client()
+    assert (
+        client.post("/api/v1/auth/token", json={"username": "nina", "password": password}).status_code == 401
+    )
+
+
+def test_deactivate_user(env):
+    runner = CliRunner()
+    args = ["--role", "member", "--name", "Olga", "--password", STRONG]
+    assert runner.invoke(main, ["init-db"]).exit_code == 0
+    assert runner.invoke(main, ["create-user", "--username", "olga", *args]).exit_code == 0
+    app = create_app()
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token", json={"username": "olga", "password": STRONG}).json["token"]
+    r = runner.invoke(main, ["deactivate-user", "olga"])
+    assert r.exit_code == 0 and "deactivated user olga" in r.output, r.output
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert client.post("/api/v1/auth/token", json={"username": "olga", "password": STRONG}).status_code == 401
+    with app.extensions["telemed.db"].session() as s:
+        from telemed.records.audit_models import AuditEvent
+
+        rows = s.scalars(select(AuditEvent).where(AuditEvent.object_type == "account")).all()
+        assert [(r.actor_role, r.action, r.outcome) for r in rows] == [("system", "deactivate", "done")]
+    app.extensions["telemed.db"].dispose()
+    unknown = runner.invoke(main, ["deactivate-user", "nobody"])
+    assert unknown.exit_code == 1 and "no user 'nobody'" in unknown.output
 
 
 def test_the_worker_runs_the_due_escalations_once(env):

@@ -63,6 +63,7 @@ LAYERS = [
     "video",
     "records",
     "urgent",
+    "account",
     "api",
     "ops",
 ]

@@ -23,6 +23,7 @@ def _authenticate_first() -> None:
 
 
 from telemed.api import (  # noqa: E402,F401
+    account,
     asyncapi,
     auth,
     catalog,

@@ -10,7 +10,7 @@ from telemed.api.contract import Body, Secret, Text, documented
 from telemed.api.openapi_parts import json_response, ref
 from telemed.auth import service
 from telemed.auth.limits import login_limited
-from telemed.auth.web import bearer_token, current_actor, token_ttl
+from telemed.auth.web import bearer_token, current_actor, device, token_ttl
 from telemed.scheduling.cabinet import me_payload
 from telemed.web import clinic_tz, database, db_session, now
 
@@ -40,7 +40,7 @@ def issue_token():
     username, password = data["username"], data["password"]
     with database().transaction() as s:
         user = service.authenticate(s, _passwords(), username, password)
-        token = service.issue_token(s, user, now=now(), ttl=token_ttl())
+        token = service.issue_token(s, user, now=now(), ttl=token_ttl(), device=device())
         body = {
             "token": token,
             "token_type": "Bearer",

@@ -19,6 +19,13 @@ from telemed.api.contract import Operation, documented
 from telemed.api.openapi_parts import SCHEMAS, error_responses, json_response, param
 
 _PATH_ARGUMENT = re.compile(r"<(?:int:)?(\w+)>")
+_PATH_INT = re.compile(r"<int:(\w+)>")
+#: A path argument without ``int:`` is an opaque id of this form (a login's, ``auth.logins.login_id``).
+OPAQUE_ID = {
+    "type": "string",
+    "pattern": "^[0-9a-f]{32}$",
+    "description": "An opaque id, as listed by the API; one that names nothing here is 404",
+}
 _METHODS = ("get", "put", "post", "delete", "patch")
 _DESCRIPTION = """Teleconsultations for insured members.
 
@@ -31,12 +38,14 @@ header) for a method a path does not have, 409, 413 `payload_too_large` (a JSON 
 with `details.field`, or a business rule's code), 429 `rate_limited`, 503."""
 
 
-def _path(rule: str) -> tuple[str, list[str]]:
-    """The OpenAPI path of a Flask rule under the API's prefix; the first path argument is ``{id}``."""
+def _path(rule: str) -> tuple[str, list[tuple[str, bool]]]:
+    """The OpenAPI path of a Flask rule under the API's prefix, and its arguments as ``(name,
+    is_int)``; the first path argument is ``{id}``."""
     names = _PATH_ARGUMENT.findall(rule)
+    ints = set(_PATH_INT.findall(rule))
     shown = {name: ("id" if i == 0 else name) for i, name in enumerate(names)}
     path = _PATH_ARGUMENT.sub(lambda m: "{" + shown[m[1]] + "}", rule.removeprefix(api.url_prefix or ""))
-    return path, [shown[n] for n in names]
+    return path, [(shown[n], n in ints) for n in names]
 
 
 def _codes(op: Operation, has_path_id: bool) -> list[int]:
@@ -52,7 +61,7 @@ def _codes(op: Operation, has_path_id: bool) -> list[int]:
     return sorted(codes)
 
 
-def _operation(endpoint: str, view: Any, op: Operation, path_args: list[str]) -> dict:
+def _operation(endpoint: str, view: Any, op: Operation, path_args: list[tuple[str, bool]]) -> dict:
     doc = inspect.cleandoc(view.__doc__ or endpoint)
     summary, _, description = doc.partition("\n\n")
     out: dict[str, Any] = {
@@ -65,7 +74,10 @@ def _operation(endpoint: str, view: Any, op: Operation, path_args: list[str]) ->
     params = [
         param(name, {"type": "integer", "minimum": 1}, where="path")
         | {"description": f"An id; one that names nothing here, or beyond {inputs.ID_MAX}, is 404"}
-        for name in path_args
+        if is_int
+        else param(name, {k: v for k, v in OPAQUE_ID.items() if k != "description"}, where="path")
+        | {"description": OPAQUE_ID["description"]}
+        for name, is_int in path_args
     ]
     params += [param(p.name, p.schema(), p.required) for p in op.query]
     if params:

@@ -73,6 +73,20 @@ SCHEMAS: dict[str, dict] = {
             "user": ref("UserBrief"),
         },
     },
+    "Login": {
+        "type": "object",
+        "description": "An active login: a browser session or an API token",
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+            "kind": {"type": "string", "enum": ["session", "token"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "last_seen_at": {"type": ["string", "null"], "format": "date-time"},
+            "user_agent": {"type": ["string", "null"]},
+            "ip": {"type": ["string", "null"]},
+            "current": {"type": "boolean"},
+        },
+        "required": ["id", "kind", "created_at", "last_seen_at", "user_agent", "ip", "current"],
+    },
     "UserBrief": {
         "type": "object",
         "properties": {

@@ -10,7 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from telemed.auth.roles import Role
 from telemed.db import Base, UTCDateTime, utcnow
 
-__all__ = ["ApiToken", "ConsentRecord", "LoginSession", "Role", "User"]
+__all__ = ["ApiToken", "ConsentRecord", "CredentialEndings", "LoginSession", "Role", "User"]
+
+USER_AGENT_MAX = 255
+ADDRESS_MAX = 64
 
 
 class User(Base):
@@ -39,6 +42,9 @@ class LoginSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # refreshed at most once a minute
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX))
+    client_addr: Mapped[str | None] = mapped_column(String(ADDRESS_MAX))
 
     user: Mapped[User] = relationship()
 
@@ -54,8 +60,26 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # refreshed at most once a minute
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX))
+    client_addr: Mapped[str | None] = mapped_column(String(ADDRESS_MAX))
 
     user: Mapped[User] = relationship()
+
+
+class CredentialEndings(Base):
+    """One row (``id`` 1) whose ``generation`` grows by one in every transaction that ends a login
+    (logout, token revocation, password change, a session ended from the list, deactivation).
+
+    Serving processes poll it (a primary-key read) to learn, within a poll, that some connected
+    credential may have ended; the row lock orders the bumps, so every committed ending changes
+    the value a poll reads."""
+
+    __tablename__ = "credential_endings"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(default=0)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ConsentRecord(Base):

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from telemed import errors, inputs
 from telemed.auth.actor import Actor
-from telemed.auth.models import ApiToken, ConsentRecord, LoginSession, Role, User
+from telemed.auth.endings import note_ending
+from telemed.auth.models import ADDRESS_MAX, USER_AGENT_MAX, ApiToken, ConsentRecord, LoginSession, Role, User
 from telemed.auth.passwords import Passwords
 from telemed.translatable import _l
 
@@ -26,8 +27,12 @@ USERNAME_MAX = 64
 PASSWORD_MAX = 1024  # what a login accepts; longer ones are refused before hashing
 
 
-def _digest(raw: str) -> str:
+def token_digest(raw: str) -> str:
+    """What is stored of a bearer token: its SHA-256, as hex."""
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+_digest = token_digest
 
 
 def create_user(
@@ -40,6 +45,9 @@ def create_user(
     full_name: str,
     email: str | None = None,
 ) -> User:
+    """Create an account. No strength rule applies here (seeding, imports and test factories call
+    this directly): code that takes a new password from a person checks it first with
+    ``password_policy.check`` (``telemed create-user``, the password change)."""
     if role not in set(Role):
         raise errors.ValidationFailed(_l("Unknown role %(role)s.", role=repr(role)))
     if not username or len(username) > USERNAME_MAX or not password or inputs.has_control(username):
@@ -72,9 +80,34 @@ def authenticate(session: Session, passwords: Passwords, username: str, password
     return user
 
 
-def open_login_session(session: Session, user: User, *, now: datetime, ttl: timedelta) -> str:
+@dataclass(frozen=True)
+class Device:
+    """Where a login was opened from, as the request said (shown in the user's list of logins)."""
+
+    user_agent: str | None = None
+    client_addr: str | None = None
+
+    def columns(self) -> dict[str, str | None]:
+        return {
+            "user_agent": (self.user_agent or "")[:USER_AGENT_MAX] or None,
+            "client_addr": (self.client_addr or "")[:ADDRESS_MAX] or None,
+        }
+
+
+def open_login_session(
+    session: Session, user: User, *, now: datetime, ttl: timedelta, device: Device = Device()
+) -> str:
     sid = secrets.token_urlsafe(32)
-    session.add(LoginSession(id=sid, user_id=user.id, created_at=now, expires_at=now + ttl))
+    session.add(
+        LoginSession(
+            id=sid,
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + ttl,
+            **device.columns(),
+        )
+    )
     return sid
 
 
@@ -90,31 +123,38 @@ def _live_token(now) -> ColumnElement[bool]:
 
 def user_for_login_session(session: Session, sid: str, *, now: datetime) -> User | None:
     """The active user of a valid login session (``_live_session``), else None."""
-    return session.scalar(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.id == sid, _live_session(now))
-    )
+    found = user_and_last_seen(session, Credential("login_session", sid), now=now)
+    return found[0] if found else None
 
 
-def close_login_session(session: Session, sid: str) -> None:
-    session.execute(delete(LoginSession).where(LoginSession.id == sid))
+def close_login_session(session: Session, sid: str, *, now: datetime | None = None) -> None:
+    """Log out: delete the login session; its sockets end within a second (``note_ending``)."""
+    if session.execute(delete(LoginSession).where(LoginSession.id == sid)).rowcount:  # type: ignore[attr-defined]
+        note_ending(session, now=now)
 
 
-def issue_token(session: Session, user: User, *, now: datetime, ttl: timedelta) -> str:
+def issue_token(
+    session: Session, user: User, *, now: datetime, ttl: timedelta, device: Device = Device()
+) -> str:
     """Create a bearer token; the raw value is returned once and never stored."""
     raw = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_digest(raw), created_at=now, expires_at=now + ttl))
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_digest(raw),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + ttl,
+            **device.columns(),
+        )
+    )
     return raw
 
 
 def user_for_token(session: Session, raw: str, *, now: datetime) -> User | None:
     """The active user of a valid bearer token (``_live_token``), else None."""
-    return session.scalar(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _digest(raw), _live_token(now))
-    )
+    found = user_and_last_seen(session, Credential("token", raw), now=now)
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)
@@ -125,6 +165,26 @@ class Credential:
     value: str
 
 
+def user_and_last_seen(
+    session: Session, credential: Credential, *, now: datetime
+) -> tuple[User, datetime | None] | None:
+    """The active user of a valid credential and when the credential was last used, else None."""
+    if credential.kind == "login_session":
+        stmt = (
+            select(User, LoginSession.last_seen_at)
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(LoginSession.id == credential.value, _live_session(now))
+        )
+    else:
+        stmt = (
+            select(User, ApiToken.last_seen_at)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == _digest(credential.value), _live_token(now))
+        )
+    row = session.execute(stmt).first()
+    return (row[0], row[1]) if row else None
+
+
 def actors_for(
     session: Session, credentials: Iterable[Credential], *, now: datetime
 ) -> dict[Credential, Actor]:
@@ -133,28 +193,35 @@ def actors_for(
     The same conditions as ``user_for_login_session`` and ``user_for_token`` (``_live_session``,
     ``_live_token``). Invalid credentials are absent from the result.
     """
+    return {c: actor for c, (actor, _) in valid_credentials(session, credentials, now=now).items()}
+
+
+def valid_credentials(
+    session: Session, credentials: Iterable[Credential], *, now: datetime
+) -> dict[Credential, tuple[Actor, datetime]]:
+    """Like ``actors_for``, with the moment each valid credential expires."""
     wanted = set(credentials)
-    found: dict[Credential, Actor] = {}
+    found: dict[Credential, tuple[Actor, datetime]] = {}
     session_ids = [c.value for c in wanted if c.kind == "login_session"]
     if session_ids:
         rows = session.connection().execute(_SESSIONS_STATEMENT, {"ids": session_ids, "now": now})
-        for sid, user_id, role, name in rows:
-            found[Credential("login_session", sid)] = Actor(id=user_id, role=role, name=name)
+        for sid, user_id, role, name, expires_at in rows:
+            found[Credential("login_session", sid)] = (Actor(id=user_id, role=role, name=name), expires_at)
     by_digest = {_digest(c.value): c for c in wanted if c.kind == "token"}
     if by_digest:
         rows = session.connection().execute(_TOKENS_STATEMENT, {"ids": list(by_digest), "now": now})
-        for digest, user_id, role, name in rows:
-            found[by_digest[digest]] = Actor(id=user_id, role=role, name=name)
+        for digest, user_id, role, name, expires_at in rows:
+            found[by_digest[digest]] = (Actor(id=user_id, role=role, name=name), expires_at)
     return found
 
 
 _SESSIONS_STATEMENT = (
-    select(LoginSession.id, User.id, User.role, User.full_name)
+    select(LoginSession.id, User.id, User.role, User.full_name, LoginSession.expires_at)
     .join(User, User.id == LoginSession.user_id)
     .where(LoginSession.id.in_(bindparam("ids", expanding=True)), _live_session(bindparam("now")))
 )
 _TOKENS_STATEMENT = (
-    select(ApiToken.token_hash, User.id, User.role, User.full_name)
+    select(ApiToken.token_hash, User.id, User.role, User.full_name, ApiToken.expires_at)
     .join(User, User.id == ApiToken.user_id)
     .where(ApiToken.token_hash.in_(bindparam("ids", expanding=True)), _live_token(bindparam("now")))
 )
@@ -164,6 +231,7 @@ def revoke_token(session: Session, raw: str, *, now: datetime) -> None:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
     if token is not None and token.revoked_at is None:
         token.revoked_at = now
+        note_ending(session, now=now)
 
 
 def current_consent(session: Session, user_id: int, version: str) -> ConsentRecord | None:

@@ -13,7 +13,7 @@ from telemed.auth import service
 from telemed.auth.limits import login_limited
 from telemed.auth.models import User
 from telemed.auth.roles import Role
-from telemed.auth.web import WebUser, current_actor, session_ttl
+from telemed.auth.web import WebUser, current_actor, device, session_ttl
 from telemed.error_handlers import translate
 from telemed.web import database, db_session, now
 
@@ -56,7 +56,7 @@ def login():
     try:
         with database().transaction() as s:
             user = service.authenticate(s, current_app.extensions["telemed.passwords"], username, password)
-            sid = service.open_login_session(s, user, now=now(), ttl=session_ttl())
+            sid = service.open_login_session(s, user, now=now(), ttl=session_ttl(), device=device())
             web_user = WebUser(user, session_id=sid)
     except errors.InvalidCredentials as exc:
         flash(exc.render(translate), "error")
@@ -74,7 +74,7 @@ def logout():
     """End the login session on the server, so an old cookie no longer works."""
     if current_user.is_authenticated and current_user.session_id:
         with database().transaction() as s:
-            service.close_login_session(s, current_user.session_id)
+            service.close_login_session(s, current_user.session_id, now=now())
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

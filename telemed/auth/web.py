@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 
-from flask import current_app, request
+from flask import after_this_request, current_app, request
 from flask_login import UserMixin, current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from telemed import errors
-from telemed.auth import service
+from telemed.auth import logins, service
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.extensions import login_manager
-from telemed.web import db_session, now
+from telemed.web import database, db_session, now
+
+log = logging.getLogger(__name__)
 
 
 class WebUser(UserMixin):
@@ -36,6 +40,13 @@ class WebUser(UserMixin):
         return self.session_id
 
     @property
+    def credential(self) -> service.Credential:
+        """The login this request came with: the page's login session or the bearer token."""
+        if self.session_id:
+            return service.Credential("login_session", self.session_id)
+        return service.Credential("token", self.token or "")
+
+    @property
     def is_doctor(self) -> bool:
         return self.actor.is_doctor
 
@@ -53,7 +64,8 @@ def current_actor() -> Actor:
 
 @login_manager.user_loader
 def _load_from_cookie(session_id: str) -> WebUser | None:
-    user = service.user_for_login_session(db_session(), session_id, now=now())
+    credential = service.Credential("login_session", session_id)
+    user = _valid_user(credential)
     return WebUser(user, session_id=session_id) if user else None
 
 
@@ -62,8 +74,40 @@ def _load_from_bearer(req) -> WebUser | None:
     raw = bearer_token(req)
     if not raw:
         return None
-    user = service.user_for_token(db_session(), raw, now=now())
+    user = _valid_user(service.Credential("token", raw))
     return WebUser(user, token=raw) if user else None
+
+
+def _valid_user(credential: service.Credential) -> User | None:
+    """The credential's active user, its last use refreshed (at most once a minute)."""
+    at = now()
+    found = service.user_and_last_seen(db_session(), credential, now=at)
+    if found is None:
+        return None
+    if logins.seen_due(found[1], at):
+        if hasattr(request, "sid"):  # a Socket.IO event: loaded before its handler's work
+            _mark_seen(credential, at)
+        else:  # an HTTP request may load its user inside its own write transaction: after it
+
+            @after_this_request
+            def _seen(response):
+                _mark_seen(credential, at)
+                return response
+
+    return found[0]
+
+
+def _mark_seen(credential: service.Credential, at: datetime) -> None:
+    try:
+        with database().transaction() as s:
+            logins.mark_seen(s, credential, now=at)
+    except SQLAlchemyError:  # only the list of sessions shows it: never fail the request for it
+        log.warning("recording a login's last use failed", exc_info=True)
+
+
+def device() -> service.Device:
+    """The requesting device, as recorded on a new login session or token."""
+    return service.Device(user_agent=request.user_agent.string, client_addr=request.remote_addr)
 
 
 def bearer_token(req=None) -> str | None:

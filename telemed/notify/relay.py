@@ -57,9 +57,11 @@ class Relay:
         self._periodic: list[tuple[float, Callable[[], Any], list[float]]] = []
         self.fan_outs: dict[str, outbox.FanOut] = {}
         self._failures = FailureLog("outbox relay", log)
+        self._delivered = float("-inf")
 
     def every(self, seconds: float, task: Callable[[], Any]) -> None:
-        """Run ``task()`` about every ``seconds`` while the relay runs (first run at start)."""
+        """Run ``task()`` about every ``seconds`` while the relay runs (first run at start); a
+        period shorter than the outbox's ``interval`` makes the relay wake that often."""
         self._periodic.append((seconds, task, [0.0]))
 
     def fan_out(self, event: str, expand: outbox.FanOut) -> None:
@@ -89,16 +91,19 @@ class Relay:
         return self._thread is not None
 
     def _run(self) -> None:
+        pause = min([self.interval, *(seconds for seconds, _, _ in self._periodic)])
         while not self._stop.is_set():
             self._tick()
-            self._stop.wait(self.interval)
+            self._stop.wait(pause)
 
     def _tick(self) -> None:
-        try:
-            self.deliver()
-            self._failures.succeeded()
-        except Exception:  # the database may be briefly unreachable: try again next tick
-            self._failures.failed()
+        if time.monotonic() - self._delivered >= self.interval:
+            self._delivered = time.monotonic()
+            try:
+                self.deliver()
+                self._failures.succeeded()
+            except Exception:  # the database may be briefly unreachable: try again next tick
+                self._failures.failed()
         for seconds, task, last in self._periodic:
             if time.monotonic() - last[0] >= seconds:
                 last[0] = time.monotonic()

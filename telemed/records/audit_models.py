@@ -29,9 +29,16 @@ OBJECT_TYPES = frozenset(
         "urgent_request",
         "chat",  # a consultation's chat history (REST and the socket's join)
         "consultation",  # a consultation's details
+        "account",  # a user's account: password change, deactivation (object_id: the user's id)
+        "login",  # one login session or token (object_id: its public id, ``auth.logins.login_id``)
     }
 )
-ACTIONS = frozenset({"read", "write", "sign", "addendum", "export", "search", "escalate_1", "escalate_2"})
+ACTIONS = frozenset(
+    {
+        *("read", "write", "sign", "addendum", "export", "search", "escalate_1", "escalate_2"),
+        *("password_change", "end_session", "deactivate"),
+    }
+)
 OUTCOMES = frozenset({"allowed", "denied", "done"})  # done: a step the system took (no access decided)
 ANONYMOUS = "anonymous"
 SYSTEM = "system"  # the actor role of steps the system takes by itself (the worker's)

@@ -167,3 +167,31 @@ def test_the_urgent_queue_crosses_processes(servers, pg_app, clients):
         time.sleep(0.02)
     taken = [s for s in anna.received("urgent_status") if s["status"] == "in_progress"]
     assert taken[0]["doctor"]["name"] == "Therapist One" and taken[0]["queue"] is None
+
+
+def test_a_token_revoked_on_one_process_ends_its_socket_on_the_other(servers, world, clients):
+    """Issue 13, point 1: B notices A's revocation through the database within about a second,
+    and the socket hears nothing more of its room."""
+    a, b = servers
+    cid = world["consultation"].id
+    anna = SocketClient(b.url, token=world["tokens"]["anna"]).connect()  # the member on B
+    clients.append(anna)
+    doctor = SocketClient(a.url, token=world["tokens"]["drt"]).connect()
+    clients.append(doctor)
+    for client in (anna, doctor):
+        assert client.call("join", {"consultation_id": cid})["ok"] is True
+    started = time.monotonic()
+    r = requests.delete(
+        f"{a.url}/api/v1/auth/token",
+        headers={"Authorization": f"Bearer {world['tokens']['anna']}"},
+        timeout=10,
+    )
+    assert r.status_code == 204
+    while anna.sio.connected:
+        assert time.monotonic() - started < 3, "the socket on B was not ended"
+        time.sleep(0.02)
+    print(f"\nsocket on the other process disconnected after {time.monotonic() - started:.2f} s")
+    assert anna.received("disconnect")[-1] == "server disconnect"
+    assert doctor.call("message", {"consultation_id": cid, "text": "после"})["ok"] is True
+    time.sleep(0.5)
+    assert [m["text"] for m in anna.received("message")] == []

@@ -1,0 +1,1 @@
+"""A user's own account: password change, active logins, deactivation by an admin, each audited."""
