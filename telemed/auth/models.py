@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from telemed.auth.roles import Role
 from telemed.db import Base, UTCDateTime, utcnow
 
-__all__ = ["ApiToken", "ConsentRecord", "LoginSession", "Role", "User"]
+__all__ = ["ApiToken", "ConsentRecord", "LoginSession", "OtpEnrolment", "RecoveryCode", "Role", "User"]
 
 
 class User(Base):
@@ -39,8 +39,35 @@ class LoginSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Staff logins also end when idle: ``idle_expires_at`` moves forward with the user's requests
+    # (``last_seen_at``, refreshed at most once a minute); null for logins without an idle limit.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    idle_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+class OtpEnrolment(Base):
+    """A user's TOTP authenticator (RFC 6238); a second factor once ``confirmed_at`` is set."""
+
+    __tablename__ = "otp_enrolments"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))  # base32
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_step: Mapped[int | None] = mapped_column(BigInteger())  # the last accepted step: no replay
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code of the second factor; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiToken(Base):
