@@ -182,6 +182,7 @@ def _allowed_origins(app: Flask):
 
 def _register_blueprints(app: Flask) -> None:
     from telemed.api import api
+    from telemed.auth.otp_pages import bp as otp_bp
     from telemed.auth.views import bp as auth_bp
     from telemed.records.views import bp as records_bp
     from telemed.scheduling.views import bp as scheduling_bp
@@ -190,6 +191,7 @@ def _register_blueprints(app: Flask) -> None:
     from telemed.video.views import bp as video_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(otp_bp)
     app.register_blueprint(scheduling_bp)
     app.register_blueprint(video_bp)
     app.register_blueprint(room_bp)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from telemed import errors, inputs
@@ -71,15 +71,61 @@ def authenticate(session: Session, passwords: Passwords, username: str, password
     return user
 
 
-def open_login_session(session: Session, user: User, *, now: datetime, ttl: timedelta) -> str:
+def open_login_session(
+    session: Session, user: User, *, now: datetime, ttl: timedelta, idle: timedelta | None = None
+) -> str:
+    """A new login session of ``user`` ending after ``ttl``, and, with ``idle``, once that long has
+    passed without a request (``touch_login_session``)."""
     sid = secrets.token_urlsafe(32)
-    session.add(LoginSession(id=sid, user_id=user.id, created_at=now, expires_at=now + ttl))
+    session.add(
+        LoginSession(
+            id=sid,
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + ttl,
+            last_seen_at=now,
+            idle_expires_at=now + idle if idle else None,
+        )
+    )
     return sid
 
 
+#: A login session's last-seen time is written at most this often.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def touch_login_session(session: Session, sid: str, *, now: datetime, idle: timedelta) -> None:
+    """Record a request of an idle-limited login session: its idle limit moves to ``now + idle``.
+    Written only when the last write is ``TOUCH_EVERY`` old (a conditional UPDATE; the caller
+    asks ``needs_touch`` first, so most requests write nothing)."""
+    session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.id == sid,
+            LoginSession.idle_expires_at.is_not(None),
+            LoginSession.idle_expires_at > now,
+            or_(LoginSession.last_seen_at.is_(None), LoginSession.last_seen_at <= now - TOUCH_EVERY),
+        )
+        .values(last_seen_at=now, idle_expires_at=now + idle)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def needs_touch(row: LoginSession, *, now: datetime) -> bool:
+    """The login session has an idle limit and its last-seen time is at least ``TOUCH_EVERY`` old."""
+    if row.idle_expires_at is None:
+        return False
+    return row.last_seen_at is None or row.last_seen_at <= now - TOUCH_EVERY
+
+
 def _live_session(now) -> ColumnElement[bool]:
-    """SQL: the login session (joined with its user) is valid at ``now``: unexpired, user active."""
-    return and_(LoginSession.expires_at > now, User.is_active.is_(True))
+    """SQL: the login session (joined with its user) is valid at ``now``: unexpired, not idle past
+    its idle limit, user active."""
+    return and_(
+        LoginSession.expires_at > now,
+        or_(LoginSession.idle_expires_at.is_(None), LoginSession.idle_expires_at > now),
+        User.is_active.is_(True),
+    )
 
 
 def _live_token(now) -> ColumnElement[bool]:
@@ -94,6 +140,16 @@ def user_for_login_session(session: Session, sid: str, *, now: datetime) -> User
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(LoginSession.id == sid, _live_session(now))
     )
+
+
+def login_session_and_user(session: Session, sid: str, *, now: datetime) -> tuple[LoginSession, User] | None:
+    """The valid login session (``_live_session``) and its active user, else None."""
+    row = session.execute(
+        select(LoginSession, User)
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.id == sid, _live_session(now))
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def close_login_session(session: Session, sid: str) -> None:

@@ -11,8 +11,9 @@ from telemed import errors
 from telemed.auth import service
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
+from telemed.auth.roles import STAFF
 from telemed.extensions import login_manager
-from telemed.web import db_session, now
+from telemed.web import database, db_session, now
 
 
 class WebUser(UserMixin):
@@ -53,8 +54,17 @@ def current_actor() -> Actor:
 
 @login_manager.user_loader
 def _load_from_cookie(session_id: str) -> WebUser | None:
-    user = service.user_for_login_session(db_session(), session_id, now=now())
-    return WebUser(user, session_id=session_id) if user else None
+    """The user of a valid login session; a request of an idle-limited one (staff) moves its idle
+    limit forward (written at most once a minute)."""
+    moment = now()
+    found = service.login_session_and_user(db_session(), session_id, now=moment)
+    if found is None:
+        return None
+    row, user = found
+    if service.needs_touch(row, now=moment):
+        with database().transaction() as s:
+            service.touch_login_session(s, session_id, now=moment, idle=staff_idle())
+    return WebUser(user, session_id=session_id)
 
 
 @login_manager.request_loader
@@ -74,6 +84,16 @@ def bearer_token(req=None) -> str | None:
 
 def session_ttl() -> timedelta:
     return timedelta(hours=current_app.config["SESSION_TTL_HOURS"])
+
+
+def staff_idle() -> timedelta:
+    """How long a staff login session lasts without a request (``TELEMED_STAFF_IDLE_MINUTES``)."""
+    return timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"])
+
+
+def idle_limit_for(role: str) -> timedelta | None:
+    """The idle limit of a login session of ``role``: staff only."""
+    return staff_idle() if role in STAFF else None
 
 
 def token_ttl() -> timedelta:

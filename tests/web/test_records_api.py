@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from telemed.records.audit_models import AuditEvent
 from telemed.scheduling.models import Consultation
+from tests.support import otp
 from tests.support.clients import ApiClient
 from tests.support.factories import PASSWORD, make_consultation
 
@@ -59,7 +60,10 @@ def signed(app, cid):
         ).status_code
         == 200
     )
-    r = drt.post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": PASSWORD})
+    r = drt.post(
+        f"/api/v1/consultations/{cid}/conclusion/sign",
+        json={"password": PASSWORD, "otp": otp.next_code("drt")},
+    )
     assert r.status_code == 200, r.json
     return r.json
 
@@ -78,9 +82,14 @@ def test_doctor_writes_signs_and_the_member_reads(app, db, world):
         and r.json["diagnosis"] == {"icd10": "J06.9", "text": "ОРВИ"}
     )
     assert anna.get(f"/api/v1/consultations/{cid}/conclusion").status_code == 404  # drafts are the doctor's
-    wrong = drt.post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": "nope"})
+    wrong = drt.post(
+        f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": "nope", "otp": "123456"}
+    )
     assert wrong.status_code == 403 and wrong.json["error"]["code"] == "invalid_password"
-    body = drt.post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": PASSWORD}).json
+    body = drt.post(
+        f"/api/v1/consultations/{cid}/conclusion/sign",
+        json={"password": PASSWORD, "otp": otp.next_code("drt")},
+    ).json
     assert body["status"] == "signed" and body["signed_by"]["name"] == "Соколова Марина"
     assert len(body["content_sha256"]) == 64 and body["signed_at"]
     with db.session() as s:
@@ -96,7 +105,10 @@ def test_a_signed_conclusion_cannot_change_only_addenda(app, world):
     drt = api(app, "drt")
     r = put(drt, cid, {**DRAFT, "diagnosis": {"icd10": "J20.9", "text": "Бронхит"}})
     assert r.status_code == 409 and r.json["error"]["code"] == "conclusion_signed"
-    again = drt.post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": PASSWORD})
+    again = drt.post(
+        f"/api/v1/consultations/{cid}/conclusion/sign",
+        json={"password": PASSWORD, "otp": otp.next_code("drt")},
+    )
     assert again.status_code == 409
     r = drt.post(
         f"/api/v1/consultations/{cid}/conclusion/addenda",
