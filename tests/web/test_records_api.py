@@ -9,6 +9,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from telemed.auth.models import OtpEnrolment
 from telemed.records.audit_models import AuditEvent
 from telemed.scheduling.models import Consultation
 from tests.support import otp
@@ -97,6 +98,30 @@ def test_doctor_writes_signs_and_the_member_reads(app, db, world):
     seen = anna.get(f"/api/v1/consultations/{cid}/conclusion").json
     assert seen["complaints"] == DRAFT["complaints"] and seen["referrals"] == ["Общий анализ крови"]
     assert "prescriptions are issued in the clinic" in seen["notice"]
+
+
+def test_signing_needs_the_password_and_a_fresh_authenticator_code(app, world):
+    cid = world["consultation"].id
+    drt = api(app, "drt")
+    assert put(drt, cid, DRAFT).status_code == 200
+    sign = f"/api/v1/consultations/{cid}/conclusion/sign"
+    for body in ({"password": PASSWORD}, {"password": PASSWORD, "otp": "12345x"}):
+        r = drt.post(sign, json=body)
+        assert r.status_code == 403 and r.json["error"]["code"] == "invalid_otp", r.json
+    code = otp.next_code("drt")
+    wrong_password = drt.post(sign, json={"password": "nope", "otp": code})
+    assert wrong_password.status_code == 403 and wrong_password.json["error"]["code"] == "invalid_password"
+    ApiClient(app, "drt")  # a login uses a code...
+    with app.extensions["telemed.db"].session() as s:
+        last = s.get(OtpEnrolment, world["doctor"].user_id).last_step
+    replay = drt.post(sign, json={"password": PASSWORD, "otp": otp.code_for(at=_step_time(last))})
+    assert replay.status_code == 403 and replay.json["error"]["code"] == "invalid_otp"  # ...used up
+    ok = drt.post(sign, json={"password": PASSWORD, "otp": otp.next_code("drt")})
+    assert ok.status_code == 200 and ok.json["status"] == "signed"
+
+
+def _step_time(step: int) -> datetime:
+    return datetime.fromtimestamp(step * 30, UTC)
 
 
 def test_a_signed_conclusion_cannot_change_only_addenda(app, world):
