@@ -61,10 +61,12 @@ def _load_from_cookie(session_id: str) -> WebUser | None:
     if found is None:
         return None
     row, user = found
+    web_user = WebUser(user, session_id=session_id)
     if service.needs_touch(row, now=moment):
+        db_session().rollback()  # hold one database connection at a time (its rows reload if used)
         with database().transaction() as s:
             service.touch_login_session(s, session_id, now=moment, idle=staff_idle())
-    return WebUser(user, session_id=session_id)
+    return web_user
 
 
 @login_manager.request_loader
