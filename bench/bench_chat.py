@@ -205,10 +205,10 @@ def login_all(base: str, usernames: list[str]) -> dict[str, str]:
     """Bearer tokens through ``POST /api/v1/auth/token`` (4 client threads)."""
     import requests
 
-    def login(name: str) -> tuple[str, str]:
-        r = requests.post(
-            f"{base}/api/v1/auth/token", json={"username": name, "password": PASSWORD}, timeout=30
-        )
+    from tests.support.clients import token_login
+
+    def login(name: str) -> tuple[str, str]:  # doctors: with their authenticator code
+        r = token_login(lambda path, body: requests.post(f"{base}{path}", json=body, timeout=30), name)
         r.raise_for_status()
         return name, r.json()["token"]
 

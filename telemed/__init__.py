@@ -172,6 +172,7 @@ def _allowed_origins(app: Flask):
 def _register_blueprints(app: Flask) -> None:
     from telemed.account.views import bp as account_bp
     from telemed.api import api
+    from telemed.auth.otp_pages import bp as otp_bp
     from telemed.auth.views import bp as auth_bp
     from telemed.records.views import bp as records_bp
     from telemed.scheduling.views import bp as scheduling_bp
@@ -181,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(otp_bp)
     app.register_blueprint(scheduling_bp)
     app.register_blueprint(video_bp)
     app.register_blueprint(room_bp)

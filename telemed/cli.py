@@ -9,11 +9,11 @@ from telemed import create_app
 from telemed.auth.roles import Role
 
 
-def _app():
+def _app(overrides: dict | None = None):
     from telemed.config import ConfigError
 
     try:
-        return create_app()
+        return create_app(overrides)
     except ConfigError as exc:
         raise click.ClickException(f"configuration error: {exc}") from exc
 
@@ -91,6 +91,8 @@ def create_user_command(username: str, role: str, full_name: str, password: str)
     except errors.DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"created user {username} (id {user_id}, role {role})")
+    if role != Role.MEMBER:
+        click.echo("staff set up their authenticator app at their first login")
 
 
 @main.command("deactivate-user")
@@ -177,15 +179,16 @@ def serve_command(host: str, port: int, threads: int, graceful_timeout: int) -> 
 def demo_command(host: str, port: int) -> None:
     """init-db + seed-demo + serve, on the embedded defaults (SQLite, local storage); the worker's
     jobs (urgent escalation) run in this process too."""
+    from telemed.auth.otp import DEMO_SECRET
     from telemed.seed import seed_demo
     from telemed.worker import start_in_thread
 
-    app = _app()
+    app = _app({"DEMO_OTP_HINT": True})  # the login page shows the demo staff's current code: here only
     init_database(app)
     seed_demo(app)
     click.echo(
         "demo accounts (password `demo`): member, member2, doctor, doctor2, pediatrician, psychologist, "
-        "records, admin"
+        f"records, admin; staff authenticator secret {DEMO_SECRET} (the login page shows its current code)"
     )
     start_in_thread(app)
     _serve_werkzeug(app, host, port)

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, object] = {
     "CONSENT_VERSION": "2026-01",
     "TOKEN_TTL_HOURS": 24 * 30,
     "SESSION_TTL_HOURS": 24 * 14,
+    "STAFF_IDLE_MINUTES": 15,  # a staff login session ends after this long without a request
     "LOGIN_RATE_LIMIT": "10 per minute",
     "REDIS_URL": None,  # set: Socket.IO message queue and rate-limit counters shared by all processes
     "RATELIMIT_STORAGE_URL": "memory://",  # default with REDIS_URL: that Redis
@@ -56,6 +57,7 @@ _INT_KEYS = {
     "MAX_JSON_KB",
     "TOKEN_TTL_HOURS",
     "SESSION_TTL_HOURS",
+    "STAFF_IDLE_MINUTES",
     "CHAT_OPEN_HOURS",
     "ROOM_EARLY_JOIN_MINUTES",
     "TURN_TTL_SECONDS",
@@ -70,6 +72,7 @@ _BOOL_KEYS = {"SECURE_COOKIES", "COOKIE_SECURE", "ACCESS_LOG"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _POSITIVE_KEYS = (
     "AUDIT_CHECKPOINT_SECONDS",
+    "STAFF_IDLE_MINUTES",
     "URGENT_ESCALATE_SECONDS",
     "DUTY_GRACE_SECONDS",
     "URGENT_DURATION_MINUTES",

@@ -61,6 +61,14 @@ Conflict = _error("Conflict", "conflict", 409, _l("The request conflicts with th
 InternalError = _error(
     "InternalError", "internal_error", 500, _l("Something went wrong on our side. Please try again.")
 )
+OtpRequired = _error(
+    "OtpRequired", "otp_required", 401, _l("Enter the code from your authenticator app ('otp').")
+)
+InvalidOtp = _error(
+    "InvalidOtp", "invalid_otp", 401, _l("The authenticator code is wrong or was already used.")
+)
+#: ``OtpRequired``'s message for a staff user without an authenticator yet.
+ENROL_FIRST = _l("Log in on the web first to set up your authenticator app; then pass its code as 'otp'.")
 RateLimited = _error("RateLimited", "rate_limited", 429, _l("Too many attempts. Please wait and try again."))
 PayloadTooLarge = _error("PayloadTooLarge", "payload_too_large", 413, _l("The request is too large."))
 
@@ -169,6 +177,12 @@ ConsultationNotStarted = _error(
     _l("The consultation has not started yet; its conclusion is signed once it has."),
 )
 NotSigned = _error("NotSigned", "not_signed", 409, _l("The conclusion is not signed yet."))
+SigningOtpInvalid = _error(
+    "SigningOtpInvalid",
+    "invalid_otp",
+    403,
+    _l("The authenticator code is missing, wrong or already used; the conclusion was not signed."),
+)
 InvalidPassword = _error(
     "InvalidPassword", "invalid_password", 403, _l("The password is wrong; the conclusion was not signed.")
 )

@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
+from telemed.auth import second_factor
 from telemed.auth import service as auth_service
 from telemed.auth.models import User
+from telemed.auth.otp import DEMO_SECRET
 from telemed.auth.roles import Role
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import CODES
@@ -28,11 +30,15 @@ AROUND_THE_CLOCK = {"therapist", "pediatrician"}
 
 
 def _user(s, passwords, username: str, role: str, full_name: str) -> User:
+    """The demo account, created when missing; staff are enrolled with the authenticator secret
+    ``DEMO_SECRET`` (published in the README, so demos and automated clients can log in)."""
     user = s.scalar(select(User).where(User.username == username))
     if user is None:
         user = auth_service.create_user(
             s, passwords, username=username, password=PASSWORD, role=role, full_name=full_name
         )
+    if second_factor.required_by_role(role) and second_factor.enrolment(s, user.id) is None:
+        second_factor.enrol_with_secret(s, user.id, DEMO_SECRET, now=utcnow())
     return user
 
 

@@ -84,6 +84,9 @@ def db_url(request) -> str:
 
 def empty_tables(app) -> None:
     from telemed.catalog.specialties import sync_specialties
+    from tests.support import otp
+
+    otp.forget()
 
     db = app.extensions["telemed.db"]
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]

@@ -1,5 +1,6 @@
 """The ``telemed`` command and packaging."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import CODES
 from telemed.cli import main
 from telemed.scheduling.models import Slot
+from tests.support import otp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +59,9 @@ def test_seed_demo_is_idempotent_and_complete(env):
         "records",
         "admin",
     ):
-        r = client.post("/api/v1/auth/token", json={"username": username, "password": "demo"})
+        # staff pass a code of the published demo secret (members ignore it): one try each, within the limit
+        code = otp.next_code(username, otp.DEMO_SECRET)
+        r = client.post("/api/v1/auth/token", json={"username": username, "password": "demo", "otp": code})
         assert r.status_code == 200, username
     token = client.post("/api/v1/auth/token", json={"username": "member", "password": "demo"}).json["token"]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json
@@ -88,11 +92,11 @@ def test_create_user(env):
         main, ["create-user", "--username", "nurse", "--role", "records", "--name", "N", "--password", STRONG]
     )
     assert dup.exit_code != 0 and "already exists" in dup.output
+    assert "authenticator app at their first login" in r.output
     client = create_app().test_client()
-    assert (
-        client.post("/api/v1/auth/token", json={"username": "nurse", "password": STRONG}).json["user"]["role"]
-        == "records"
-    )
+    r = client.post("/api/v1/auth/token", json={"username": "nurse", "password": STRONG, "otp": "123456"})
+    assert r.status_code == 401 and r.json["error"]["code"] == "otp_required"  # not enrolled yet
+    assert "on the web first" in r.json["error"]["message"]
 
 
 STRONG = "violet-harbour-quantum-7"
@@ -228,3 +232,23 @@ def test_wheel_build_without_the_front_end_assets_stops_and_says_how_to_get_them
     output = result.stdout + result.stderr
     assert "error: missing static/vendor/socket.io.min.js" in output, output
     assert "Run scripts/setup.sh" in output, output
+
+
+def test_only_the_demo_command_shows_the_demo_code_beside_the_login_form(env, monkeypatch):
+    """``telemed demo`` sets the flag (the login page shows the demo staff's current code)."""
+    import telemed.cli
+    import telemed.worker
+
+    served = {}
+    monkeypatch.setattr(telemed.cli, "_serve_werkzeug", lambda app, host, port: served.setdefault("app", app))
+    monkeypatch.setattr(telemed.worker, "start_in_thread", lambda app: None)
+    r = CliRunner().invoke(main, ["demo"])
+    assert r.exit_code == 0, r.output
+    assert "JBSWY3DPEHPK3PXP" in r.output
+    app = served["app"]
+    page = app.test_client().get("/login").text
+    assert "JBSWY3DPEHPK3PXP" in page and re.search(r'class="code">\d{6}<', page)
+    app.extensions["telemed.db"].dispose()
+    plain = create_app()
+    assert "JBSWY3DPEHPK3PXP" not in plain.test_client().get("/login").text
+    plain.extensions["telemed.db"].dispose()

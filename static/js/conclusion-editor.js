@@ -1,6 +1,6 @@
 // The doctor's conclusion editor (templates/records/editor.html), over the JSON API:
 // the draft is saved ~1 s after the doctor stops typing (PUT .../conclusion), signed with the password
-// (POST .../conclusion/sign), then read-only with addenda (POST .../conclusion/addenda).
+// and a current authenticator code (POST .../conclusion/sign), then read-only with addenda (POST .../conclusion/addenda).
 // State for people and tests: #conclusion-editor[data-state] = draft | signed | closed,
 // [data-save-state] = idle | pending | saving | saved | error. Never renders server text as HTML.
 (function () {
@@ -133,7 +133,9 @@
   signForm.addEventListener("submit", function (e) {
     e.preventDefault();
     const password = signForm.elements.namedItem("password");
+    const code = signForm.elements.namedItem("otp");
     if (!password.value) { showSignError(t.need_password); password.focus(); return; }
+    if (!code.value.trim()) { showSignError(t.need_otp); code.focus(); return; }
     if (!icd.text().trim()) { showSignError(t.need_diagnosis); return; }
     const button = signForm.querySelector('button[type="submit"]');
     const label = button.textContent;
@@ -144,11 +146,12 @@
     dirty = dirty || root.dataset.saveState !== "saved";
     save().then(function (saved) {
       if (!saved) { done(); showSignError(statusBox.textContent); return null; }
-      return send("POST", base + "/sign", { password: password.value });
+      return send("POST", base + "/sign", { password: password.value, otp: code.value.trim() });
     }).then(function (res) {
       if (!res) return;
       done();
       password.value = "";
+      code.value = "";
       if (!res.ok) { showSignError(errorText(res)); password.focus(); return; }
       becomeSigned(res.data);
     });

@@ -8,7 +8,7 @@ from telemed.api import api
 from telemed.api import serializers as ser
 from telemed.api.contract import Body, Secret, Text, documented
 from telemed.api.openapi_parts import json_response, ref
-from telemed.auth import service
+from telemed.auth import otp, second_factor, service
 from telemed.auth.limits import login_limited
 from telemed.auth.web import bearer_token, current_actor, device, token_ttl
 from telemed.scheduling.cabinet import me_payload
@@ -24,6 +24,12 @@ CREDENTIALS = Body(
     (
         Text("username", service.USERNAME_MAX, required=True),
         Secret("password", service.PASSWORD_MAX),
+        Text(
+            "otp",
+            otp.CODE_MAX,
+            description="The code of the user's authenticator app, or a recovery code: required for staff "
+            "and for members who turned the second factor on; ignored otherwise",
+        ),
     ),
 )
 CONSENT = Body("ConsentRequest", (Text("version", 32, required=True, description="The current version"),))
@@ -33,13 +39,18 @@ CONSENT = Body("ConsentRequest", (Text("version", 32, required=True, description
 @login_limited
 @documented(json_response(ref("Token")), errors=(401, 429), body=CREDENTIALS, public=True)
 def issue_token():
-    """Log in: exchange ``{username, password}`` for a bearer token.
+    """Log in: exchange ``{username, password, otp}`` for a bearer token (``otp``: staff, and members
+    with the second factor on).
 
-    401 ``invalid_credentials``; 429 ``rate_limited`` after too many attempts from one address."""
+    401 ``invalid_credentials``; 401 ``otp_required`` without a code (or for staff who have not set up
+    their authenticator on the web yet) and ``invalid_otp`` for a wrong or used one; 429 ``rate_limited``
+    after too many attempts from one address or for one username (failed codes count)."""
     data = CREDENTIALS.read()
     username, password = data["username"], data["password"]
     with database().transaction() as s:
         user = service.authenticate(s, _passwords(), username, password)
+        if second_factor.needs_second_step(s, user.id, user.role):
+            second_factor.verify(s, user.id, data["otp"], now=now())
         token = service.issue_token(s, user, now=now(), ttl=token_ttl(), device=device())
         body = {
             "token": token,

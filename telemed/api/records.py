@@ -52,7 +52,17 @@ CONCLUSION = Body(
     ),
     required=False,
 )
-SIGN = Body("SignRequest", (Text("password", 1024, required=True, description="The doctor's password"),))
+SIGN = Body(
+    "SignRequest",
+    (
+        Text("password", 1024, required=True, description="The doctor's password"),
+        Text(
+            "otp",
+            32,
+            description="A current code of the doctor's authenticator app (403 invalid_otp when missing)",
+        ),
+    ),
+)
 ADDENDUM = Body(
     "AddendumRequest",
     (Text("text", service.TEXT_MAX, required=True), Text("reason", service.REASON_MAX, required=True)),
@@ -105,12 +115,14 @@ def get_conclusion(consultation_id: int):
 @api.post("/consultations/<int:consultation_id>/conclusion/sign")
 @documented(json_response(ref("Conclusion")), errors=(403, 409), body=SIGN)
 def sign_conclusion(consultation_id: int):
-    """Sign with the doctor's password; the consultation becomes completed.
+    """Sign with the doctor's password and a current authenticator code (``otp``); the consultation
+    becomes completed. 403 ``invalid_password``, 403 ``invalid_otp``.
 
     Stores who signed, when, and the content's hash. 409 ``consultation_not_started`` before the
     consultation has started (in progress, or its start time come); the video room stays open."""
     with audited("conclusion", "sign", object_id=consultation_id) as ctx:
-        password = SIGN.read()["password"]
+        data = SIGN.read()
+        password, code = data["password"], data["otp"]
         with database().transaction() as s:
             conclusion = service.sign(
                 s,
@@ -118,6 +130,7 @@ def sign_conclusion(consultation_id: int):
                 ctx["actor"],
                 consultation_id,
                 password,
+                code,
                 now=now(),
             )
             ctx["patient_id"] = conclusion.patient_id

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from telemed import errors
@@ -165,10 +165,27 @@ def seen_due(last_seen_at: datetime | None, now: datetime) -> bool:
     return last_seen_at is None or now - last_seen_at >= SEEN_EVERY
 
 
-def mark_seen(session: Session, credential: Credential, *, now: datetime) -> None:
-    """Record that ``credential`` was used at ``now``."""
+def mark_seen(
+    session: Session, credential: Credential, *, now: datetime, idle: timedelta | None = None
+) -> None:
+    """Record that ``credential`` was used at ``now``; a login session with an idle limit (staff)
+    has it moved to ``now + idle`` (unless it already passed: an idle login stays ended)."""
     if credential.kind == "login_session":
-        stmt = update(LoginSession).where(LoginSession.id == credential.value)
+        values: dict = {"last_seen_at": now}
+        if idle is not None:
+            values["idle_expires_at"] = case((LoginSession.idle_expires_at.is_(None), None), else_=now + idle)
+        stmt = (
+            update(LoginSession)
+            .where(
+                LoginSession.id == credential.value,
+                or_(LoginSession.idle_expires_at.is_(None), LoginSession.idle_expires_at > now),
+            )
+            .values(values)
+        )
     else:
-        stmt = update(ApiToken).where(ApiToken.token_hash == token_digest(credential.value))
-    session.execute(stmt.values(last_seen_at=now))
+        stmt = (
+            update(ApiToken)
+            .where(ApiToken.token_hash == token_digest(credential.value))
+            .values(last_seen_at=now)
+        )
+    session.execute(stmt.execution_options(synchronize_session=False))

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from telemed.auth.roles import Role
 from telemed.db import Base, UTCDateTime, utcnow
 
-__all__ = ["ApiToken", "ConsentRecord", "CredentialEndings", "LoginSession", "Role", "User"]
+__all__ = [
+    "ApiToken",
+    "ConsentRecord",
+    "CredentialEndings",
+    "LoginSession",
+    "OtpEnrolment",
+    "RecoveryCode",
+    "Role",
+    "User",
+]
 
 USER_AGENT_MAX = 255
 ADDRESS_MAX = 64
@@ -45,8 +54,34 @@ class LoginSession(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # refreshed at most once a minute
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX))
     client_addr: Mapped[str | None] = mapped_column(String(ADDRESS_MAX))
+    # Staff logins also end when idle: ``idle_expires_at`` moves forward with the user's requests
+    # (with ``last_seen_at``); null for logins without an idle limit.
+    idle_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+class OtpEnrolment(Base):
+    """A user's TOTP authenticator (RFC 6238); a second factor once ``confirmed_at`` is set."""
+
+    __tablename__ = "otp_enrolments"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))  # base32
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_step: Mapped[int | None] = mapped_column(BigInteger())  # the last accepted step: no replay
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code of the second factor; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiToken(Base):

@@ -14,3 +14,6 @@ class Role(StrEnum):
 
 #: Staff who browse any patient's e-card and search patients.
 RECORDS_STAFF = frozenset({Role.RECORDS, Role.ADMIN})
+
+#: Staff: every role but the member's. They need a second factor, and their logins end when idle.
+STAFF = frozenset({Role.DOCTOR, Role.RECORDS, Role.ADMIN})

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from blinker import Namespace
-from sqlalchemy import ColumnElement, and_, bindparam, delete, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from telemed import errors, inputs
@@ -95,8 +95,16 @@ class Device:
 
 
 def open_login_session(
-    session: Session, user: User, *, now: datetime, ttl: timedelta, device: Device = Device()
+    session: Session,
+    user: User,
+    *,
+    now: datetime,
+    ttl: timedelta,
+    device: Device = Device(),
+    idle: timedelta | None = None,
 ) -> str:
+    """A new login session of ``user`` ending after ``ttl``, and, with ``idle``, once that long has
+    passed without a request (``logins.mark_seen``, ``touch_login_session``)."""
     sid = secrets.token_urlsafe(32)
     session.add(
         LoginSession(
@@ -105,15 +113,41 @@ def open_login_session(
             created_at=now,
             last_seen_at=now,
             expires_at=now + ttl,
+            idle_expires_at=now + idle if idle else None,
             **device.columns(),
         )
     )
     return sid
 
 
+#: A login session's last-seen time is written at most this often.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def touch_login_session(session: Session, sid: str, *, now: datetime, idle: timedelta) -> None:
+    """Record a request of an idle-limited login session: its idle limit moves to ``now + idle``.
+    Written only when the last write is ``TOUCH_EVERY`` old (a conditional UPDATE)."""
+    session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.id == sid,
+            LoginSession.idle_expires_at.is_not(None),
+            LoginSession.idle_expires_at > now,
+            or_(LoginSession.last_seen_at.is_(None), LoginSession.last_seen_at <= now - TOUCH_EVERY),
+        )
+        .values(last_seen_at=now, idle_expires_at=now + idle)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _live_session(now) -> ColumnElement[bool]:
-    """SQL: the login session (joined with its user) is valid at ``now``: unexpired, user active."""
-    return and_(LoginSession.expires_at > now, User.is_active.is_(True))
+    """SQL: the login session (joined with its user) is valid at ``now``: unexpired, not idle past
+    its idle limit, user active."""
+    return and_(
+        LoginSession.expires_at > now,
+        or_(LoginSession.idle_expires_at.is_(None), LoginSession.idle_expires_at > now),
+        User.is_active.is_(True),
+    )
 
 
 def _live_token(now) -> ColumnElement[bool]:

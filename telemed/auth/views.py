@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from telemed import errors
-from telemed.auth import service
+from telemed.auth import second_factor, service
 from telemed.auth.limits import login_limited
+from telemed.auth.login_flow import begin_second_step, demo_code, finish_login, safe_next
 from telemed.auth.models import User
 from telemed.auth.roles import Role
-from telemed.auth.web import WebUser, current_actor, device, session_ttl
+from telemed.auth.web import current_actor
 from telemed.error_handlers import translate
 from telemed.web import database, db_session, now
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after login."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def home_for(role: str) -> str:
@@ -48,25 +37,28 @@ def index():
 @bp.route("/login", methods=["GET", "POST"])
 @login_limited
 def login():
-    """Log in with username and password; opens a server-side login session."""
+    """Log in with username and password. Opens a server-side login session, or, for staff and
+    members with an authenticator, leads to the second step (the code, or enrolment for staff
+    without one) first."""
+    demo = demo_code(now=now())
     if request.method == "GET":
-        return render_template("auth/login.html", next=request.args.get("next", ""))
+        return render_template("auth/login.html", next=request.args.get("next", ""), demo_code=demo)
     username = service.login_name(request.form.get("username", ""))[:64]
     password = request.form.get("password", "")[:1024]
+    next_url = request.form.get("next")
     try:
         with database().transaction() as s:
             user = service.authenticate(s, current_app.extensions["telemed.passwords"], username, password)
-            sid = service.open_login_session(s, user, now=now(), ttl=session_ttl(), device=device())
-            web_user = WebUser(user, session_id=sid)
+            if second_factor.needs_second_step(s, user.id, user.role):
+                enrolled = second_factor.is_enrolled(s, user.id)
+                begin_second_step(user, next_url, now=now())
+                return redirect(url_for("otp.code" if enrolled else "otp.enrol"))
+            finish_login(s, user, now=now())
     except errors.InvalidCredentials as exc:
         flash(exc.render(translate), "error")
-        return render_template("auth/login.html", next=request.form.get("next", ""), username=username), 401
-    lang = session.get("lang")
-    session.clear()  # no fixation: the pre-login session is discarded
-    if lang:
-        session["lang"] = lang
-    login_user(web_user)
-    return redirect(_safe_next(request.form.get("next")) or home_for(user.role))
+        page = render_template("auth/login.html", next=next_url or "", username=username, demo_code=demo)
+        return page, 401
+    return redirect(safe_next(next_url) or home_for(user.role))
 
 
 @bp.post("/logout")
@@ -100,7 +92,7 @@ def consent():
             else:
                 service.accept_consent(s, actor.id, version=version, current_version=version, now=now())
                 flash(_("Thank you. Consent accepted."), "success")
-        return redirect(_safe_next(request.form.get("next")) or url_for("auth.consent"))
+        return redirect(safe_next(request.form.get("next")) or url_for("auth.consent"))
     record = service.current_consent(db_session(), actor.id, version)
     user = db_session().get(User, actor.id)
     return render_template(

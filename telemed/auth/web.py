@@ -13,6 +13,7 @@ from telemed import errors
 from telemed.auth import logins, service
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
+from telemed.auth.roles import STAFF
 from telemed.extensions import login_manager
 from telemed.web import database, db_session, now
 
@@ -100,7 +101,7 @@ def _valid_user(credential: service.Credential) -> User | None:
 def _mark_seen(credential: service.Credential, at: datetime) -> None:
     try:
         with database().transaction() as s:
-            logins.mark_seen(s, credential, now=at)
+            logins.mark_seen(s, credential, now=at, idle=staff_idle())
     except SQLAlchemyError:  # only the list of sessions shows it: never fail the request for it
         log.warning("recording a login's last use failed", exc_info=True)
 
@@ -118,6 +119,16 @@ def bearer_token(req=None) -> str | None:
 
 def session_ttl() -> timedelta:
     return timedelta(hours=current_app.config["SESSION_TTL_HOURS"])
+
+
+def staff_idle() -> timedelta:
+    """How long a staff login session lasts without a request (``TELEMED_STAFF_IDLE_MINUTES``)."""
+    return timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"])
+
+
+def idle_limit_for(role: str) -> timedelta | None:
+    """The idle limit of a login session of ``role``: staff only."""
+    return staff_idle() if role in STAFF else None
 
 
 def token_ttl() -> timedelta:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from telemed import errors, inputs
+from telemed.auth import second_factor
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.auth.passwords import Passwords
@@ -155,10 +156,13 @@ def sign(
     actor: Actor,
     consultation_id: int,
     password: str,
+    code: str | None,
     *,
     now: datetime,
 ) -> Conclusion:
-    """Sign with the doctor's password: records who, when and the content hash; completes the consultation.
+    """Sign with the doctor's password and a current code of their authenticator (used up): records
+    who, when and the content hash; completes the consultation. 403 ``invalid_password``, then 403
+    ``invalid_otp`` for a missing, wrong or used code.
 
     ``ConsultationNotStarted`` before the consultation has started (``access.has_started``).
     Completing it leaves its video room open until the room's window ends (``video.access``)."""
@@ -179,6 +183,10 @@ def sign(
     user = session.get(User, actor.id)
     if user is None or not passwords.verify(user.password_hash, password):
         raise errors.InvalidPassword()
+    try:
+        second_factor.verify(session, user.id, code, now=now)
+    except (errors.OtpRequired, errors.InvalidOtp):
+        raise errors.SigningOtpInvalid() from None
     conclusion.signed_at, conclusion.signed_by_id = now, actor.id
     conclusion.content_sha256 = content_hash(conclusion)
     scheduling.mark_completed(session, c, now=now)

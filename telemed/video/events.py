@@ -8,6 +8,7 @@ authorizes again (``telemed.sockets``).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import Flask, current_app
 from flask_socketio import emit, join_room, leave_room
@@ -21,6 +22,7 @@ from telemed.sockets import (
     consultation_id,
     disconnected,
     event_handler,
+    live_connections,
     optional_int,
     process_id,
     room,
@@ -85,9 +87,18 @@ def init_app(app: Flask) -> None:
 
 
 def heartbeat(app: Flask) -> int:
-    """This process still holds its connections: refresh their presence rows."""
+    """This process still holds its connections: refresh their presence rows. Being in the room of a
+    consultation in progress counts as activity of the page's login session (a doctor in a long call
+    is not idle; ``auth.service.touch_login_session`` writes at most once a minute)."""
+    moment, idle = now(), timedelta(minutes=app.config["STAFF_IDLE_MINUTES"])
     with app.extensions["telemed.db"].transaction() as s:
-        return presence.heartbeat(s, process_id=process_id(app), now=now())
+        refreshed = presence.heartbeat(s, process_id=process_id(app), now=moment)
+        credentials = live_connections(app)
+        for connection in presence.in_call(s, process_id=process_id(app)):
+            credential = credentials.get(connection)
+            if credential is not None and credential.kind == "login_session":
+                auth_service.touch_login_session(s, credential.value, now=moment, idle=idle)
+        return refreshed
 
 
 def broadcast_presence(session, consultation_id: int) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from telemed.notify import outbox
+from telemed.scheduling.models import Consultation, Status
 from telemed.sockets import room
 from telemed.video.models import RoomPresence
 from telemed.video.service import participants
@@ -49,6 +50,17 @@ def heartbeat(session: Session, *, process_id: str, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def in_call(session: Session, *, process_id: str) -> list[str]:
+    """The connections of ``process_id`` present in the room of a consultation in progress (a call)."""
+    return list(
+        session.scalars(
+            select(RoomPresence.sid)
+            .join(Consultation, Consultation.id == RoomPresence.consultation_id)
+            .where(RoomPresence.process_id == process_id, Consultation.status == Status.IN_PROGRESS)
+        )
+    )
 
 
 def anything_stale(session: Session, *, now: datetime, ttl: timedelta = TTL) -> bool:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from telemed.records.models import Conclusion
+from tests.support import otp
 from tests.support.factories import PASSWORD, make_consultation
 
 pytestmark = pytest.mark.e2e
@@ -83,10 +84,20 @@ def test_doctor_writes_and_signs_then_the_member_reads_and_downloads(app, db, wo
     # a wrong password is refused and nothing is signed; the right one signs
     doctor.click(f"{EDITOR} .sign-open")
     doctor.fill("input[name=password]", "wrong-password")
+    doctor.fill(".sign-form input[name=otp]", "123456")
     doctor.click(".sign-form button[type=submit]")
     doctor.wait_for_selector(".sign-error:not([hidden])")
     assert editor.get_attribute("data-state") == "draft" and draft(db, cid).signed_at is None
+    # the right password without the authenticator code is refused too
     doctor.fill("input[name=password]", PASSWORD)
+    doctor.fill(".sign-form input[name=otp]", "000000" if otp.code_for() != "000000" else "111111")
+    doctor.click(".sign-form button[type=submit]")
+    doctor.wait_for_function(
+        "document.querySelector('.sign-error').textContent.includes('код аутентификатора')"
+    )
+    assert draft(db, cid).signed_at is None
+    doctor.fill("input[name=password]", PASSWORD)
+    doctor.fill(".sign-form input[name=otp]", otp.next_code("drt"))
     doctor.click(".sign-form button[type=submit]")
     doctor.wait_for_selector(f'{EDITOR}[data-state="signed"]', timeout=10_000)
     assert doctor.is_disabled("textarea[name=complaints]") and doctor.is_disabled("#dx-search")

@@ -30,6 +30,8 @@ import requests
 
 from telemed.seed import seed_demo
 from tests.conftest import BACKENDS, empty_tables, make_app
+from tests.support import otp
+from tests.support.clients import token_login
 from tests.support.live import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +66,12 @@ def live(request, tmp_path_factory):
 
 
 def _token(url: str, username: str) -> str:
-    r = requests.post(f"{url}/api/v1/auth/token", json={"username": username, "password": "demo"}, timeout=30)
+    r = token_login(
+        lambda path, body: requests.post(f"{url}{path}", json=body, timeout=30),
+        username,
+        "demo",
+        otp.DEMO_SECRET,
+    )
     r.raise_for_status()
     return r.json()["token"]
 

@@ -13,6 +13,7 @@ import socketio
 from telemed.config import ConfigError, load_config
 from telemed.ops.access_log import request_id
 from tests.conftest import empty_tables, make_app
+from tests.support import otp
 from tests.support.clients import ApiClient, csrf_token
 from tests.support.factories import PASSWORD
 from tests.support.live import LiveServer, SocketClient
@@ -46,6 +47,11 @@ def login(live, username: str) -> requests.Session:
         allow_redirects=False,
     )
     assert r.status_code == 302
+    if r.headers["Location"].endswith("/login/code"):
+        token = csrf_token(s.get(f"{live.url}/login/code").text)
+        data = {"code": otp.next_code(username), "csrf_token": token}
+        r = s.post(f"{live.url}/login/code", data=data, allow_redirects=False)
+        assert r.status_code == 302 and "/login" not in r.headers["Location"]
     return s
 
 

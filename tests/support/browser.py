@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from tests.support import otp
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
@@ -83,10 +85,10 @@ def _policy_violation(message, page_errors: list[str]) -> None:
         page_errors.append(f"{message.type}: {message.text}")
 
 
-def log_in(context, username: str, password: str, page_errors: list[str]):
-    """A new page of ``context`` logged in as ``username`` through the real login form; its uncaught
-    errors, and what the browser refused by the page's Content-Security-Policy or Permissions-Policy,
-    are appended to ``page_errors``."""
+def log_in(context, username: str, password: str, page_errors: list[str], secret: str = otp.SECRET):
+    """A new page of ``context`` logged in as ``username`` through the real login form (and the code
+    form, when asked: the next code of ``secret``); its uncaught errors, and what the browser refused
+    by the page's Content-Security-Policy or Permissions-Policy, are appended to ``page_errors``."""
     page = context.new_page()
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
     page.on("console", lambda message: _policy_violation(message, page_errors))
@@ -95,5 +97,9 @@ def log_in(context, username: str, password: str, page_errors: list[str]):
     page.fill("input[name=password]", password)
     with page.expect_navigation():
         page.click("button[type=submit]")
+    if page.url.endswith("/login/code"):
+        page.fill("input[name=code]", otp.next_code(username, secret))
+        with page.expect_navigation():
+            page.click("button[type=submit]")
     assert "/login" not in page.url, f"login as {username!r} failed"
     return page

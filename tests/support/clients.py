@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import re
 
+from tests.support import otp
 from tests.support.factories import PASSWORD
+
+
+def token_login(post, username: str, password: str = PASSWORD, secret: str = otp.SECRET):
+    """``POST /api/v1/auth/token`` through ``post(path, json)``; asked for a code (staff), again with
+    the next authenticator code of ``secret``. Returns the last response."""
+    r = post("/api/v1/auth/token", {"username": username, "password": password})
+    if r.status_code == 401 and _code(r) == "otp_required":
+        body = {"username": username, "password": password, "otp": otp.next_code(username, secret)}
+        r = post("/api/v1/auth/token", body)
+    return r
+
+
+def _code(response) -> str | None:
+    body = response.json() if callable(getattr(response, "json", None)) else response.json
+    return ((body or {}).get("error") or {}).get("code")
 
 
 class ApiClient:
     """A Flask test client that sends a bearer token."""
 
-    def __init__(self, app, username: str | None = None, password: str = PASSWORD):
+    def __init__(self, app, username: str | None = None, password: str = PASSWORD, secret: str = otp.SECRET):
         self.client = app.test_client()
         self.token = None
         if username:
-            r = self.client.post("/api/v1/auth/token", json={"username": username, "password": password})
+            r = token_login(lambda path, body: self.client.post(path, json=body), username, password, secret)
             assert r.status_code == 200, r.json
             self.token = r.json["token"]
 
@@ -42,13 +58,24 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
-def page_login(app, username: str, password: str = PASSWORD):
-    """A test client logged in through the login form."""
+def page_login(app, username: str, password: str = PASSWORD, secret: str = otp.SECRET):
+    """A test client logged in through the login form (and, when asked, the code form)."""
     client = app.test_client()
     token = csrf_token(client.get("/login").text)
     r = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
     assert r.status_code == 302, r.text
+    if r.headers["Location"].endswith("/login/code"):
+        r = pass_second_step(client, username, secret)
     return client
+
+
+def pass_second_step(client, username: str, secret: str = otp.SECRET):
+    """Answer the login's code form with the next code of ``secret``; asserts the login opened."""
+    token = csrf_token(client.get("/login/code").text)
+    data = {"code": otp.next_code(username, secret), "csrf_token": token}
+    r = client.post("/login/code", data=data)
+    assert r.status_code == 302 and "/login" not in r.headers["Location"], r.text
+    return r
 
 
 def text_of(html: str) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
+from telemed.auth import second_factor
 from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import CODES
 from telemed.members.models import Contract, Guardianship, Patient, Policy
 from telemed.scheduling.models import Slot
+from tests.support import otp
 
 PASSWORD = "secret-pass"
 
@@ -58,7 +60,10 @@ class Factory:
         role: str = "member",
         name: str | None = None,
         consent: bool = True,
+        otp_secret: str | None = otp.SECRET,
     ):
+        """An account with ``PASSWORD``; staff are enrolled with the authenticator ``otp_secret``
+        (``tests.support.otp``), unless it is None."""
         username = username or f"user{next(self._seq)}"
         with self.db.transaction() as s:
             u = auth_service.create_user(
@@ -73,6 +78,8 @@ class Factory:
                 auth_service.accept_consent(
                     s, u.id, version=self.version, current_version=self.version, now=datetime.now(UTC)
                 )
+            if otp_secret and second_factor.required_by_role(role):
+                second_factor.enrol_with_secret(s, u.id, otp_secret, now=datetime.now(UTC))
         return u
 
     def patient(

@@ -52,6 +52,7 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
 from telemed.video.aioloop import AsyncioThread
+from tests.support.clients import token_login
 from tests.support.factories import PASSWORD
 from tests.support.live import SocketClient
 
@@ -304,10 +305,11 @@ class RtcPeer:
     # -- set-up ------------------------------------------------------------------------------------
 
     def login(self) -> RtcPeer:
-        r = self.http.post(
-            f"{self.base_url}/api/v1/auth/token",
-            json={"username": self.username, "password": self.password},
-            timeout=30,
+        """Log in for a bearer token (staff: with the next authenticator code)."""
+        r = token_login(
+            lambda path, body: self.http.post(f"{self.base_url}{path}", json=body, timeout=30),
+            self.username,
+            self.password,
         )
         r.raise_for_status()
         body = r.json()

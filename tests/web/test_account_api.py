@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from telemed.auth.models import ApiToken, LoginSession, User
 from telemed.records.audit_models import AuditEvent
-from tests.support.clients import ApiClient, csrf_token, page_login
+from tests.support.clients import ApiClient, csrf_token, page_login, token_login
 from tests.support.factories import PASSWORD
 from tests.web.test_api_auth import assert_error
 
@@ -24,7 +24,7 @@ def audit_rows(app, object_type: str) -> list[tuple]:
 
 def logged_in(app, username: str, password: str = PASSWORD) -> ApiClient:
     api = ApiClient(app)
-    r = api.client.post("/api/v1/auth/token", json={"username": username, "password": password}, headers=UA)
+    r = token_login(lambda path, body: api.client.post(path, json=body, headers=UA), username, password)
     assert r.status_code == 200, r.json
     api.token = r.json["token"]
     return api

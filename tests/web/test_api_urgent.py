@@ -250,6 +250,7 @@ def test_a_failed_send_after_the_commit_does_not_fail_the_request(app, api, w, m
 def test_conclusion_ecard_pdf_and_fhir_work_for_an_urgent_consultation(app, api, w):
     from fhir.resources.R4B.bundle import Bundle
 
+    from tests.support import otp
     from tests.support.factories import PASSWORD
     from tests.web.test_records_api import DRAFT
 
@@ -257,7 +258,10 @@ def test_conclusion_ecard_pdf_and_fhir_work_for_an_urgent_consultation(app, api,
     api["anna"].post("/api/v1/urgent", json={"patient_id": w["child"].id})  # nobody takes this one
     api["drt1"].post(f"/api/v1/urgent/{cid}/claim")
     assert api["drt1"].put(f"/api/v1/consultations/{cid}/conclusion", json=DRAFT).status_code == 200
-    signed = api["drt1"].post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": PASSWORD})
+    signed = api["drt1"].post(
+        f"/api/v1/consultations/{cid}/conclusion/sign",
+        json={"password": PASSWORD, "otp": otp.next_code("drt1")},
+    )
     assert signed.status_code == 200 and signed.json["status"] == "signed"
     assert api["anna"].get(f"/api/v1/consultations/{cid}").json["status"] == "completed"
     assert api["anna"].get(f"/api/v1/consultations/{cid}/conclusion").json["diagnosis"]["text"] == "ОРВИ"

@@ -9,8 +9,10 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from telemed.auth.models import OtpEnrolment
 from telemed.records.audit_models import AuditEvent
 from telemed.scheduling.models import Consultation
+from tests.support import otp
 from tests.support.clients import ApiClient
 from tests.support.factories import PASSWORD, make_consultation
 
@@ -59,7 +61,10 @@ def signed(app, cid):
         ).status_code
         == 200
     )
-    r = drt.post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": PASSWORD})
+    r = drt.post(
+        f"/api/v1/consultations/{cid}/conclusion/sign",
+        json={"password": PASSWORD, "otp": otp.next_code("drt")},
+    )
     assert r.status_code == 200, r.json
     return r.json
 
@@ -78,9 +83,14 @@ def test_doctor_writes_signs_and_the_member_reads(app, db, world):
         and r.json["diagnosis"] == {"icd10": "J06.9", "text": "ОРВИ"}
     )
     assert anna.get(f"/api/v1/consultations/{cid}/conclusion").status_code == 404  # drafts are the doctor's
-    wrong = drt.post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": "nope"})
+    wrong = drt.post(
+        f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": "nope", "otp": "123456"}
+    )
     assert wrong.status_code == 403 and wrong.json["error"]["code"] == "invalid_password"
-    body = drt.post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": PASSWORD}).json
+    body = drt.post(
+        f"/api/v1/consultations/{cid}/conclusion/sign",
+        json={"password": PASSWORD, "otp": otp.next_code("drt")},
+    ).json
     assert body["status"] == "signed" and body["signed_by"]["name"] == "Соколова Марина"
     assert len(body["content_sha256"]) == 64 and body["signed_at"]
     with db.session() as s:
@@ -113,7 +123,10 @@ def test_a_conclusion_is_signed_only_once_the_consultation_has_started(
     )
     drt = api(app, "drt")
     assert put(drt, c.id, DRAFT).status_code == 200
-    r = drt.post(f"/api/v1/consultations/{c.id}/conclusion/sign", json={"password": PASSWORD})
+    r = drt.post(
+        f"/api/v1/consultations/{c.id}/conclusion/sign",
+        json={"password": PASSWORD, "otp": otp.next_code("drt")},
+    )
     if signable:
         assert r.status_code == 200 and r.json["status"] == "signed"
         return
@@ -123,13 +136,40 @@ def test_a_conclusion_is_signed_only_once_the_consultation_has_started(
     assert drt.get(f"/api/v1/consultations/{c.id}/conclusion").json["status"] == "draft"
 
 
+def test_signing_needs_the_password_and_a_fresh_authenticator_code(app, world):
+    cid = world["consultation"].id
+    drt = api(app, "drt")
+    assert put(drt, cid, DRAFT).status_code == 200
+    sign = f"/api/v1/consultations/{cid}/conclusion/sign"
+    for body in ({"password": PASSWORD}, {"password": PASSWORD, "otp": "12345x"}):
+        r = drt.post(sign, json=body)
+        assert r.status_code == 403 and r.json["error"]["code"] == "invalid_otp", r.json
+    code = otp.next_code("drt")
+    wrong_password = drt.post(sign, json={"password": "nope", "otp": code})
+    assert wrong_password.status_code == 403 and wrong_password.json["error"]["code"] == "invalid_password"
+    ApiClient(app, "drt")  # a login uses a code...
+    with app.extensions["telemed.db"].session() as s:
+        last = s.get(OtpEnrolment, world["doctor"].user_id).last_step
+    replay = drt.post(sign, json={"password": PASSWORD, "otp": otp.code_for(at=_step_time(last))})
+    assert replay.status_code == 403 and replay.json["error"]["code"] == "invalid_otp"  # ...used up
+    ok = drt.post(sign, json={"password": PASSWORD, "otp": otp.next_code("drt")})
+    assert ok.status_code == 200 and ok.json["status"] == "signed"
+
+
+def _step_time(step: int) -> datetime:
+    return datetime.fromtimestamp(step * 30, UTC)
+
+
 def test_a_signed_conclusion_cannot_change_only_addenda(app, world):
     cid = world["consultation"].id
     first = signed(app, cid)
     drt = api(app, "drt")
     r = put(drt, cid, {**DRAFT, "diagnosis": {"icd10": "J20.9", "text": "Бронхит"}})
     assert r.status_code == 409 and r.json["error"]["code"] == "conclusion_signed"
-    again = drt.post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": PASSWORD})
+    again = drt.post(
+        f"/api/v1/consultations/{cid}/conclusion/sign",
+        json={"password": PASSWORD, "otp": otp.next_code("drt")},
+    )
     assert again.status_code == 409
     r = drt.post(
         f"/api/v1/consultations/{cid}/conclusion/addenda",

@@ -13,6 +13,7 @@ from telemed.auth.models import User
 from telemed.records import ecard
 from telemed.records.audit_models import AuditEvent
 from telemed.records.models import Visit
+from tests.support import otp
 from tests.support.clients import ApiClient, csrf_token, page_login, text_of
 from tests.support.factories import PASSWORD, actor, make_consultation
 
@@ -69,7 +70,10 @@ def write(app, cid, doctor="drt", body=DRAFT):
 def sign(app, cid, doctor="drt", body=DRAFT):
     api = write(app, cid, doctor, body)
     assert (
-        api.post(f"/api/v1/consultations/{cid}/conclusion/sign", json={"password": PASSWORD}).status_code
+        api.post(
+            f"/api/v1/consultations/{cid}/conclusion/sign",
+            json={"password": PASSWORD, "otp": otp.next_code(doctor)},
+        ).status_code
         == 200
     )
     return api
