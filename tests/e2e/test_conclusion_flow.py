@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from telemed.records.models import Conclusion
 from tests.support import otp
+from tests.support.browser import wait_for
 from tests.support.factories import PASSWORD, make_consultation
 
 pytestmark = pytest.mark.e2e
@@ -92,9 +93,7 @@ def test_doctor_writes_and_signs_then_the_member_reads_and_downloads(app, db, wo
     doctor.fill("input[name=password]", PASSWORD)
     doctor.fill(".sign-form input[name=otp]", "000000" if otp.code_for() != "000000" else "111111")
     doctor.click(".sign-form button[type=submit]")
-    doctor.wait_for_function(
-        "document.querySelector('.sign-error').textContent.includes('код аутентификатора')"
-    )
+    wait_for(doctor, "document.querySelector('.sign-error').textContent.includes('код аутентификатора')")
     assert draft(db, cid).signed_at is None
     doctor.fill("input[name=password]", PASSWORD)
     doctor.fill(".sign-form input[name=otp]", otp.next_code("drt"))

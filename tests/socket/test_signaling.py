@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from telemed.scheduling.models import Consultation
+from tests.support import otp
 from tests.support.clients import ApiClient
 from tests.support.factories import make_consultation
 
@@ -93,7 +94,9 @@ def test_signing_the_conclusion_keeps_the_call_and_the_room(db, app, connect, wo
     drt = ApiClient(app, "drt")
     url = f"/api/v1/consultations/{call.id}/conclusion"
     assert drt.put(url, json=DRAFT).status_code == 200
-    assert drt.post(url + "/sign", json={"password": PASSWORD}).status_code == 200
+    assert (
+        drt.post(url + "/sign", json={"password": PASSWORD, "otp": otp.next_code("drt")}).status_code == 200
+    )
     assert status_of(db, call.id) == "completed"
     assert anna.call("signal", {"consultation_id": call.id, "type": "offer", "sdp": OFFER}) == {
         "ok": True,
