@@ -96,7 +96,8 @@ def _init_extensions(app: Flask) -> None:
     from telemed.error_handlers import register_error_handlers
     from telemed.extensions import babel, csrf, limiter, login_manager, socketio
     from telemed.i18n import register_template_helpers, select_locale, select_timezone
-    from telemed.sockets import TRANSPORT_MAX, guard_packets
+    from telemed.socket_guard import guard_packets
+    from telemed.sockets import TRANSPORT_MAX
     from telemed.web import close_db_session, limit_body_size
 
     login_manager.init_app(app)
