@@ -85,13 +85,19 @@ def enrol():
             return render_template(
                 "auth/otp_recovery.html", codes=codes, next=started["next"] or home_for(role)
             )
+    return _enrol_page(secret, username, "otp.enrol", refused_status=401)
+
+
+def _enrol_page(secret: str, username: str, endpoint: str, *, refused_status: int):
+    """The enrolment page (QR code and key) posting to ``endpoint``; after a refused code, with
+    ``refused_status``."""
     page = render_template(
         "auth/otp_enrol.html",
         qr=_qr_svg(otp.provisioning_uri(secret, username)),
         secret=secret,
-        action=url_for("otp.enrol"),
+        action=url_for(endpoint),
     )
-    return page, (401 if request.method == "POST" else 200)
+    return page, (refused_status if request.method == "POST" else 200)
 
 
 @bp.get("/account/authenticator")
@@ -124,13 +130,7 @@ def account_enrol():
             flash(exc.render(translate), "error")
         else:
             return render_template("auth/otp_recovery.html", codes=codes, next=url_for("otp.account"))
-    page = render_template(
-        "auth/otp_enrol.html",
-        qr=_qr_svg(otp.provisioning_uri(secret, username)),
-        secret=secret,
-        action=url_for("otp.account_enrol"),
-    )
-    return page, (422 if request.method == "POST" else 200)
+    return _enrol_page(secret, username, "otp.account_enrol", refused_status=422)
 
 
 @bp.post("/account/authenticator/recovery-codes")

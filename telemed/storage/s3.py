@@ -239,15 +239,7 @@ class S3Storage(Storage):
     def open(
         self, key: str, *, expected_sha256: str | None = None, chunk_size: int = DEFAULT_CHUNK
     ) -> Iterator[bytes]:
-        full = self._full(key)
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=full)["Body"]
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                raise NotFound() from exc
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
+        body = self._body(self._full(key))
         return ChunkStream(key, body.read, body.close, chunk_size, expected_sha256, _BACKEND_ERRORS)
 
     def delete(self, key: str) -> None:
@@ -289,9 +281,17 @@ class S3Storage(Storage):
             )
 
     def read_named(self, key: str) -> bytes:
-        full = self._full_named(key)
+        body = self._body(self._full_named(key))
+        with _backend():
+            try:
+                return body.read()
+            finally:
+                body.close()
+
+    def _body(self, full: str) -> Any:
+        """The object's streaming body (``NotFound`` / ``StorageUnavailable`` right away)."""
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=full)["Body"].read()
+            return self.client.get_object(Bucket=self.bucket, Key=full)["Body"]
         except ClientError as exc:
             if _code(exc) in _MISSING:
                 raise NotFound() from exc
