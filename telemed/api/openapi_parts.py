@@ -283,7 +283,17 @@ SCHEMAS: dict[str, dict] = {
     },
     "RecordEntry": {
         "type": "object",
+        "description": (
+            "An e-card entry. A psychologist's entry the reader may not see (need-to-know: not the "
+            "patient, a guardian, records staff or the psychologist who held it, and not shared) is "
+            "only {kind, date, specialty, restricted: true}; one the reader sees carries "
+            "need_to_know: true and whether the patient shared it with doctors."
+        ),
+        "required": ["kind", "date", "specialty"],
         "properties": {
+            "restricted": {"type": "boolean", "enum": [True]},
+            "need_to_know": {"type": "boolean"},
+            "shared": {"type": "boolean"},
             "id": {"type": "string"},
             "kind": {"type": "string", "enum": ["conclusion", "visit", "document"]},
             "object_id": {"type": "integer"},

@@ -13,6 +13,7 @@ from telemed.api.contract import (
     Body,
     ChoiceParam,
     DateTimeParam,
+    Flag,
     IntParam,
     Raw,
     Text,
@@ -23,7 +24,7 @@ from telemed.api.contract import (
 from telemed.api.openapi_parts import FHIR_BUNDLE, PDF, array_of, json_response, ref
 from telemed.auth.web import current_actor
 from telemed.catalog.specialties import BY_CODE
-from telemed.records import access, audit, ecard, icd10
+from telemed.records import access, audit, ecard, icd10, sharing
 from telemed.records import conclusions as service
 from telemed.records.audit_web import audited
 from telemed.records.export import conclusion_document, fhir_bundle
@@ -76,6 +77,14 @@ VISIT = Body(
         Raw("diagnosis", ref("Diagnosis")),
     ),
     description="'date' may not lie in the future",
+)
+SHARING = Body(
+    "SharingRequest",
+    (
+        Flag(
+            "shared", description="true: show the entry to the doctors caring for the patient; false: hide it"
+        ),
+    ),
 )
 KIND = ChoiceParam("kind", ecard.KINDS)
 RECORD_SPECIALTY = ChoiceParam("specialty", tuple(BY_CODE))
@@ -196,9 +205,34 @@ def patient_record(patient_id: int):
     with audited("record", "read", patient_id=patient_id) as ctx:
         f = _record_filter()
         limit, offset = RECORD_LIMIT.read(), OFFSET.read()
-        ecard.patient_for_record(db_session(), ctx["actor"], patient_id, now=now())
-        items = ecard.entries(db_session(), patient_id, f, limit=limit, offset=offset)
+        _patient, reader = ecard.record_for(db_session(), ctx["actor"], patient_id, now=now())
+        items = ecard.entries(db_session(), patient_id, f, reader, limit=limit, offset=offset)
     return jsonify(items)
+
+
+@api.put("/patients/<int:patient_id>/record/entries/<entry_id>/sharing")
+@documented(json_response(ref("RecordEntry")), errors=(403, 409, 422), body=SHARING)
+def share_entry(patient_id: int, entry_id: str):
+    """«Показать врачам»: the patient or a guardian shows a psychologist's entry (``need_to_know``)
+    to every doctor caring for the patient (``{"shared": true}``), or hides it again (``false``).
+
+    The share covers the whole consultation (its conclusion and documents) or visit. 403
+    ``forbidden`` for anyone else who may read the e-card; 409 ``conflict`` for an entry that is not
+    need-to-know; 422 ``consent_required`` to show one after consent was withdrawn."""
+    with audited("record", "share", patient_id=patient_id, object_id=entry_id[:64]) as ctx:
+        shared = SHARING.read()["shared"]
+        ctx["action"] = "share" if shared else "unshare"
+        with database().transaction() as s:
+            entry = sharing.set_shared(
+                s,
+                ctx["actor"],
+                patient_id,
+                entry_id,
+                shared,
+                now=now(),
+                consent_version=current_app.config["CONSENT_VERSION"],
+            )
+    return jsonify(entry)
 
 
 @api.post("/patients/<int:patient_id>/record/visits")
@@ -261,10 +295,13 @@ def access_log(patient_id: int):
 @api.get("/patients/<int:patient_id>/record/fhir")
 @documented(FHIR_BUNDLE)
 def patient_fhir(patient_id: int):
-    """The e-card as a FHIR R4 Bundle (Patient, Practitioner, Encounter, Composition, DocumentReference)."""
+    """The e-card as a FHIR R4 Bundle (Patient, Practitioner, Encounter, Composition, DocumentReference):
+    exactly the entries ``GET /record`` shows the same reader; a restricted one is labelled
+    ``meta.security`` R and keeps its date and specialty only."""
     with audited("fhir", "export", patient_id=patient_id) as ctx:
-        patient = ecard.patient_for_record(db_session(), ctx["actor"], patient_id, now=now())
-        bundle = fhir_bundle(db_session(), patient)
+        patient, reader = ecard.record_for(db_session(), ctx["actor"], patient_id, now=now())
+        everything = ecard.entries(db_session(), patient_id, ecard.EntryFilter(), reader, limit=None)
+        bundle = fhir_bundle(db_session(), patient, everything)
     return Response(jsonify(bundle).get_data(), mimetype="application/fhir+json")
 
 

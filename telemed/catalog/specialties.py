@@ -31,6 +31,8 @@ class SpecialtyInfo:
     urgent: bool = False  # urgent (24/7 queue) as well as planned
     min_age: int | None = None  # inclusive
     max_age: int | None = None  # exclusive
+    #: Mental health: its e-card entries are need-to-know (``records.access.sees_entry``).
+    need_to_know: bool = False
 
     @property
     def modes(self) -> list[Mode]:
@@ -58,13 +60,16 @@ SPECIALTIES: tuple[SpecialtyInfo, ...] = (
     SpecialtyInfo("gastroenterologist", "Гастроэнтеролог", "Gastroenterologist"),
     SpecialtyInfo("dermatologist", "Дерматолог", "Dermatologist"),
     SpecialtyInfo("orthopedist", "Хирург-ортопед", "Orthopedic surgeon"),
-    SpecialtyInfo(PSYCHOLOGIST, "Психолог", "Psychologist", min_age=ADULT_AGE),
+    SpecialtyInfo(PSYCHOLOGIST, "Психолог", "Psychologist", min_age=ADULT_AGE, need_to_know=True),
 )
 
 BY_CODE: dict[str, SpecialtyInfo] = {s.code: s for s in SPECIALTIES}
 CODES: tuple[str, ...] = tuple(BY_CODE)
 #: The specialties of the urgent 24/7 queue (therapist and pediatrician).
 URGENT_CODES: tuple[str, ...] = tuple(s.code for s in SPECIALTIES if s.urgent)
+#: The specialties whose consultations, conclusions, visits and documents are need-to-know
+#: (psychologist): other doctors see that such an entry exists, not what it says.
+NEED_TO_KNOW_CODES: tuple[str, ...] = tuple(s.code for s in SPECIALTIES if s.need_to_know)
 
 
 def sync_specialties(session: Session) -> None:

@@ -19,6 +19,25 @@ def may_read_record(actor: Actor, *, acts_for_patient: bool, doctor_cares: bool)
     return actor.is_staff or acts_for_patient or (actor.is_doctor and doctor_cares)
 
 
+def sees_whole_record(actor: Actor, *, acts_for_patient: bool) -> bool:
+    """The patient, a guardian, records staff and admins see every entry of the e-card in full."""
+    return actor.is_staff or acts_for_patient
+
+
+def sees_entry(*, sees_whole_record: bool, need_to_know: bool, shared: bool, held_by_reader: bool) -> bool:
+    """Mental health is need-to-know: a psychologist's entry (``need_to_know``) is seen in full by
+    those who see the whole record, by the psychologist who held the consultation
+    (``held_by_reader``) and, once the patient shared it («Показать врачам»), by every doctor caring
+    for the patient. Anyone else who may read the e-card learns only that it exists: its kind, date
+    and specialty."""
+    return sees_whole_record or not need_to_know or shared or held_by_reader
+
+
+def may_share_entry(*, acts_for_patient: bool) -> bool:
+    """Only the patient (or a guardian) shows a need-to-know entry to doctors, or hides it again."""
+    return acts_for_patient
+
+
 def may_read_access_log(actor: Actor, *, is_own_record: bool, may_read: bool) -> bool:
     """Who looked at a record is shown to whoever may read it, except doctors (unless it is their own)."""
     return may_read and (not actor.is_doctor or is_own_record)

@@ -1,7 +1,8 @@
 """Documents as part of the e-card: who may download one, and records staff's visit documents.
 
 A chat document is seen by the consultation's parties; a visit document by whoever may read the
-patient's e-card (``ecard.patient_for_record``).
+patient's e-card (``ecard.record_for``) and sees the visit's entry in it (a psychologist's visit
+is need-to-know: ``access.sees_entry``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from telemed.db import Database
 from telemed.documents.models import Attachment
 from telemed.documents.store import store_document
 from telemed.records import access
-from telemed.records.ecard import patient_for_record
+from telemed.records.ecard import entry_by_id, record_for
 from telemed.records.models import Visit
 from telemed.scheduling import service as scheduling
 from telemed.storage import Readable, Storage
@@ -31,7 +32,9 @@ def attachment_for(db: Database, actor: Actor, attachment_id: int, *, now: datet
             if a.consultation_id is not None:
                 scheduling.get_for(s, actor, a.consultation_id)
             else:
-                patient_for_record(s, actor, a.patient_id, now=now)
+                _patient, reader = record_for(s, actor, a.patient_id, now=now)
+                if entry_by_id(s, a.patient_id, f"document-{a.id}", reader).get("restricted"):
+                    raise errors.NotFound()
         except errors.NotFound:
             raise errors.NotFound(_l("Attachment not found.")) from None
         return a

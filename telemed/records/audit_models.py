@@ -37,6 +37,7 @@ ACTIONS = frozenset(
     {
         *("read", "write", "sign", "addendum", "export", "search", "escalate_1", "escalate_2"),
         *("password_change", "end_session", "deactivate"),
+        *("share", "unshare"),  # a need-to-know e-card entry shown to doctors, or hidden again
     }
 )
 OUTCOMES = frozenset({"allowed", "denied", "done"})  # done: a step the system took (no access decided)

@@ -49,7 +49,8 @@ def log_join(actor: Actor, consultation_id: int, outcome: str) -> None:
 
 @contextmanager
 def audited(object_type: str, action: str, *, patient_id: int | None = None, object_id: object = None):
-    """Yield ``ctx`` with the authenticated ``actor``; the handler may fill ``patient_id``/``object_id``.
+    """Yield ``ctx`` with the authenticated ``actor``; the handler may fill ``patient_id``/``object_id``
+    (and name the ``action`` more exactly once it has read the request).
 
     Success is logged as ``allowed``; an access refusal (403/404) as ``denied`` before the error
     propagates. Either way, when the handler did not name the patient, the object's patient is
@@ -58,12 +59,17 @@ def audited(object_type: str, action: str, *, patient_id: int | None = None, obj
     one can flood it without an account. Other failures (bad input) touch no record and are not
     logged.
     """
-    ctx: dict[str, Any] = {"patient_id": patient_id, "object_id": object_id, "actor": None}
+    ctx: dict[str, Any] = {"patient_id": patient_id, "object_id": object_id, "actor": None, "action": action}
     ctx["actor"] = actor = current_actor()  # NotAuthenticated: refused, not logged
 
     def log(outcome: str) -> None:
         log_access(
-            actor, object_type, action, outcome, object_id=ctx["object_id"], patient_id=ctx["patient_id"]
+            actor,
+            object_type,
+            ctx["action"],
+            outcome,
+            object_id=ctx["object_id"],
+            patient_id=ctx["patient_id"],
         )
 
     try:

@@ -175,7 +175,7 @@ class FhirEncounter:
     """
 
     id: int
-    practitioner_id: int
+    practitioner_id: int | None  # None: nobody took the urgent request (it is still waiting)
     status: str
     remote: bool
     start: datetime
@@ -189,6 +189,21 @@ class FhirEncounter:
             raise ValueError(f"status must be one of {sorted(ENCOUNTER_STATUSES)}")
         _require_aware("start", self.start)
         _require_aware("end", self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class FhirRestricted:
+    """An e-card entry the reader may not see (need-to-know): its kind (``conclusion``, ``visit``
+    or ``document``), date and specialty (display name), nothing more."""
+
+    kind: str
+    date: datetime
+    specialty: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("conclusion", "visit", "document"):
+            raise ValueError("kind must be conclusion, visit or document")
+        _require_aware("date", self.date)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 Who may read a patient's e-card: the patient, a guardian, records staff and admins, and a doctor
 who has a consultation with the patient (from booking until 30 days after it). Anyone else gets
-``NotFound``, exactly as if the patient did not exist.
+``NotFound``, exactly as if the patient did not exist. A doctor reads a psychologist's entry only
+when they held it or the patient shared it (``access.sees_entry``); otherwise it is listed as
+``{kind, date, specialty, restricted: true}``.
 """
 
 from __future__ import annotations
@@ -12,21 +14,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, cast, exists, literal, or_, select, true, union_all
+from sqlalchemy import String, and_, cast, exists, false, func, literal, not_, or_, select, true, union_all
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from telemed import errors, inputs
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.catalog.models import Doctor
-from telemed.catalog.specialties import BY_CODE
+from telemed.catalog.specialties import BY_CODE, NEED_TO_KNOW_CODES
 from telemed.dates import rfc3339
 from telemed.documents.models import Attachment
 from telemed.members import service as members
 from telemed.members.models import Patient, Policy, fold
 from telemed.records import access
 from telemed.records.conclusions import clean_diagnosis
-from telemed.records.models import Conclusion, Visit
+from telemed.records.models import Conclusion, RecordShare, Visit
 from telemed.scheduling.models import Consultation, Status
 from telemed.translatable import _l
 
@@ -54,16 +56,33 @@ def doctor_cares_for(session: Session, actor: Actor, patient_id: int, now: datet
     )
 
 
-def patient_for_record(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> Patient:
-    """The patient if the actor may read the e-card (``access.may_read_record``), else ``NotFound``."""
+@dataclass(frozen=True)
+class Reader:
+    """Who reads an e-card, as need-to-know sees them: ``sees_all`` (``access.sees_whole_record``):
+    the patient, a guardian, records staff and admins; otherwise a doctor caring for the patient,
+    who sees a psychologist's entries only when they held the consultation or the patient shared it."""
+
+    user_id: int
+    sees_all: bool
+
+
+def record_for(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> tuple[Patient, Reader]:
+    """The patient and the actor as a reader if the actor may read the e-card
+    (``access.may_read_record``), else ``NotFound``."""
     patient = session.get(Patient, patient_id)
+    acts_for = patient is not None and members.may_act_for(session, actor.id, patient)
     if patient is None or not access.may_read_record(
         actor,
-        acts_for_patient=members.may_act_for(session, actor.id, patient),
+        acts_for_patient=acts_for,
         doctor_cares=actor.is_doctor and doctor_cares_for(session, actor, patient_id, now),
     ):
         raise errors.NotFound(_l("Patient not found."))
-    return patient
+    return patient, Reader(actor.id, access.sees_whole_record(actor, acts_for_patient=acts_for))
+
+
+def patient_for_record(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> Patient:
+    """The patient if the actor may read the e-card (``access.may_read_record``), else ``NotFound``."""
+    return record_for(session, actor, patient_id, now=now)[0]
 
 
 def patient_for_access_log(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> Patient:
@@ -81,9 +100,13 @@ class EntryFilter:
     end: datetime | None = None
     specialty: str | None = None
     text: str | None = None
+    object_id: int | None = None  # one entry of ``kind`` (``entry_by_id``)
 
 
 def _entries_query(patient_id: int):
+    """Every entry of the patient's e-card with what need-to-know decides on: its ``specialty`` (a
+    document: its consultation's or visit's), ``held_by`` (the user id of the doctor who held the
+    consultation) and ``shared`` (the patient showed it to doctors)."""
     signer = User.__table__.alias("signer")
     conclusions = (
         select(
@@ -96,6 +119,8 @@ def _entries_query(patient_id: int):
             Conclusion.diagnosis_icd10.label("icd10"),
             Conclusion.consultation_id.label("consultation_id"),
             Conclusion.search_text.label("search"),
+            Conclusion.signed_by_id.label("held_by"),  # only the consultation's doctor signs
+            exists().where(RecordShare.consultation_id == Conclusion.consultation_id).label("shared"),
         )
         .join(Consultation, Consultation.id == Conclusion.consultation_id)
         .join(signer, signer.c.id == Conclusion.signed_by_id)
@@ -111,30 +136,63 @@ def _entries_query(patient_id: int):
         Visit.diagnosis_icd10,
         cast(literal(None), Consultation.id.type),
         Visit.search_text,
+        cast(literal(None), User.id.type),
+        exists().where(RecordShare.visit_id == Visit.id),
     ).where(Visit.patient_id == patient_id)
     uploader = User.__table__.alias("uploader")
+    held_in, visited = aliased(Consultation), aliased(Visit)
     documents = (
         select(
             literal("document"),
             Attachment.id,
             Attachment.created_at,
-            cast(literal(None), String),
+            func.coalesce(held_in.specialty_code, visited.specialty_code),
             Attachment.filename,
             uploader.c.full_name,
             cast(literal(None), String),
             Attachment.consultation_id,
             Attachment.filename,
+            Doctor.user_id,
+            exists().where(
+                or_(
+                    RecordShare.consultation_id == Attachment.consultation_id,
+                    RecordShare.visit_id == Attachment.visit_id,
+                )
+            ),
         )
         .join(uploader, uploader.c.id == Attachment.uploaded_by_id)
+        .outerjoin(held_in, held_in.id == Attachment.consultation_id)
+        .outerjoin(Doctor, Doctor.id == held_in.doctor_id)
+        .outerjoin(visited, visited.id == Attachment.visit_id)
         .where(Attachment.patient_id == patient_id)
     )
     return union_all(conclusions, visits, documents).subquery("entries")
 
 
+def _restricted(e, reader: Reader):
+    """SQL: the entry is need-to-know and hidden from ``reader`` (``access.sees_entry``)."""
+    if reader.sees_all:
+        return false()
+    return and_(
+        e.c.specialty.in_(NEED_TO_KNOW_CODES),
+        not_(e.c.shared),
+        or_(e.c.held_by.is_(None), e.c.held_by != reader.user_id),
+    )
+
+
 def entries(
-    session: Session, patient_id: int, f: EntryFilter, *, limit: int = 50, offset: int = 0
+    session: Session,
+    patient_id: int,
+    f: EntryFilter,
+    reader: Reader,
+    *,
+    limit: int | None = 50,
+    offset: int = 0,
 ) -> list[dict]:
-    """The patient's e-card entries, newest first, filtered in SQL."""
+    """The patient's e-card entries as ``reader`` sees them, newest first, filtered in SQL.
+
+    An entry hidden from the reader (``access.sees_entry``) is ``{kind, date, specialty,
+    restricted: true}``; a text filter never matches it, as that would tell what it says."""
     e = _entries_query(patient_id)
     conditions = []
     if f.kind:
@@ -147,6 +205,9 @@ def entries(
         conditions.append(e.c.specialty == f.specialty)
     if f.text:
         conditions.append(e.c.search.like(f"%{_escape_like(fold(f.text))}%", escape="\\"))
+        conditions.append(not_(_restricted(e, reader)))
+    if f.object_id is not None:
+        conditions.append(e.c.id == f.object_id)
     rows = session.execute(
         select(e)
         .where(and_(true(), *conditions))
@@ -154,19 +215,44 @@ def entries(
         .limit(limit)
         .offset(offset)
     ).mappings()
-    return [_entry_json(r) for r in rows]
+    return [_entry_json(r, reader) for r in rows]
+
+
+def entry_by_id(session: Session, patient_id: int, entry_id: str, reader: Reader) -> dict:
+    """One entry (``"conclusion-12"``, ``"visit-3"``, ``"document-5"``) as ``reader`` sees it, else ``NotFound``."""
+    kind, _, number = entry_id.partition("-")
+    if kind not in KINDS or not number.isdigit() or len(number) > 18:
+        raise errors.NotFound(_l("There is no such entry in the medical record."))
+    found = entries(session, patient_id, EntryFilter(kind=kind, object_id=int(number)), reader, limit=1)
+    if not found:
+        raise errors.NotFound(_l("There is no such entry in the medical record."))
+    return found[0]
 
 
 def _escape_like(text: str) -> str:
     return re.sub(r"([\\%_])", r"\\\1", text)
 
 
-def _entry_json(r) -> dict:
+def _entry_json(r, reader: Reader | None = None) -> dict:
     date_value = r["date"]
     if isinstance(date_value, str):  # SQLite returns text from a UNION of datetimes
         date_value = datetime.fromisoformat(date_value)
     if date_value.tzinfo is None:
         date_value = date_value.replace(tzinfo=ZoneInfo("UTC"))
+    need_to_know = r["specialty"] in NEED_TO_KNOW_CODES
+    shared = bool(r.get("shared"))
+    if reader is not None and not access.sees_entry(
+        sees_whole_record=reader.sees_all,
+        need_to_know=need_to_know,
+        shared=shared,
+        held_by_reader=r.get("held_by") == reader.user_id,
+    ):
+        return {
+            "kind": r["kind"],
+            "date": rfc3339(date_value),
+            "specialty": r["specialty"],
+            "restricted": True,
+        }
     titles = {"conclusion": "Medical conclusion", "visit": "In-person visit", "document": "Document"}
     entry = {
         "id": f"{r['kind']}-{r['id']}",
@@ -181,6 +267,8 @@ def _entry_json(r) -> dict:
     }
     if r["kind"] != "document":
         entry["diagnosis"] = {"icd10": r["icd10"], "text": r["summary"]}
+    if need_to_know:
+        entry["need_to_know"], entry["shared"] = True, shared
     return entry
 
 

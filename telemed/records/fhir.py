@@ -12,7 +12,10 @@ references inside the bundle point at these URLs.
 Resources: Patient, Practitioner, Encounter (class ``VR`` remote / ``AMB`` in
 person), one Condition (ICD-10 + text, ``encounter-diagnosis``) and one
 Composition (LOINC 11488-4 Consult note, legal attester) per signed conclusion,
-one DocumentReference per uploaded file.
+one DocumentReference per uploaded file. An entry the reader may not see
+(need-to-know) is an Encounter (conclusion, visit) or a DocumentReference
+(document) with its date and specialty only, labelled ``meta.security`` R
+(restricted, v3-Confidentiality); its id is derived from its position, not a row.
 
 Hashes: FHIR ``Attachment.hash`` must be base64 SHA-1, but we store SHA-256
 hex, so ``hash`` is omitted and SHA-256 travels in the extension
@@ -35,6 +38,7 @@ from telemed.records.documents import (
     FhirEncounter,
     FhirPatient,
     FhirPractitioner,
+    FhirRestricted,
 )
 
 __all__ = [
@@ -57,6 +61,8 @@ ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 ACT_PRIORITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
 ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 LOINC_SYSTEM = "http://loinc.org"
+CONFIDENTIALITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+RESTRICTED_LABEL = {"system": CONFIDENTIALITY_SYSTEM, "code": "R", "display": "restricted"}
 CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
 ATTACHMENT_URL = "/api/v1/attachments/{id}"
 _XHTML = "http://www.w3.org/1999/xhtml"
@@ -64,7 +70,7 @@ _XHTML = "http://www.w3.org/1999/xhtml"
 Json = dict[str, Any]
 
 
-def full_url(resource_type: str, db_id: int, namespace: uuid.UUID = NAMESPACE) -> str:
+def full_url(resource_type: str, db_id: int | str, namespace: uuid.UUID = NAMESPACE) -> str:
     """``urn:uuid:...`` derived from ``"<resource_type>/<db_id>"``."""
     return f"urn:uuid:{uuid.uuid5(namespace, f'{resource_type}/{db_id}')}"
 
@@ -92,9 +98,9 @@ class _Refs:
 
     def __init__(self, namespace: uuid.UUID) -> None:
         self.namespace = namespace
-        self.known: set[tuple[str, int]] = set()
+        self.known: set[tuple[str, int | str]] = set()
 
-    def add(self, resource_type: str, db_id: int) -> str:
+    def add(self, resource_type: str, db_id: int | str) -> str:
         key = (resource_type, db_id)
         if key in self.known:
             raise ValueError(f"duplicate {resource_type} id {db_id}")
@@ -147,9 +153,10 @@ def _encounter(visit: FhirEncounter, refs: _Refs, patient_id: int, conditions: l
         "status": visit.status,
         "class": {"system": ACT_CODE_SYSTEM, "code": code, "display": display},
         "subject": refs.ref("Patient", patient_id),
-        "participant": [{"individual": refs.ref("Practitioner", visit.practitioner_id)}],
         "period": period,
     }
+    if visit.practitioner_id is not None:
+        resource["participant"] = [{"individual": refs.ref("Practitioner", visit.practitioner_id)}]
     if visit.urgent:
         resource["priority"] = {
             "coding": [{"system": ACT_PRIORITY_SYSTEM, "code": "UR", "display": "urgent"}]
@@ -256,12 +263,40 @@ def _document_reference(document: FhirDocument, refs: _Refs, patient_id: int) ->
     return resource
 
 
+def _restricted(entry: FhirRestricted, refs: _Refs, patient_id: int) -> Json:
+    if entry.kind == "document":
+        resource: Json = {
+            "resourceType": "DocumentReference",
+            "meta": {"security": [dict(RESTRICTED_LABEL)]},
+            "status": "current",
+            "subject": refs.ref("Patient", patient_id),
+            "date": _instant(entry.date),
+            "content": [{"attachment": {"creation": _instant(entry.date)}}],
+        }
+        if entry.specialty:
+            resource["context"] = {"practiceSetting": {"text": entry.specialty}}
+        return resource
+    code, display = ("VR", "virtual") if entry.kind == "conclusion" else ("AMB", "ambulatory")
+    resource = {
+        "resourceType": "Encounter",
+        "meta": {"security": [dict(RESTRICTED_LABEL)]},
+        "status": "finished",
+        "class": {"system": ACT_CODE_SYSTEM, "code": code, "display": display},
+        "subject": refs.ref("Patient", patient_id),
+        "period": {"start": _instant(entry.date)},
+    }
+    if entry.specialty:
+        resource["serviceType"] = {"text": entry.specialty}
+    return resource
+
+
 def build_bundle(
     patient: FhirPatient,
     practitioners: Sequence[FhirPractitioner],
     encounters: Sequence[FhirEncounter],
     conclusions: Sequence[FhirConclusion],
     documents: Sequence[FhirDocument],
+    restricted: Sequence[FhirRestricted] = (),
     *,
     timestamp: datetime | None = None,
     namespace: uuid.UUID = NAMESPACE,
@@ -301,6 +336,9 @@ def build_bundle(
     for document in documents:
         reference = _document_reference(document, refs, patient.id)
         entries.append(_entry(refs.add("DocumentReference", document.id), reference))
+    for position, hidden in enumerate(restricted):
+        resource = _restricted(hidden, refs, patient.id)
+        entries.append(_entry(refs.add(resource["resourceType"], f"restricted-{position}"), resource))
 
     return {
         "resourceType": "Bundle",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from telemed.auth.models import User
@@ -75,3 +75,21 @@ class Visit(Base):
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RecordShare(Base):
+    """The patient (or a guardian) shows a need-to-know entry to the doctors caring for them
+    («Показать врачам»): a psychologist consultation (its conclusion and documents) or an
+    in-person visit (and its documents). Withdrawing the share deletes the row."""
+
+    __tablename__ = "record_shares"
+    __table_args__ = (CheckConstraint("(consultation_id IS NULL) != (visit_id IS NULL)", name="one_subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    consultation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), unique=True
+    )
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), unique=True)
+    shared_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    shared_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

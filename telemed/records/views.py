@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -18,7 +18,7 @@ from telemed.auth.actor import Actor
 from telemed.auth.web import current_actor
 from telemed.catalog.specialties import BY_CODE, SPECIALTIES
 from telemed.members import service as members
-from telemed.records import access, audit, ecard
+from telemed.records import access, audit, ecard, sharing
 from telemed.records import conclusions as service
 from telemed.records.audit_web import audited, log_join
 from telemed.records.models import Conclusion, Visit
@@ -131,6 +131,8 @@ def _party_consultations(actor: Actor, ids: set[int]) -> set[int]:
 
 def _view_entries(actor, items: list[dict]) -> list[dict]:
     """E-card entries with what the page shows beside them: links for participants, details otherwise."""
+    hidden = [e for e in items if e.get("restricted")]
+    items = [e for e in items if not e.get("restricted")]
     party = _party_consultations(actor, {e["consultation_id"] for e in items if e["consultation_id"]})
     s = db_session()
     conclusion_ids = [
@@ -144,7 +146,7 @@ def _view_entries(actor, items: list[dict]) -> list[dict]:
     visit_ids = [e["object_id"] for e in items if e["kind"] == "visit"]
     visits = {v.id: v for v in s.scalars(select(Visit).where(Visit.id.in_(visit_ids)))} if visit_ids else {}
     # a chat document goes with its consultation; a visit document (no consultation) with the e-card itself
-    return [
+    shown = [
         {
             **e,
             "at": datetime.fromisoformat(e["date"]),
@@ -156,6 +158,8 @@ def _view_entries(actor, items: list[dict]) -> list[dict]:
         }
         for e in items
     ]
+    restricted = [{**e, "id": None, "at": datetime.fromisoformat(e["date"])} for e in hidden]
+    return sorted(shown + restricted, key=lambda e: e["at"], reverse=True)
 
 
 def _record_page(
@@ -165,8 +169,10 @@ def _record_page(
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     with audited("record", "read", patient_id=patient_id) as ctx:
         actor = ctx["actor"]
-        patient = ecard.patient_for_record(db_session(), actor, patient_id, now=now())
-        items = ecard.entries(db_session(), patient_id, f, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        patient, reader = ecard.record_for(db_session(), actor, patient_id, now=now())
+        items = ecard.entries(
+            db_session(), patient_id, f, reader, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
+        )
     switch = members.bookable_patients(db_session(), actor.id) if actor.is_member else []
 
     def page_url(n: int) -> str:
@@ -185,6 +191,9 @@ def _record_page(
         specialties=SPECIALTIES,
         switch=switch if len(switch) > 1 else [],
         can_add_visit=access.may_add_visit(actor),
+        can_share=access.may_share_entry(
+            acts_for_patient=members.may_act_for(db_session(), actor.id, patient)
+        ),
         can_read_access_log=access.may_read_access_log(
             actor, is_own_record=patient.user_id == actor.id, may_read=True
         ),
@@ -255,6 +264,33 @@ def access_log_page(patient_id: int):
         page=page,
         has_next=len(rows) > ACCESS_LOG_PAGE,
     )
+
+
+@bp.post("/patients/<int:patient_id>/record/entries/<entry_id>/sharing")
+def share_entry(patient_id: int, entry_id: str):
+    """«Показать врачам» / «Скрыть от врачей» on the e-card (the form's ``shared`` is 1 or 0), as
+    ``PUT /api/v1/.../sharing`` does; back to the e-card with a notice (a refusal is flashed, as on
+    every form)."""
+    shared = request.form.get("shared") == "1"
+    action = "share" if shared else "unshare"
+    with (
+        audited("record", action, patient_id=patient_id, object_id=entry_id[:64]) as ctx,
+        database().transaction() as s,
+    ):
+        sharing.set_shared(
+            s,
+            ctx["actor"],
+            patient_id,
+            entry_id,
+            shared,
+            now=now(),
+            consent_version=current_app.config["CONSENT_VERSION"],
+        )
+    if shared:
+        flash(_("Doctors caring for you now see this entry."), "success")
+    else:
+        flash(_("Only you, records staff and the specialist who made this entry see it now."), "success")
+    return redirect(url_for(".record", patient_id=patient_id))
 
 
 @bp.get("/record")

@@ -89,6 +89,38 @@ def test_doctors_do_not_see_who_read_a_record_unless_it_is_their_own():
     assert not records_access.may_read_access_log(RECORDS, is_own_record=False, may_read=False)
 
 
+@pytest.mark.parametrize(
+    ("whole", "need_to_know", "shared", "held", "sees"),
+    [
+        (True, True, False, False, True),  # the patient, a guardian, records staff
+        (False, False, False, False, True),  # any other specialty: every caring doctor
+        (False, True, False, True, True),  # the psychologist who held it
+        (False, True, True, False, True),  # shared by the patient
+        (False, True, False, False, False),  # any other doctor: that it exists, nothing more
+    ],
+)
+def test_mental_health_entries_are_need_to_know(whole, need_to_know, shared, held, sees):
+    assert (
+        records_access.sees_entry(
+            sees_whole_record=whole, need_to_know=need_to_know, shared=shared, held_by_reader=held
+        )
+        is sees
+    )
+
+
+def test_the_whole_record_is_seen_by_the_patient_and_records_staff_and_shared_by_the_patient_only():
+    for who, acts_for, whole in (
+        (MEMBER, True, True),
+        (RECORDS, False, True),
+        (ADMIN, False, True),
+        (DOCTOR, False, False),
+        (MEMBER, False, False),
+    ):
+        assert records_access.sees_whole_record(who, acts_for_patient=acts_for) is whole
+    assert records_access.may_share_entry(acts_for_patient=True)
+    assert not records_access.may_share_entry(acts_for_patient=False)
+
+
 def test_conclusions_are_written_by_the_consultations_doctor_and_read_once_signed():
     assert records_access.may_write_conclusion(DOCTOR, C())
     assert not records_access.may_write_conclusion(OTHER_DOCTOR, C())

@@ -21,6 +21,7 @@ from telemed.records.documents import (
     FhirEncounter,
     FhirPatient,
     FhirPractitioner,
+    FhirRestricted,
 )
 from telemed.records.fhir import NAMESPACE, build_bundle, full_url
 
@@ -254,6 +255,42 @@ def test_dangling_references_and_duplicates_are_rejected():
         bundle(encounters=[], documents=[])
     with pytest.raises(ValueError, match="duplicate"):
         bundle(practitioners=inputs["practitioners"] * 2)
+
+
+def test_a_restricted_entry_keeps_its_date_and_specialty_only():
+    hidden = [
+        FhirRestricted("conclusion", SIGNED, "Psychologist"),
+        FhirRestricted("visit", T0, None),
+        FhirRestricted("document", T0, "Psychologist"),
+    ]
+    b = bundle(restricted=hidden)
+    Bundle.model_validate(b)
+    label = {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+        "code": "R",
+        "display": "restricted",
+    }
+    marked = [r for r in (e["resource"] for e in b["entry"]) if r.get("meta") == {"security": [label]}]
+    assert [r["resourceType"] for r in marked] == ["Encounter", "Encounter", "DocumentReference"]
+    remote, visit, document = marked
+    assert remote["class"]["code"] == "VR" and remote["period"] == {"start": "2025-11-24T12:05:00+00:00"}
+    assert remote["serviceType"] == {"text": "Psychologist"} and "participant" not in remote
+    assert visit["class"]["code"] == "AMB" and "serviceType" not in visit
+    assert set(remote) == {
+        "resourceType",
+        "id",
+        "meta",
+        "status",
+        "class",
+        "subject",
+        "period",
+        "serviceType",
+    }
+    assert document["content"] == [{"attachment": {"creation": "2025-11-24T11:30:00+00:00"}}]
+    assert document["context"] == {"practiceSetting": {"text": "Psychologist"}}
+    assert len({r["id"] for r in marked}) == 3  # ids of their own, not of rows
+    with pytest.raises(ValueError):
+        FhirRestricted("message", T0)
 
 
 def test_input_validation():
