@@ -10,7 +10,8 @@ Builds, with bulk inserts:
     50,000-event audit chain, so that indexes are not trivially selective;
 then prints p50/p95 (ms) and SQL statements per request of
   * GET /api/v1/patients/{id}/record (first page, default limit 50): records staff, the patient,
-    and records staff with the filters kind=visit, text=<word>, from/to (one year);
+    a doctor caring for the patient (the psychologist's entries restricted: need-to-know), and
+    records staff with the filters kind=visit, text=<word> (also the doctor), from/to (one year);
   * GET /api/v1/patients?q=... (records staff): surname prefix, first name (the middle word of
     the name), birth date ДД.ММ.ГГГГ, policy number.
 
@@ -463,6 +464,7 @@ class World:
     patient_id: int
     staff_token: str
     patient_token: str
+    doctor_token: str
     surname_prefixes: list[str]
     first_names: list[str]
     birth_dates: list[str]
@@ -666,6 +668,27 @@ def build(app, n_patients: int, rng: random.Random) -> World:
         add_visit(rng.randrange(2, n_patients + 1))
         add_visit(rng.randrange(2, n_patients + 1))
         add_attachment(other, c)
+    # the therapist has the big patient booked for tomorrow: they read the e-card as a caring
+    # doctor, who sees the psychologist's entries as restricted ones (need-to-know)
+    therapist_doctor, therapist_user, _ = next(d for d in doctor_ids if d[2] == "therapist")
+    tomorrow = now + timedelta(days=1)
+    consultations.append(
+        {
+            **consultations[-1],
+            "id": len(consultations) + 1,
+            "patient_id": 1,
+            "doctor_id": therapist_doctor,
+            "specialty_code": "therapist",
+            "status": "scheduled",
+            "starts_at": tomorrow,
+            "ends_at": tomorrow + timedelta(minutes=30),
+            "created_at": now,
+        }
+    )
+    with db.transaction() as s:
+        w.doctor_token = auth_service.issue_token(
+            s, s.get(User, therapist_user), now=now, ttl=timedelta(days=1)
+        )
     with db.transaction() as s:
         chunked(s, Consultation, consultations)
         chunked(s, Conclusion, conclusions)
@@ -676,6 +699,7 @@ def build(app, n_patients: int, rng: random.Random) -> World:
     # an audit chain of 50,000 earlier accesses (valid: `telemed audit-verify` passes)
     t0 = time.perf_counter()
     events, prev = [], GENESIS_HASH
+    keys = app.extensions["telemed.audit_keys"]
     at = now - timedelta(days=30)
     for i in range(1, 50_001):
         at += timedelta(seconds=50)
@@ -690,8 +714,9 @@ def build(app, n_patients: int, rng: random.Random) -> World:
             "action": "read",
             "outcome": "allowed",
             "client_addr": "127.0.0.1",
+            "key_id": keys.current_id,
         }
-        h = chain_hash(prev, fields)
+        h = chain_hash(prev, fields, keys)
         events.append({**fields, "prev_hash": prev, "hash": h})
         prev = h
     with db.transaction() as s:
@@ -755,6 +780,7 @@ def run(
     counter = StatementCounter(app.extensions["telemed.db"].engine)
     staff = {"Authorization": f"Bearer {w.staff_token}"}
     patient = {"Authorization": f"Bearer {w.patient_token}"}
+    doctor = {"Authorization": f"Bearer {w.doctor_token}"}
     record = f"/api/v1/patients/{w.patient_id}/record"
     period = urlencode({"from": f"{w.year}-01-01T00:00:00+03:00", "to": f"{w.year + 1}-01-01T00:00:00+03:00"})
 
@@ -764,8 +790,15 @@ def run(
     cases = [
         ("record, records staff", lambda i: record, staff, 50),
         ("record, the patient", lambda i: record, patient, 50),
+        ("record, a caring doctor", lambda i: record, doctor, 50),
         ("record ?kind=visit", lambda i: record + "?kind=visit", staff, 50),
         (f"record ?text={TEXT_WORD}", lambda i: record + "?" + urlencode({"text": TEXT_WORD}), staff, 50),
+        (
+            f"record ?text={TEXT_WORD}, a caring doctor",
+            lambda i: record + "?" + urlencode({"text": TEXT_WORD}),
+            doctor,
+            50,
+        ),
         (f"record ?from/to ({w.year})", lambda i: record + "?" + period, staff, None),
         ("search surname prefix", search(w.surname_prefixes), staff, 20),
         ("search first name", search(w.first_names), staff, 20),

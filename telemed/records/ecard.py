@@ -104,9 +104,10 @@ class EntryFilter:
 
 
 def _entries_query(patient_id: int):
-    """Every entry of the patient's e-card with what need-to-know decides on: its ``specialty`` (a
-    document: its consultation's or visit's), ``held_by`` (the user id of the doctor who held the
-    consultation) and ``shared`` (the patient showed it to doctors)."""
+    """Every entry of the patient's e-card with what need-to-know decides on: ``specialty``,
+    ``held_by`` (the user id of the doctor who held the consultation) and ``visit_ref`` (the visit it
+    belongs to); a document's are its consultation's or visit's (``_specialty``, ``_held_by``,
+    ``_shared``)."""
     signer = User.__table__.alias("signer")
     conclusions = (
         select(
@@ -120,7 +121,7 @@ def _entries_query(patient_id: int):
             Conclusion.consultation_id.label("consultation_id"),
             Conclusion.search_text.label("search"),
             Conclusion.signed_by_id.label("held_by"),  # only the consultation's doctor signs
-            exists().where(RecordShare.consultation_id == Conclusion.consultation_id).label("shared"),
+            cast(literal(None), Visit.id.type).label("visit_ref"),
         )
         .join(Consultation, Consultation.id == Conclusion.consultation_id)
         .join(signer, signer.c.id == Conclusion.signed_by_id)
@@ -137,46 +138,66 @@ def _entries_query(patient_id: int):
         cast(literal(None), Consultation.id.type),
         Visit.search_text,
         cast(literal(None), User.id.type),
-        exists().where(RecordShare.visit_id == Visit.id),
+        Visit.id,
     ).where(Visit.patient_id == patient_id)
     uploader = User.__table__.alias("uploader")
-    held_in, visited = aliased(Consultation), aliased(Visit)
     documents = (
         select(
             literal("document"),
             Attachment.id,
             Attachment.created_at,
-            func.coalesce(held_in.specialty_code, visited.specialty_code),
+            cast(literal(None), String),  # its consultation's or visit's: ``_specialty``
             Attachment.filename,
             uploader.c.full_name,
             cast(literal(None), String),
             Attachment.consultation_id,
             Attachment.filename,
-            Doctor.user_id,
-            exists().where(
-                or_(
-                    RecordShare.consultation_id == Attachment.consultation_id,
-                    RecordShare.visit_id == Attachment.visit_id,
-                )
-            ),
+            cast(literal(None), User.id.type),  # its consultation's doctor: ``_held_by``
+            Attachment.visit_id,
         )
         .join(uploader, uploader.c.id == Attachment.uploaded_by_id)
-        .outerjoin(held_in, held_in.id == Attachment.consultation_id)
-        .outerjoin(Doctor, Doctor.id == held_in.doctor_id)
-        .outerjoin(visited, visited.id == Attachment.visit_id)
         .where(Attachment.patient_id == patient_id)
     )
     return union_all(conclusions, visits, documents).subquery("entries")
+
+
+# A document's specialty, doctor and share are those of its consultation or visit. They are looked
+# up row by row: for a page of entries only, unless a filter needs them for every row.
+
+
+def _specialty(e):
+    """SQL: the entry's specialty (a document: its consultation's, else its visit's)."""
+    of_consultation = select(Consultation.specialty_code).where(Consultation.id == e.c.consultation_id)
+    of_visit = select(Visit.specialty_code).where(Visit.id == e.c.visit_ref)
+    return func.coalesce(e.c.specialty, of_consultation.scalar_subquery(), of_visit.scalar_subquery())
+
+
+def _held_by(e):
+    """SQL: the user id of the doctor who held the entry's consultation (a visit: none)."""
+    doctor = (
+        select(Doctor.user_id)
+        .join(Consultation, Consultation.doctor_id == Doctor.id)
+        .where(Consultation.id == e.c.consultation_id)
+    )
+    return func.coalesce(e.c.held_by, doctor.scalar_subquery())
+
+
+def _shared(e):
+    """SQL: the patient shared the consultation or visit the entry belongs to."""
+    return exists().where(
+        or_(RecordShare.consultation_id == e.c.consultation_id, RecordShare.visit_id == e.c.visit_ref)
+    )
 
 
 def _restricted(e, reader: Reader):
     """SQL: the entry is need-to-know and hidden from ``reader`` (``access.sees_entry``)."""
     if reader.sees_all:
         return false()
+    held_by = _held_by(e)
     return and_(
-        e.c.specialty.in_(NEED_TO_KNOW_CODES),
-        not_(e.c.shared),
-        or_(e.c.held_by.is_(None), e.c.held_by != reader.user_id),
+        _specialty(e).in_(NEED_TO_KNOW_CODES),
+        not_(_shared(e)),
+        or_(held_by.is_(None), held_by != reader.user_id),
     )
 
 
@@ -202,18 +223,28 @@ def entries(
     if f.end:
         conditions.append(e.c.date < f.end)
     if f.specialty:
-        conditions.append(e.c.specialty == f.specialty)
+        conditions.append(_specialty(e) == f.specialty)
     if f.text:
         conditions.append(e.c.search.like(f"%{_escape_like(fold(f.text))}%", escape="\\"))
         conditions.append(not_(_restricted(e, reader)))
     if f.object_id is not None:
         conditions.append(e.c.id == f.object_id)
-    rows = session.execute(
+    page = (
         select(e)
         .where(and_(true(), *conditions))
         .order_by(e.c.date.desc(), e.c.kind, e.c.id.desc())
         .limit(limit)
         .offset(offset)
+        .subquery("page")
+    )
+    columns = [c for c in page.c if c.name not in ("specialty", "held_by")]
+    rows = session.execute(
+        select(
+            *columns,
+            _specialty(page).label("specialty"),
+            _held_by(page).label("held_by"),
+            _shared(page).label("shared"),
+        ).order_by(page.c.date.desc(), page.c.kind, page.c.id.desc())
     ).mappings()
     return [_entry_json(r, reader) for r in rows]
 
