@@ -188,7 +188,7 @@ def demo_command(host: str, port: int) -> None:
     seed_demo(app)
     click.echo(
         "demo accounts (password `demo`): member, member2, doctor, doctor2, pediatrician, psychologist, "
-        f"records, admin; staff authenticator secret {DEMO_SECRET} (the login page shows its current code)"
+        f"records, admin, curator; staff authenticator secret {DEMO_SECRET} (the login page shows its current code)"
     )
     start_in_thread(app)
     _serve_werkzeug(app, host, port)

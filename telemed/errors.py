@@ -186,3 +186,17 @@ SigningOtpInvalid = _error(
 InvalidPassword = _error(
     "InvalidPassword", "invalid_password", 403, _l("The password is wrong; the conclusion was not signed.")
 )
+
+# Feedback: the member's confirmation and rating, complaints
+ConsultationNotEnded = _error(
+    "ConsultationNotEnded",
+    "consultation_not_ended",
+    409,
+    _l("The consultation has not ended yet (or was cancelled); it is rated once it has ended."),
+)
+RatingClosed = _error(
+    "RatingClosed", "rating_closed", 409, _l("The rating can be changed for 7 days only; that time is over.")
+)
+BadTransition = _error(
+    "BadTransition", "bad_transition", 409, _l("This change of status is not allowed from the current one.")
+)

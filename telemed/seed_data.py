@@ -202,4 +202,8 @@ DOCTORS = [
     ("psychologist", "Жуков Степан Ильич", 2018, "МГППУ, клиническая психология", None, None),
 ]
 
-STAFF = [("records", Role.RECORDS, "Ершова Галина Фёдоровна"), ("admin", Role.ADMIN, "Администратор Клиники")]
+STAFF = [
+    ("records", Role.RECORDS, "Ершова Галина Фёдоровна"),
+    ("admin", Role.ADMIN, "Администратор Клиники"),
+    ("curator", Role.CURATOR, "Куратор Ольга Викторовна"),
+]

@@ -64,6 +64,7 @@ LAYERS = [
     "records",
     "urgent",
     "account",
+    "feedback",
     "api",
     "ops",
 ]

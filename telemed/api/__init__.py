@@ -29,6 +29,7 @@ from telemed.api import (  # noqa: E402,F401
     catalog,
     chat,
     consultations,
+    feedback,
     media_check,
     openapi,
     records,

@@ -281,6 +281,45 @@ SCHEMAS: dict[str, dict] = {
             },
         ]
     },
+    "Rating": {
+        "type": "object",
+        "description": "A consultation's details and the member's confirmation and rating of it.",
+        "properties": {
+            "consultation": {"type": "object"},
+            "happened": {
+                "type": ["string", "null"],
+                "enum": ["yes", "doctor_absent", "connection_failed", None],
+            },
+            "credible": {"type": ["boolean", "null"]},
+            "doctor_score": {"type": ["integer", "null"]},
+            "service_score": {"type": ["integer", "null"]},
+            "comment": {"type": "string"},
+            "rated_at": {"type": ["string", "null"]},
+            "editable_until": {"type": ["string", "null"]},
+            "can_rate": {"type": "boolean"},
+            "complaint": {"type": ["object", "null"]},
+        },
+    },
+    "DoctorRating": {
+        "type": "object",
+        "properties": {"average": {"type": ["number", "null"]}, "count": {"type": "integer"}},
+    },
+    "Complaint": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "status": {"type": "string", "enum": ["open", "in_progress", "closed"]},
+            "reason": {"type": "string", "enum": ["low_score", "doctor_absent", "connection_failed"]},
+            "opened_at": DATE_TIME,
+            "updated_at": DATE_TIME,
+            "closed_at": {"type": ["string", "null"]},
+            "note": {"type": "string"},
+            "curator": {"type": ["object", "null"]},
+            "consultation": {"type": "object"},
+            "patient": {"type": "object"},
+            "rating": {"type": ["object", "null"]},
+        },
+    },
     "RecordEntry": {
         "type": "object",
         "description": (

@@ -24,6 +24,11 @@ class Actor:
         return self.role == Role.DOCTOR
 
     @property
+    def is_curator(self) -> bool:
+        """The insurer's curator service: complaints and second opinions, not the e-card."""
+        return self.role == Role.CURATOR
+
+    @property
     def is_staff(self) -> bool:
         """Records staff or an admin: may browse any patient's e-card."""
         return self.role in RECORDS_STAFF

@@ -20,9 +20,12 @@ bp = Blueprint("auth", __name__)
 
 
 def home_for(role: str) -> str:
-    """Where a user lands after logging in: the schedule, the cabinet or the patient search."""
+    """Where a user lands after logging in: the schedule, the cabinet, the complaints (curators) or
+    the patient search."""
     if role == Role.DOCTOR:
         return url_for("scheduling.schedule")
+    if role == Role.CURATOR:
+        return url_for("feedback.complaints_page")
     return url_for("scheduling.cabinet") if role == Role.MEMBER else url_for("records.patients")
 
 

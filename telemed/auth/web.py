@@ -55,6 +55,10 @@ class WebUser(UserMixin):
     def is_member(self) -> bool:
         return self.actor.is_member
 
+    @property
+    def is_curator(self) -> bool:
+        return self.actor.is_curator
+
 
 def current_actor() -> Actor:
     """The authenticated actor of this request, or ``NotAuthenticated``."""

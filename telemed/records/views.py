@@ -216,6 +216,7 @@ ROLE_TITLES = {
     "doctor": _l("Doctor"),
     "records": _l("Records staff"),
     "admin": _l("Administrator"),
+    "curator": _l("Curator"),
     "system": _l("System"),
     "anonymous": _l("Unknown"),
 }
@@ -231,6 +232,7 @@ WHAT_TITLES = {
     "consultation": _l("Consultation"),
     "urgent_request": _l("Urgent request"),
     "patient_search": _l("Patient search"),
+    "complaint": _l("Complaint"),
 }
 
 

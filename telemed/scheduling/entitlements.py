@@ -15,7 +15,8 @@ from telemed.scheduling.models import Consultation, Status
 
 
 def psychologist_used(session: Session, patient_id: int, contract_id: int) -> int:
-    """Non-cancelled psychologist consultations of the patient under the contract."""
+    """Psychologist consultations of the patient under the contract, except cancelled ones and those
+    the doctor credibly did not come to (``doctor_absent_at``: the quota is given back)."""
     return (
         session.scalar(
             select(func.count(Consultation.id)).where(
@@ -23,6 +24,7 @@ def psychologist_used(session: Session, patient_id: int, contract_id: int) -> in
                 Consultation.contract_id == contract_id,
                 Consultation.specialty_code == PSYCHOLOGIST,
                 Consultation.status != Status.CANCELLED,
+                Consultation.doctor_absent_at.is_(None),
             )
         )
         or 0

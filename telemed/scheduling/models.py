@@ -72,6 +72,9 @@ class Consultation(Base):
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cancel_reason: Mapped[str | None] = mapped_column(Text)  # required when the doctor cancels
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the visit really ended
+    #: The member confirmed the doctor did not come, and no doctor entered the room: a
+    #: psychologist consultation then no longer counts against the contract's limit.
+    doctor_absent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     patient: Mapped[Patient] = relationship()
     doctor: Mapped[Doctor | None] = relationship()

@@ -27,3 +27,16 @@ class RoomPresence(Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     process_id: Mapped[str] = mapped_column(String(32), index=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class RoomJoin(Base):
+    """Who entered a consultation's room, and when first: kept after they leave (the member's
+    confirmation that the visit happened is checked against it: ``feedback``)."""
+
+    __tablename__ = "room_joins"
+
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

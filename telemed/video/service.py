@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from telemed import errors
@@ -15,7 +16,7 @@ from telemed.scheduling.access import is_doctor_of
 from telemed.scheduling.models import Consultation, Status
 from telemed.translatable import _l
 from telemed.video import access
-from telemed.video.models import RoomPresence
+from telemed.video.models import RoomJoin, RoomPresence
 
 SIGNAL_TYPES = ("offer", "answer", "candidate", "bye", "restart")
 SDP_MAX = 20_000
@@ -62,6 +63,12 @@ def enter(
                 seen_at=now,
             )
         )
+    if session.get(RoomJoin, (c.id, actor.id)) is None:
+        try:
+            with session.begin_nested():  # the same user joining from two devices at once
+                session.add(RoomJoin(consultation_id=c.id, user_id=actor.id, first_at=now))
+        except IntegrityError:
+            pass
     if access.should_start(role_is_doctor=is_doctor_of(actor, c), status=c.status, is_open=is_open):
         c.status = Status.IN_PROGRESS
     session.flush()
