@@ -200,3 +200,14 @@ RatingClosed = _error(
 BadTransition = _error(
     "BadTransition", "bad_transition", 409, _l("This change of status is not allowed from the current one.")
 )
+
+# Second medical opinion
+OpinionAlreadyGiven = _error(
+    "OpinionAlreadyGiven",
+    "opinion_already_given",
+    409,
+    _l("A second opinion on this condition was already requested for this patient under this contract."),
+)
+ReportMissing = _error(
+    "ReportMissing", "report_missing", 409, _l("Upload the expert's report before issuing it.")
+)

@@ -8,6 +8,8 @@ Jobs (each run every ``interval`` seconds):
 * ghost presence (``video.presence.expire``): room presence of connections whose serving process
   stopped refreshing it (it died) is removed, and the rooms hear who is still there;
 * outbox pruning (``notify.outbox.prune``): delivered events older than an hour are deleted;
+* second opinions (``opinions.service.escalate_overdue``): requests no curator contacted within
+  their business day are marked escalated (curators see them first);
 * audit checkpoints (``records.audit_anchor.write_checkpoint``): every
   ``TELEMED_AUDIT_CHECKPOINT_SECONDS`` a signed checkpoint of the audit chain goes to object
   storage (serialized by a database lock; written only when due and the chain grew).
@@ -30,6 +32,7 @@ from flask import Flask
 from telemed.db import utcnow
 from telemed.notify import outbox
 from telemed.notify.relay import FailureLog
+from telemed.opinions import service as opinions
 from telemed.records import audit_anchor
 from telemed.urgent import duty, escalation
 from telemed.urgent import service as urgent
@@ -53,6 +56,7 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
         stale = duty.anything_stale(s, now=at, grace=settings.grace)
         ghosts = presence.anything_stale(s, now=at, ttl=presence.ttl_of(app.config))
         old = outbox.prunable(s, now=at)
+        overdue = opinions.anything_overdue(s, now=at)
     expired: list[str] = []
     rooms: list[int] = []
     pruned = 0
@@ -65,11 +69,16 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
     if old:
         with db.transaction() as s:
             pruned = outbox.prune(s, now=at)
+    escalated: list[int] = []
+    if overdue:
+        with db.transaction() as s:
+            escalated = opinions.escalate_overdue(s, now=at)
     return {
         "escalation_steps": steps,
         "duty_expired": len(expired),
         "presence_expired": len(rooms),
         "outbox_pruned": pruned,
+        "opinions_escalated": len(escalated),
         "audit_checkpoints": _checkpoint_if_due(app, at),
     }
 

@@ -65,6 +65,7 @@ LAYERS = [
     "urgent",
     "account",
     "feedback",
+    "opinions",
     "api",
     "ops",
 ]

@@ -32,6 +32,7 @@ from telemed.api import (  # noqa: E402,F401
     feedback,
     media_check,
     openapi,
+    opinions,
     records,
     urgent,
     video,

@@ -17,6 +17,7 @@ from telemed.content_disposition import attachment_header
 from telemed.documents.filetypes import filename_for
 from telemed.documents.multipart import MultipartFileReader
 from telemed.documents.store import attachment_json
+from telemed.opinions import service as opinions
 from telemed.records import attachments as record_documents
 from telemed.records.audit_web import audited
 from telemed.translatable import _l
@@ -43,7 +44,7 @@ MESSAGE = Body(
 )
 
 
-def _max_upload() -> int:
+def max_upload() -> int:
     return int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024
 
 
@@ -85,7 +86,7 @@ def upload_attachment(consultation_id: int):
     422 ``unsafe_document`` (a PDF with JavaScript actions), 413 ``file_too_large``,
     503 ``storage_unavailable``; 404 to anyone not party to the consultation.
     """
-    db, limit = database(), _max_upload()
+    db, limit = database(), max_upload()
     open_hours = current_app.config["CHAT_OPEN_HOURS"]
     with audited("attachment", "write", object_id=f"consultation:{consultation_id}") as ctx:
         actor = ctx["actor"]
@@ -93,7 +94,7 @@ def upload_attachment(consultation_id: int):
         attachments.check_can_upload(
             db, actor, consultation_id, now=now(), open_hours=open_hours, consent_version=consent
         )
-        reader = _file_reader(limit)
+        reader = file_reader(limit)
         row = attachments.upload(
             db,
             current_app.extensions["telemed.storage"],
@@ -110,7 +111,7 @@ def upload_attachment(consultation_id: int):
     return jsonify(attachment_json(row, with_hash=True)), 201
 
 
-def _file_reader(limit: int) -> MultipartFileReader:
+def file_reader(limit: int) -> MultipartFileReader:
     """The multipart ``file`` field as a stream; a declared body over the limit is refused unread."""
     if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
         raise errors.FileTooLarge(
@@ -128,9 +129,9 @@ def _file_reader(limit: int) -> MultipartFileReader:
 )
 def upload_visit_document(patient_id: int, visit_id: int):
     """Records staff: attach a document to an in-person visit (multipart field ``file``), as chat uploads."""
-    limit = _max_upload()
+    limit = max_upload()
     with audited("attachment", "write", patient_id=patient_id, object_id=f"visit:{visit_id}") as ctx:
-        reader = _file_reader(limit)
+        reader = file_reader(limit)
         row = record_documents.upload_visit_document(
             database(),
             current_app.extensions["telemed.storage"],
@@ -151,7 +152,9 @@ def upload_visit_document(patient_id: int, visit_id: int):
 def download_attachment(attachment_id: int):
     """The attachment's bytes as a download (checksum verified while streaming); 404 to non-parties."""
     with audited("attachment", "read", object_id=attachment_id) as ctx:
-        a = record_documents.attachment_for(database(), ctx["actor"], attachment_id, now=now())
+        a = record_documents.attachment_for(
+            database(), ctx["actor"], attachment_id, now=now(), also=opinions.may_read_document
+        )
         ctx["patient_id"] = a.patient_id
     chunks = current_app.extensions["telemed.storage"].open(a.storage_key, expected_sha256=a.sha256)
     response = Response(stream_with_context(chunks), mimetype=a.content_type)

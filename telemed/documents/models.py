@@ -25,6 +25,9 @@ class Attachment(Base):
         ForeignKey("consultations.id", ondelete="CASCADE"), index=True
     )  # None: a document of an in-person visit
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    opinion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("second_opinions.id", ondelete="CASCADE"), index=True
+    )  # a document of a second medical opinion request (``opinions``)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     message_id: Mapped[int | None] = mapped_column(

@@ -25,11 +25,13 @@ log = logging.getLogger(__name__)
 
 
 class Owner(TypedDict, total=False):
-    """Whose document it is: always the patient; a chat document has a consultation, a visit document a visit."""
+    """Whose document it is: always the patient; a chat document has a consultation, a visit document
+    a visit, a second opinion's document (the member's or the expert's report) the request."""
 
     patient_id: int
     consultation_id: int | None
     visit_id: int | None
+    opinion_id: int | None
 
 
 def store_document(

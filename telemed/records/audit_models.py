@@ -32,6 +32,7 @@ OBJECT_TYPES = frozenset(
         "account",  # a user's account: password change, deactivation (object_id: the user's id)
         "login",  # one login session or token (object_id: its public id, ``auth.logins.login_id``)
         "complaint",  # the curator service's complaints (a consultation's rating and the patient)
+        "second_opinion",  # a second medical opinion request
     }
 )
 ACTIONS = frozenset(

@@ -233,6 +233,7 @@ WHAT_TITLES = {
     "urgent_request": _l("Urgent request"),
     "patient_search": _l("Patient search"),
     "complaint": _l("Complaint"),
+    "second_opinion": _l("Second medical opinion"),
 }
 
 
