@@ -176,6 +176,7 @@ def _register_blueprints(app: Flask) -> None:
     from telemed.auth.otp_pages import bp as otp_bp
     from telemed.auth.views import bp as auth_bp
     from telemed.feedback.views import bp as feedback_bp
+    from telemed.opinions.views import bp as opinions_bp
     from telemed.records.views import bp as records_bp
     from telemed.scheduling.views import bp as scheduling_bp
     from telemed.urgent.pages import bp as urgent_bp
@@ -191,6 +192,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(records_bp)
     app.register_blueprint(urgent_bp)
     app.register_blueprint(feedback_bp)
+    app.register_blueprint(opinions_bp)
     app.register_blueprint(api)
 
     @app.get("/healthz")

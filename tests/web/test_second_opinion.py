@@ -4,6 +4,8 @@ request moves one step at a time; the expert's report lands in the e-card."""
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,7 +14,7 @@ from sqlalchemy import select, update
 from telemed.opinions.models import SecondOpinion
 from telemed.records.audit_models import AuditEvent
 from telemed.worker import run_due
-from tests.support.clients import ApiClient
+from tests.support.clients import ApiClient, page_login
 from tests.support.pdf import pdf_of
 from tests.web.test_attachments import multipart
 
@@ -175,3 +177,49 @@ def test_documents_chosen_from_the_ecard(app, w):
         json={**REQUEST, "icd10": "J45.0", "patient_id": w["child"].id, "attachment_ids": [doc["id"]]},
     )
     assert other.status_code == 422
+
+
+def test_the_pages_of_a_request(app, w):
+    member = page_login(app, "anna")
+    page = member.get("/second-opinions")
+    assert page.status_code == 200 and 'name="icd10"' in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+    form = {
+        "csrf_token": token,
+        "patient_id": str(w["patient"].id),
+        "icd10": "XYZ",
+        "condition": "Боль",
+        "question": "?",
+    }
+    refused = member.post("/second-opinions", data=form)
+    assert (
+        refused.status_code == 422 and 'value="XYZ"' in refused.text and 'id="opinion-error"' in refused.text
+    )
+    r = member.post("/second-opinions", data={**form, "icd10": "M54.5"})
+    assert r.status_code == 302
+    detail = member.get(r.headers["Location"])
+    assert detail.status_code == 200 and "M54.5" in detail.text and 'name="file"' in detail.text
+    oid = int(r.headers["Location"].rsplit("/", 1)[1])
+    token = re.search(r'name="csrf_token" value="([^"]+)"', detail.text)[1]
+    up = member.post(
+        f"/second-opinions/{oid}/documents",
+        data={"csrf_token": token, "file": (io.BytesIO(pdf_of(b"mri")), "МРТ.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert up.status_code == 302 and "МРТ.pdf" in member.get(f"/second-opinions/{oid}").text
+    curator = page_login(app, "cur")
+    listing = curator.get("/second-opinions")
+    assert (
+        listing.status_code == 200
+        and f'data-id="{oid}"' in listing.text
+        and 'name="icd10"' not in listing.text
+    )
+    detail = curator.get(f"/second-opinions/{oid}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', detail)[1]
+    moved = curator.post(
+        f"/second-opinions/{oid}/status",
+        data={"csrf_token": token, "status": "contacted", "note": "Позвонили"},
+    )
+    assert moved.status_code == 302 and "Позвонили" in curator.get(f"/second-opinions/{oid}").text
+    assert page_login(app, "rec").get("/second-opinions").status_code == 403
+    assert page_login(app, "boris").get(f"/second-opinions/{oid}").status_code == 404
