@@ -210,3 +210,57 @@ def test_room_page_says_how_early_the_room_opens_from_the_config(
     assert f'data-early-minutes="{minutes}"' in html
     assert russian in room_i18n(html)["opens_at"]
     assert english in room_i18n(client.get(f"/consultations/{c.id}/room?lang=en").text)["opens_at"]
+
+
+def test_a_used_up_psychologist_quota_is_shown_on_its_tile_not_refused_at_the_last_step(app, factory, world):
+    client = page_login(app, "anna")
+
+    def tile() -> str:
+        page = client.get("/consultations/new").text
+        return re.search(
+            r'<li>\s*<(a|div) class="tile[^"]*"[^>]*data-code="psychologist".*?</(a|div)>', page, re.S
+        )[0]
+
+    assert tile().startswith("<li>") and 'href="/consultations/new/psychologist"' in tile()
+    psych = factory.doctor("psychologist")
+    start = datetime.now(UTC) - timedelta(days=3)
+    for i in range(3):
+        make_consultation(
+            factory,
+            world["user"],
+            world["patient"],
+            psych,
+            world["contract"],
+            start=start + timedelta(hours=i),
+        )
+    used_up = tile()
+    assert "href" not in used_up and 'aria-disabled="true"' in used_up
+    assert "0 из 3" in used_up and "исчерпаны" in used_up
+
+
+def test_cancelling_asks_first_and_cancelled_visits_are_listed_apart(app, factory, world):
+    doctor = factory.doctor("therapist")
+    now = datetime.now(UTC)
+    ahead = make_consultation(
+        factory, world["user"], world["patient"], doctor, world["contract"], start=now + timedelta(days=2)
+    )
+    make_consultation(
+        factory,
+        world["user"],
+        world["patient"],
+        doctor,
+        world["contract"],
+        start=now - timedelta(days=2),
+        status="completed",
+    )
+    client = page_login(app, "anna")
+    page = client.get(f"/consultations/{ahead.id}").text
+    confirm = re.search(r'<details class="cancel-confirm">.*?</details>', page, re.S)[0]
+    assert "Отменить консультацию" in confirm and "Да, отменить" in confirm and "нельзя вернуть" in confirm
+    token = csrf_token(page)
+    assert client.post(f"/consultations/{ahead.id}/cancel", data={"csrf_token": token}).status_code == 302
+    cabinet = client.get("/cabinet").text
+    previous = re.search(r'id="previous">(.*?)</ul>', cabinet, re.S)[1]
+    cancelled = re.search(r'id="cancelled">(.*?)</ul>', cabinet, re.S)[1]
+    assert f"/consultations/{ahead.id}" in cancelled and f"/consultations/{ahead.id}" not in previous
+    assert previous.count("<li") == 1
