@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from telemed.auth.models import User
 from telemed.members import access, rules
 from telemed.members.models import Contract, Guardianship, Patient, Policy
 
@@ -39,6 +41,23 @@ def is_guardian(session: Session, user_id: int, patient_id: int) -> bool:
 
 def is_adult(patient: Patient, today: date) -> bool:
     return rules.is_adult_on(patient.birth_date, today)
+
+
+def guardian_names(session: Session, patient_ids: Iterable[int]) -> dict[int, list[str]]:
+    """For each patient, the names of the members in whose care they are (a child's parents)."""
+    ids = set(patient_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Guardianship.patient_id, User.full_name)
+        .join(User, User.id == Guardianship.guardian_user_id)
+        .where(Guardianship.patient_id.in_(ids))
+        .order_by(User.full_name)
+    )
+    names: dict[int, list[str]] = {}
+    for patient_id, name in rows:
+        names.setdefault(patient_id, []).append(name)
+    return names
 
 
 def may_act_for(session: Session, user_id: int, patient: Patient) -> bool:

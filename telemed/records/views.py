@@ -24,7 +24,7 @@ from telemed.records.audit_web import audited, log_join
 from telemed.records.models import Conclusion, Visit
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.models import Consultation, Status
-from telemed.scheduling.views import CONSULTATION_PANELS
+from telemed.scheduling.views import CONCLUSION_STATES, CONSULTATION_PANELS
 from telemed.translatable import _l
 from telemed.video.events import JOIN_AUDIT
 from telemed.web import clinic_tz, database, db_session, now, viewer_tz
@@ -58,8 +58,38 @@ def conclusion_panel(actor: Actor, c: Consultation) -> dict:
     return {"doctor": False, "state": "signed", "conclusion": conclusion, "closed": closed}
 
 
+def history_panel(actor: Actor, c: Consultation) -> dict | None:
+    """For the consultation's doctor: a link to the patient's e-card and the latest earlier
+    conclusions at a glance, as the e-card shows them to this doctor (need-to-know applies)."""
+    if not access.may_write_conclusion(actor, c):
+        return None
+    try:
+        _patient, reader = ecard.record_for(db_session(), actor, c.patient_id, now=now())
+    except errors.NotFound:  # no longer caring for the patient (30 days after the visit)
+        return None
+    entries = ecard.entries(db_session(), c.patient_id, ecard.EntryFilter(kind="conclusion"), reader, limit=6)
+    earlier = [e for e in entries if e.get("consultation_id") != c.id][:5]
+    for e in earlier:
+        e["at"] = datetime.fromisoformat(e["date"])
+    return {"patient_id": c.patient_id, "earlier": earlier}
+
+
+def conclusion_states(session, consultation_ids: list[int]) -> dict[int, str]:
+    """``{consultation id: "draft" | "signed"}`` of those that have a conclusion (one query)."""
+    if not consultation_ids:
+        return {}
+    rows = session.execute(
+        select(Conclusion.consultation_id, Conclusion.signed_at).where(
+            Conclusion.consultation_id.in_(consultation_ids)
+        )
+    )
+    return {cid: ("signed" if signed_at else "draft") for cid, signed_at in rows}
+
+
 def _register_panel(state) -> None:
     state.app.extensions.setdefault(CONSULTATION_PANELS, {})["conclusion"] = conclusion_panel
+    state.app.extensions[CONCLUSION_STATES] = conclusion_states
+    state.app.extensions[CONSULTATION_PANELS]["history"] = history_panel
     state.app.extensions[JOIN_AUDIT] = log_join  # the socket's join reads the chat history
 
 

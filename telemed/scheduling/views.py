@@ -14,12 +14,13 @@ from telemed.catalog import service as catalog
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import BY_CODE
 from telemed.headers import allow_camera_and_microphone
+from telemed.members import rules as member_rules
 from telemed.members import service as members
 from telemed.scheduling import access, doctors, slots
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.cabinet import me_payload
-from telemed.scheduling.models import Slot
-from telemed.scheduling.status import OPEN_STATUSES
+from telemed.scheduling.models import Mode, Slot
+from telemed.scheduling.status import OPEN_STATUSES, Status
 from telemed.translatable import _l
 from telemed.web import clinic_tz, database, db_session, deliver_outbox, now, viewer_tz
 
@@ -30,6 +31,13 @@ BOOKING_DAYS = 14
 #: -> dict}``. Features above this one register theirs (``records`` adds ``conclusion``), so the page
 #: shows them without this package importing those features; each is computed before rendering.
 CONSULTATION_PANELS = "telemed.consultation_panels"
+#: ``app.extensions`` key: ``states(session, consultation ids) -> {id: "draft" | "signed"}`` of their
+#: conclusions, registered by ``records`` (the schedule's "conclusion pending" filter and marks).
+CONCLUSION_STATES = "telemed.conclusion_states"
+SCHEDULE_VIEWS = ("upcoming", "today", "past")
+PAST_DAYS = 30
+#: Consultations whose conclusion is due: held, or under way.
+PENDING_STATUSES = (Status.IN_PROGRESS, Status.COMPLETED)
 
 
 def _me(session, actor) -> dict:
@@ -207,15 +215,43 @@ def finish(consultation_id: int):
 
 @bp.get("/schedule")
 def schedule():
-    """The doctor's schedule: booked consultations for the coming days, by day."""
+    """The doctor's schedule by day: ``?view=upcoming`` (the coming two weeks, default), ``today`` or
+    ``past`` (the last 30 days, newest first), narrowed by ``?only=pending`` (the conclusion is not
+    signed yet) or ``urgent``. Each row shows the patient's age and birth date, and a child's guardian."""
     actor = current_actor()
     tz = viewer_tz()
     today = now().astimezone(tz).date()
     start = datetime.combine(today, time.min, tzinfo=tz)
-    items = scheduling.doctor_schedule(
-        db_session(), actor, start=start, end=start + timedelta(days=BOOKING_DAYS)
+    asked = request.args.get("view", "upcoming")
+    view = asked if asked in SCHEDULE_VIEWS else "upcoming"
+    only = request.args.get("only") if request.args.get("only") in ("pending", "urgent") else None
+    span = {
+        "upcoming": (start, start + timedelta(days=BOOKING_DAYS)),
+        "today": (start, start + timedelta(days=1)),
+        "past": (start - timedelta(days=PAST_DAYS), start),
+    }[view]
+    items = scheduling.doctor_schedule(db_session(), actor, start=span[0], end=span[1])
+    if view == "past":
+        items.reverse()
+    signed = current_app.extensions.get(CONCLUSION_STATES, lambda _s, _ids: {})(
+        db_session(), [c.id for c in items]
     )
+    if only == "urgent":
+        items = [c for c in items if c.mode == Mode.URGENT]
+    elif only == "pending":
+        items = [c for c in items if c.status in PENDING_STATUSES and signed.get(c.id) != "signed"]
+    guardians = members.guardian_names(db_session(), {c.patient_id for c in items})
     days: OrderedDict = OrderedDict()
     for c in items:
         days.setdefault(c.starts_at.astimezone(tz).date(), []).append(c)
-    return render_template("scheduling/schedule.html", days=days, members=members, today=today)
+    return render_template(
+        "scheduling/schedule.html",
+        days=days,
+        members=members,
+        today=today,
+        view=view,
+        only=only,
+        conclusions=signed,
+        guardians=guardians,
+        age_on=member_rules.age_on,
+    )
