@@ -11,7 +11,7 @@ from telemed.api import api
 from telemed.api.chat import file_reader, max_upload
 from telemed.api.contract import Body, ChoiceParam, Id, IntParam, Raw, Text, documented
 from telemed.api.openapi_parts import array_of, json_response, ref
-from telemed.documents.store import attachment_json, store_document
+from telemed.documents.store import attachment_json
 from telemed.opinions import rules
 from telemed.opinions import service as opinions
 from telemed.records.audit_web import audited
@@ -133,29 +133,16 @@ def upload_opinion_document(opinion_id: int):
     upload is (type from the bytes, PDFs without scripts, size)."""
     limit = max_upload()
     with audited("attachment", "write", object_id=f"opinion:{opinion_id}") as ctx:
-        actor = ctx["actor"]
-        with database().session() as s:
-            opinions.check_can_upload(s, actor, opinion_id)
         reader = file_reader(limit)
-
-        def owner(s):
-            patient_id = opinions.check_can_upload(s, actor, opinion_id)  # again, in the row's transaction
-            return {
-                "patient_id": patient_id,
-                "consultation_id": None,
-                "visit_id": None,
-                "opinion_id": opinion_id,
-            }
-
-        row = store_document(
+        row = opinions.upload_document(
             database(),
             current_app.extensions["telemed.storage"],
+            ctx["actor"],
+            opinion_id,
             stream=reader,
             filename=reader.filename,
             max_size=limit,
-            uploaded_by=actor.id,
             now=now(),
-            owner=owner,
         )
         ctx["patient_id"], ctx["object_id"] = row.patient_id, row.id
     return jsonify(attachment_json(row, with_hash=True)), 201

@@ -20,12 +20,15 @@ from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.auth.roles import Role
+from telemed.db import Database
 from telemed.documents.models import Attachment
+from telemed.documents.store import Owner, store_document
 from telemed.members import service as members
 from telemed.members.models import Patient
 from telemed.opinions import business_days, rules
 from telemed.opinions.models import OpinionDocument, OpinionEvent, SecondOpinion
 from telemed.records import icd10
+from telemed.storage import Readable, Storage
 from telemed.translatable import _l
 
 
@@ -224,6 +227,38 @@ def check_can_upload(session: Session, actor: Actor, opinion_id: int) -> int:
     if opinion.status == "closed" or (actor.is_member and opinion.status == "report_issued"):
         raise errors.Conflict(_l("The request no longer takes documents."))
     return opinion.patient_id
+
+
+def upload_document(
+    db: Database,
+    storage: Storage,
+    actor: Actor,
+    opinion_id: int,
+    *,
+    stream: Readable,
+    filename: str,
+    max_size: int,
+    now: datetime,
+) -> Attachment:
+    """Store a document of the request (``check_can_upload`` before the bytes are read and again in
+    the row's transaction); it belongs to the patient's e-card (``documents.store``)."""
+    with db.session() as s:
+        check_can_upload(s, actor, opinion_id)
+
+    def owner(s: Session) -> Owner:
+        patient_id = check_can_upload(s, actor, opinion_id)
+        return {"patient_id": patient_id, "consultation_id": None, "visit_id": None, "opinion_id": opinion_id}
+
+    return store_document(
+        db,
+        storage,
+        stream=stream,
+        filename=filename,
+        max_size=max_size,
+        uploaded_by=actor.id,
+        now=now,
+        owner=owner,
+    )
 
 
 def may_read_document(session: Session, actor: Actor, attachment: Attachment) -> bool:

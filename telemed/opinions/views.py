@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 
 from telemed import errors
 from telemed.auth.web import current_actor
-from telemed.documents.store import store_document
 from telemed.error_handlers import translate
 from telemed.members import service as members
 from telemed.opinions import rules
@@ -120,28 +119,15 @@ def upload_page(opinion_id: int):
         flash(_("Choose a file."), "error")
         return redirect(url_for(".detail_page", opinion_id=opinion_id))
     with audited("attachment", "write", object_id=f"opinion:{opinion_id}") as ctx:
-        actor = ctx["actor"]
-        with database().session() as s:
-            opinions.check_can_upload(s, actor, opinion_id)
-
-        def owner(s):
-            patient_id = opinions.check_can_upload(s, actor, opinion_id)
-            return {
-                "patient_id": patient_id,
-                "consultation_id": None,
-                "visit_id": None,
-                "opinion_id": opinion_id,
-            }
-
-        row = store_document(
+        row = opinions.upload_document(
             database(),
             current_app.extensions["telemed.storage"],
+            ctx["actor"],
+            opinion_id,
             stream=upload.stream,
             filename=upload.filename,
             max_size=int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024,
-            uploaded_by=actor.id,
             now=now(),
-            owner=owner,
         )
         ctx["patient_id"], ctx["object_id"] = row.patient_id, row.id
     flash(_("Document added."), "success")
