@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 
@@ -288,7 +289,11 @@ def test_sigterm_is_not_held_by_a_websocket_client_that_never_answers(serve):
     try:
         assert ws.recv().startswith("0{")  # then reads nothing more: the close frame goes unanswered
         started = time.monotonic()
-        assert terminate(server, timeout=20) == 0
+        try:
+            status = terminate(server, timeout=20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"SIGTERM held for 20 s; the server said:\n{server.log_tail()}") from None
+        assert status == 0
         assert time.monotonic() - started < 10  # not the 30 s graceful timeout
     finally:
         ws.shutdown()

@@ -12,7 +12,7 @@ from tests.conftest import empty_tables, make_app
 from tests.support.clients import ApiClient, csrf_token, page_login
 from tests.support.factories import PASSWORD, make_consultation
 
-USERS = (None, "anna", "drt", "rec", "adm")
+USERS = (None, "anna", "drt", "rec", "adm", "cur")
 NOT_PAGES = ("healthz", "readyz", "metrics", "static")
 MEDIA_PAGES = ("room.room", "video.check")
 
@@ -24,10 +24,21 @@ def world(factory):
     doctor = factory.doctor("therapist", username="drt", name="Доктор Т")
     factory.user("rec", role="records", consent=False)
     factory.user("adm", role="admin", consent=False)
+    factory.user("cur", role="curator", consent=False)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     c = make_consultation(factory, anna, patient, doctor, contract, start=start, status="in_progress")
     slot = factory.slot(doctor, start + timedelta(days=2))
-    return {"consultation": c, "patient": patient, "doctor": doctor, "slot": slot}
+    opinion = ApiClient(factory.app, "anna").post(
+        "/api/v1/second-opinions", json={"icd10": "M54.5", "condition": "Боль", "question": "Что делать?"}
+    )
+    assert opinion.status_code == 201, opinion.json
+    return {
+        "consultation": c,
+        "patient": patient,
+        "doctor": doctor,
+        "slot": slot,
+        "opinion": opinion.json["id"],
+    }
 
 
 def page_urls(app, world) -> dict[str, str]:
@@ -37,6 +48,7 @@ def page_urls(app, world) -> dict[str, str]:
         "patient_id": world["patient"].id,
         "doctor_id": world["doctor"].id,
         "slot_id": world["slot"].id,
+        "opinion_id": world["opinion"],
         "code": "therapist",
     }
     urls = {}
