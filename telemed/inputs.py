@@ -130,3 +130,8 @@ def json_depth(value: object) -> int:
         deepest = max(deepest, depth + 1)
         stack.extend((child, depth + 1) for child in children)
     return deepest
+
+
+def escape_like(text: str) -> str:
+    """``text`` for a SQL ``LIKE`` pattern with ``escape="\\"``: its ``\\``, ``%`` and ``_`` taken literally."""
+    return re.sub(r"([\\%_])", r"\\\1", text)

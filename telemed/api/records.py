@@ -24,7 +24,7 @@ from telemed.api.contract import (
 from telemed.api.openapi_parts import FHIR_BUNDLE, PDF, array_of, json_response, ref
 from telemed.auth.web import current_actor
 from telemed.catalog.specialties import BY_CODE
-from telemed.records import access, audit, ecard, icd10, sharing
+from telemed.records import access, audit, ecard, icd10, patient_search, sharing, visits
 from telemed.records import conclusions as service
 from telemed.records.audit_web import audited
 from telemed.records.export import conclusion_document, fhir_bundle
@@ -72,7 +72,7 @@ VISIT = Body(
     "VisitRequest",
     (
         Raw("date", date_schema("The visit's day (noon in the clinic's time zone) or moment"), required=True),
-        *(Text(name, max_len, required=required) for name, max_len, required in ecard.VISIT_TEXTS),
+        *(Text(name, max_len, required=required) for name, max_len, required in visits.VISIT_TEXTS),
         Raw("specialty", {"type": ["string", "null"], "enum": [*BY_CODE, None]}),
         Raw("diagnosis", ref("Diagnosis")),
     ),
@@ -91,7 +91,7 @@ RECORD_SPECIALTY = ChoiceParam("specialty", tuple(BY_CODE))
 RECORD_TEXT = TextParam("text", max_len=200)
 RECORD_FROM, RECORD_TO = DateTimeParam("from"), DateTimeParam("to")
 RECORD_LIMIT, OFFSET = IntParam("limit", 50, lo=1, hi=500), IntParam("offset", 0, hi=10**6)
-SEARCH_Q = TextParam("q", max_len=ecard.SEARCH_MAX, min_len=ecard.SEARCH_MIN, required=True)
+SEARCH_Q = TextParam("q", max_len=patient_search.SEARCH_MAX, min_len=patient_search.SEARCH_MIN, required=True)
 SEARCH_LIMIT = IntParam("limit", 20, lo=1, hi=100)
 LOG_LIMIT = IntParam("limit", 100, lo=1, hi=500)
 ICD_Q = TextParam("q", max_len=100, required=True)
@@ -242,7 +242,7 @@ def add_visit(patient_id: int):
     with audited("visit", "write", patient_id=patient_id) as ctx:
         data = VISIT.read()
         with database().transaction() as s:
-            visit = ecard.add_visit(s, ctx["actor"], patient_id, data, now=now(), clinic_tz=clinic_tz())
+            visit = visits.add_visit(s, ctx["actor"], patient_id, data, now=now(), clinic_tz=clinic_tz())
             ctx["object_id"] = visit.id
             entry = ecard.visit_entry(visit)
     return jsonify(entry), 201
@@ -254,7 +254,7 @@ def search_patients():
     """Records staff: search patients by name, birth date (ДД.ММ.ГГГГ or ISO) or policy number."""
     with audited("patient_search", "search") as ctx:  # the query itself may hold a name: not logged
         q, limit = SEARCH_Q.read() or "", SEARCH_LIMIT.read()
-        patients = ecard.search_patients(db_session(), ctx["actor"], q, limit=limit)
+        patients = patient_search.search_patients(db_session(), ctx["actor"], q, limit=limit)
     return jsonify(
         [
             {

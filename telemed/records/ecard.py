@@ -1,43 +1,38 @@
-"""The unified e-medical record (e-card): who may read it, its entries, in-person visits, patient search.
+"""The unified e-medical record (e-card): who may read it and its entries, as each reader may see them.
 
 Who may read a patient's e-card: the patient, a guardian, records staff and admins, and a doctor
 who has a consultation with the patient (from booking until 30 days after it). Anyone else gets
 ``NotFound``, exactly as if the patient did not exist. A doctor reads a psychologist's entry only
 when they held it or the patient shared it (``access.sees_entry``); otherwise it is listed as
-``{kind, date, specialty, restricted: true}``.
+``{kind, date, specialty, restricted: true}``. In-person visits are entered in ``visits``; records
+staff find patients with ``patient_search``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, cast, exists, false, func, literal, not_, or_, select, true, union_all
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session
 
 from telemed import errors, inputs
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.catalog.models import Doctor
-from telemed.catalog.specialties import BY_CODE, NEED_TO_KNOW_CODES
+from telemed.catalog.specialties import NEED_TO_KNOW_CODES
 from telemed.dates import rfc3339
 from telemed.documents.models import Attachment
 from telemed.members import service as members
-from telemed.members.models import Patient, Policy, fold
+from telemed.members.models import Patient, fold
 from telemed.records import access
-from telemed.records.conclusions import clean_diagnosis
 from telemed.records.models import Conclusion, RecordShare, Visit
 from telemed.scheduling.models import Consultation, Status
 from telemed.translatable import _l
 
 CARE_WINDOW = timedelta(days=30)
 KINDS = ("conclusion", "visit", "document")
-#: A patient search's query: at least and at most this many characters (trimmed).
-SEARCH_MIN, SEARCH_MAX = 2, 100
-#: A visit's text fields: (name, most characters, required).
-VISIT_TEXTS = (("clinic", 200, True), ("doctor_name", 200, True), ("notes", 10_000, False))
 
 
 def doctor_cares_for(session: Session, actor: Actor, patient_id: int, now: datetime) -> bool:
@@ -225,7 +220,7 @@ def entries(
     if f.specialty:
         conditions.append(_specialty(e) == f.specialty)
     if f.text:
-        conditions.append(e.c.search.like(f"%{_escape_like(fold(f.text))}%", escape="\\"))
+        conditions.append(e.c.search.like(f"%{inputs.escape_like(fold(f.text))}%", escape="\\"))
         conditions.append(not_(_restricted(e, reader)))
     if f.object_id is not None:
         conditions.append(e.c.id == f.object_id)
@@ -258,10 +253,6 @@ def entry_by_id(session: Session, patient_id: int, entry_id: str, reader: Reader
     if not found:
         raise errors.NotFound(_l("There is no such entry in the medical record."))
     return found[0]
-
-
-def _escape_like(text: str) -> str:
-    return re.sub(r"([\\%_])", r"\\\1", text)
 
 
 def _entry_json(r, reader: Reader | None = None) -> dict:
@@ -317,126 +308,3 @@ def visit_entry(v: Visit) -> dict:
             "icd10": v.diagnosis_icd10,
         }
     )
-
-
-def add_visit(
-    session: Session, actor: Actor, patient_id: int, data: dict, *, now: datetime, clinic_tz: ZoneInfo
-) -> Visit:
-    """Records staff enter an in-person visit (``{date, clinic, doctor_name, diagnosis, notes, specialty?}``)."""
-    if not access.may_add_visit(actor):
-        raise errors.NotPermitted(_l("Only records staff add in-person visits."))
-    if session.get(Patient, patient_id) is None:
-        raise errors.NotFound(_l("Patient not found."))
-    visited_at = _visit_time(data.get("date"), clinic_tz)
-    if visited_at > now + timedelta(days=1):
-        raise errors.ValidationFailed(_l("A visit cannot be in the future."), details={"field": "date"})
-    fields = {}
-    for name, max_len, required in VISIT_TEXTS:
-        value = data.get(name)
-        if value is None:
-            value = ""
-        if isinstance(value, str):
-            value = inputs.clean_text(value, name, max_len=max_len)
-        if not isinstance(value, str) or len(value) > max_len or (required and not value):
-            raise errors.ValidationFailed(
-                _l(
-                    "'%(name)s' is required text of at most %(max_len)s characters.",
-                    name=name,
-                    max_len=max_len,
-                ),
-                details={"field": name},
-            )
-        fields[name] = value.strip()
-    specialty = data.get("specialty")
-    if specialty is not None and (not isinstance(specialty, str) or specialty not in BY_CODE):
-        raise errors.ValidationFailed(
-            _l("'specialty' must be a specialty code."), details={"field": "specialty"}
-        )
-    code, text = clean_diagnosis(data.get("diagnosis"))
-    visit = Visit(
-        patient_id=patient_id,
-        visited_at=visited_at,
-        specialty_code=specialty or None,
-        diagnosis_icd10=code,
-        diagnosis_text=text,
-        created_by_id=actor.id,
-        created_at=now,
-        **fields,
-        search_text=fold(" ".join([text, fields["clinic"], fields["doctor_name"], fields["notes"]])),
-    )
-    session.add(visit)
-    session.flush()
-    return visit
-
-
-def _visit_time(value: object, clinic_tz: ZoneInfo) -> datetime:
-    if not isinstance(value, str) or not value:
-        raise errors.ValidationFailed(
-            _l("'date' must be an ISO date or date-time."), details={"field": "date"}
-        )
-    try:
-        if len(value) == 10:  # a day: noon in the clinic
-            moment = datetime.combine(inputs.parse_datetime(value).date(), time(12), tzinfo=clinic_tz)
-        else:
-            moment = inputs.parse_datetime(value)
-    except ValueError:
-        raise errors.ValidationFailed(
-            _l("'date' must be an ISO date or date-time."), details={"field": "date"}
-        ) from None
-    return inputs.check_date(moment if moment.tzinfo else moment.replace(tzinfo=clinic_tz), "date")
-
-
-_DATE_RE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
-
-
-def search_patients(session: Session, actor: Actor, q: str, *, limit: int = 20) -> list[Patient]:
-    """Records staff search by name, birth date (ДД.ММ.ГГГГ or ISO) or policy number."""
-    if not access.may_search_patients(actor):
-        raise errors.NotPermitted(_l("Only records staff search patients."))
-    q = inputs.clean_text(q or "", "q", max_len=SEARCH_MAX)
-    if len(q) < SEARCH_MIN:
-        raise errors.ValidationFailed(_l("Type at least 2 characters."), details={"field": "q"})
-    day = _parse_day(q)
-    if day is not None:
-        query = select(Patient).where(Patient.birth_date == day).order_by(Patient.name_search, Patient.id)
-        return list(session.scalars(query.limit(limit).options(selectinload(Patient.policies))))
-    # policy numbers first (unique btree index), so that the name condition below is an OR of two
-    # bitmap-indexable conditions instead of "LIKE ... OR id IN (subquery)" (a per-row filter)
-    upper = q.upper()
-    policy_ids = list(
-        session.scalars(
-            select(Policy.patient_id)
-            .where(Policy.number >= upper, Policy.number < upper + "\uffff")
-            .order_by(Policy.number)
-            .limit(100)
-        )
-    )
-    # MATERIALIZED (PostgreSQL): collect the matches (trigram GIN index) and sort them, rather than
-    # walk ix_patients_name_search in name order hoping to meet 20 matches early, which reads the
-    # whole table when the matches are rare or clustered (a surname prefix, a policy number)
-    matches = (
-        select(Patient)
-        .where(
-            or_(
-                Patient.name_search.like(f"%{_escape_like(fold(q))}%", escape="\\"),
-                Patient.id.in_(policy_ids),
-            )
-        )
-        .cte("matches")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
-    found = aliased(Patient, matches)
-    query = (
-        select(found).order_by(found.name_search, found.id).limit(limit).options(selectinload(found.policies))
-    )
-    return list(session.scalars(query))
-
-
-def _parse_day(q: str) -> date | None:
-    match = _DATE_RE.match(q)
-    try:
-        if match:
-            return date(int(match[3]), int(match[2]), int(match[1]))
-        return date.fromisoformat(q) if len(q) == 10 else None
-    except ValueError:
-        return None

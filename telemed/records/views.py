@@ -1,7 +1,7 @@
 """Pages: the conclusion on the consultation page, the doctor's conclusion editor, the e-card, patient search.
 
 Access follows the domain services exactly (``scheduling.get_for``, ``ecard.patient_for_record``,
-``ecard.search_patients``) and every read of e-card data is audited the way the JSON API audits it.
+``patient_search.search_patients``) and every read of e-card data is audited the way the JSON API audits it.
 The editor itself talks to the JSON API from ``static/js/conclusion-editor.js``.
 """
 
@@ -18,7 +18,7 @@ from telemed.auth.actor import Actor
 from telemed.auth.web import current_actor
 from telemed.catalog.specialties import BY_CODE, SPECIALTIES
 from telemed.members import service as members
-from telemed.records import access, audit, ecard, sharing
+from telemed.records import access, audit, ecard, patient_search, sharing, visits
 from telemed.records import conclusions as service
 from telemed.records.audit_web import audited, log_join
 from telemed.records.models import Conclusion, Visit
@@ -365,7 +365,7 @@ def add_visit(patient_id: int):
         if specialty is not None and specialty not in BY_CODE:
             raise errors.ValidationFailed(_l("Unknown specialty."), details={"field": "specialty"})
         with audited("visit", "write", patient_id=patient_id) as ctx, database().transaction() as s:
-            visit = ecard.add_visit(s, ctx["actor"], patient_id, data, now=now(), clinic_tz=clinic_tz())
+            visit = visits.add_visit(s, ctx["actor"], patient_id, data, now=now(), clinic_tz=clinic_tz())
             ctx["object_id"] = visit.id
     except errors.ValidationFailed as exc:
         return _record_page(patient_id, visit_form=form.to_dict(), visit_error=exc), 422
@@ -388,7 +388,7 @@ def patients():
         try:
             # the query may hold a name or a birth date: the audit row records that a search ran, not what
             with audited("patient_search", "search") as ctx:
-                found = ecard.search_patients(db_session(), ctx["actor"], q, limit=50)
+                found = patient_search.search_patients(db_session(), ctx["actor"], q, limit=50)
         except errors.ValidationFailed:
             message = _("Type at least 2 characters.")
     return render_template("records/patients.html", q=q, found=found, message=message)

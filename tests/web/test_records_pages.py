@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from telemed.auth.models import User
-from telemed.records import ecard
+from telemed.records import visits
 from telemed.records.audit_models import AuditEvent
 from telemed.records.models import Visit
 from tests.support import otp
@@ -272,7 +272,7 @@ def add_visits(app, world, n, **data):
         rec = s.scalar(select(User).where(User.username == "rec"))
     for i in range(n):
         with db.transaction() as s:
-            ecard.add_visit(
+            visits.add_visit(
                 s,
                 actor(rec),
                 world["patient"].id,
