@@ -20,6 +20,11 @@ def may_move(current: str, new: str) -> bool:
     return TRANSITIONS.get(current) == new
 
 
+def takes_documents(status: str, *, by_curator: bool) -> bool:
+    """The member adds documents until the report is issued; a curator (the report) until closed."""
+    return status != "closed" and (by_curator or status != "report_issued")
+
+
 def is_overdue(status: str, contact_due_at: datetime, escalated_at: datetime | None, now: datetime) -> bool:
     """Not contacted by the deadline and not yet escalated."""
     return status == "submitted" and escalated_at is None and now > contact_due_at

@@ -224,7 +224,7 @@ def check_can_upload(session: Session, actor: Actor, opinion_id: int) -> int:
     """The request's patient id if the actor may add a document now: the member while it is open,
     a curator (the expert's report) until it is closed; else ``NotFound`` / ``Conflict``."""
     opinion = _visible(session, actor, opinion_id)
-    if opinion.status == "closed" or (actor.is_member and opinion.status == "report_issued"):
+    if not rules.takes_documents(opinion.status, by_curator=actor.is_curator):
         raise errors.Conflict(_l("The request no longer takes documents."))
     return opinion.patient_id
 

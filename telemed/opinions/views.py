@@ -92,7 +92,7 @@ def detail_page(opinion_id: int):
         "opinions/detail.html",
         o=view,
         next_status=rules.TRANSITIONS.get(view["status"]) if actor.is_curator else None,
-        can_upload=view["status"] != "closed" and (actor.is_curator or view["status"] != "report_issued"),
+        can_upload=rules.takes_documents(view["status"], by_curator=actor.is_curator),
     )
 
 

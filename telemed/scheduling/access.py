@@ -42,6 +42,12 @@ def is_doctor_of(actor: Actor, c: ConsultationFacts) -> bool:
     return actor.is_doctor and c.doctor is not None and c.doctor.user_id == actor.id
 
 
+def conclusion_pending(status: str, conclusion_state: str | None) -> bool:
+    """The consultation is under way or held and its conclusion is not signed yet (the doctor's
+    "conclusion pending" list); ``conclusion_state``: None, "draft" or "signed"."""
+    return status in (Status.IN_PROGRESS, Status.COMPLETED) and conclusion_state != "signed"
+
+
 def has_schedule(actor: Actor) -> bool:
     """Doctors have a schedule of their consultations; nobody else has one."""
     return actor.is_doctor

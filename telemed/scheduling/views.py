@@ -20,7 +20,7 @@ from telemed.scheduling import access, doctors, slots
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.cabinet import me_payload
 from telemed.scheduling.models import Mode, Slot
-from telemed.scheduling.status import OPEN_STATUSES, Status
+from telemed.scheduling.status import OPEN_STATUSES
 from telemed.translatable import _l
 from telemed.web import clinic_tz, database, db_session, deliver_outbox, now, viewer_tz
 
@@ -36,8 +36,6 @@ CONSULTATION_PANELS = "telemed.consultation_panels"
 CONCLUSION_STATES = "telemed.conclusion_states"
 SCHEDULE_VIEWS = ("upcoming", "today", "past")
 PAST_DAYS = 30
-#: Consultations whose conclusion is due: held, or under way.
-PENDING_STATUSES = (Status.IN_PROGRESS, Status.COMPLETED)
 
 
 def _me(session, actor) -> dict:
@@ -238,8 +236,9 @@ def schedule():
     )
     if only == "urgent":
         items = [c for c in items if c.mode == Mode.URGENT]
-    elif only == "pending":
-        items = [c for c in items if c.status in PENDING_STATUSES and signed.get(c.id) != "signed"]
+    pending = {c.id for c in items if access.conclusion_pending(c.status, signed.get(c.id))}
+    if only == "pending":
+        items = [c for c in items if c.id in pending]
     guardians = members.guardian_names(db_session(), {c.patient_id for c in items})
     days: OrderedDict = OrderedDict()
     for c in items:
@@ -251,7 +250,7 @@ def schedule():
         today=today,
         view=view,
         only=only,
-        conclusions=signed,
+        pending=pending,
         guardians=guardians,
         age_on=member_rules.age_on,
     )

@@ -143,3 +143,14 @@ def test_the_chat_is_writable_until_the_open_hours_after_the_end():
         chat_access.require_writable(c, NOW + timedelta(hours=72), 72)
     with pytest.raises(errors.ChatReadOnly):
         chat_access.require_writable(C(status="cancelled"), NOW, 72)
+
+
+def test_a_conclusion_is_pending_while_under_way_or_held_and_unsigned():
+    for status, state, pending in (
+        ("in_progress", None, True),
+        ("completed", "draft", True),
+        ("completed", "signed", False),
+        ("scheduled", None, False),
+        ("cancelled", None, False),
+    ):
+        assert scheduling_access.conclusion_pending(status, state) is pending, (status, state)

@@ -48,3 +48,10 @@ def test_once_per_condition_means_per_icd10_category_and_steps_go_one_at_a_time(
     assert rules.category("J06.9") == rules.category("J06.0") == "J06" != rules.category("J20.9")
     assert rules.may_move("submitted", "contacted") and not rules.may_move("submitted", "in_review")
     assert rules.may_move("report_issued", "closed") and not rules.may_move("closed", "submitted")
+
+
+def test_who_adds_documents_to_a_request_and_until_when():
+    assert rules.takes_documents("in_review", by_curator=False)
+    assert not rules.takes_documents("report_issued", by_curator=False)
+    assert rules.takes_documents("report_issued", by_curator=True)
+    assert not rules.takes_documents("closed", by_curator=True)
