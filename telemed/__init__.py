@@ -46,6 +46,16 @@ def create_app(config: dict | None = None) -> Flask:
     app.json = FastJSONProvider(app)
     app.extensions["telemed.db"] = Database(app.config["DATABASE_URL"])
 
+    from telemed.notifications import mailer
+    from telemed.notifications import service as notifications
+
+    default_reader = notifications.Reader(str(cfg["DEFAULT_LOCALE"]), str(cfg["CLINIC_TIMEZONE"]))
+    notifications.configure(default_reader)
+    smtp_url = app.config["SMTP_URL"]
+    app.extensions["telemed.smtp"] = mailer.SmtpSettings.from_url(smtp_url) if smtp_url else None
+    app.extensions["telemed.mail"] = mailer.MailSettings(
+        sender=str(cfg["MAIL_FROM"]), public_url=str(cfg["PUBLIC_URL"]), default=default_reader
+    )
     from telemed.auth.passwords import Passwords
 
     app.extensions["telemed.passwords"] = Passwords(app.config["PASSWORD_HASH"])
@@ -176,6 +186,7 @@ def _register_blueprints(app: Flask) -> None:
     from telemed.auth.otp_pages import bp as otp_bp
     from telemed.auth.views import bp as auth_bp
     from telemed.feedback.views import bp as feedback_bp
+    from telemed.notifications.views import bp as notifications_bp
     from telemed.opinions.views import bp as opinions_bp
     from telemed.records.views import bp as records_bp
     from telemed.scheduling.views import bp as scheduling_bp
@@ -193,6 +204,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(urgent_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(opinions_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(api)
 
     @app.get("/healthz")

@@ -50,6 +50,9 @@ DEFAULTS: dict[str, object] = {
     "COOKIE_SECURE": None,  # the older name of SECURE_COOKIES, still read when that is not set
     "ACCESS_LOG": True,  # one JSON line per request on the ``telemed.access`` logger (stderr)
     "METRICS_TOKEN": None,  # /metrics answers only to ``Authorization: Bearer <this>``; 404 when unset
+    "SMTP_URL": None,  # smtp[s]://[user:password@]host[:port][?starttls=1]; unset: no e-mail is sent
+    "MAIL_FROM": "Телемедицина <no-reply@localhost>",  # the From of notification e-mails
+    "PUBLIC_URL": "http://localhost:5000",  # the service's address as members reach it (links in e-mails)
 }
 
 _INT_KEYS = {
@@ -129,6 +132,18 @@ def _check_redis(cfg: dict[str, object], explicit: dict[str, object]) -> None:
         cfg["RATELIMIT_STORAGE_URL"] = "redis+" + url if url.startswith("unix:") else url
 
 
+def _check_mail(cfg: dict[str, object]) -> None:
+    url = str(cfg["SMTP_URL"] or "").strip()
+    parts = urlsplit(url)
+    if url and (parts.scheme not in ("smtp", "smtps") or not parts.hostname):
+        raise ConfigError("TELEMED_SMTP_URL must be smtp://host[:port] or smtps://host[:port]")
+    cfg["SMTP_URL"] = url or None
+    public = str(cfg["PUBLIC_URL"] or "").strip().rstrip("/")
+    if urlsplit(public).scheme not in ("http", "https") or not urlsplit(public).hostname:
+        raise ConfigError(f"TELEMED_PUBLIC_URL must be an http:// or https:// address, not {public!r}")
+    cfg["PUBLIC_URL"] = public
+
+
 def _check_positive(cfg: dict[str, object]) -> None:
     for key in _POSITIVE_KEYS:
         value = cfg[key]
@@ -181,6 +196,7 @@ def load_config(overrides: dict | None = None) -> dict[str, object]:
     _check_ice_transport_policy(cfg)
     _check_redis(cfg, explicit)
     _check_positive(cfg)
+    _check_mail(cfg)
     instance = Path(str(cfg["INSTANCE_DIR"] or Path.cwd() / "instance")).resolve()
     instance.mkdir(parents=True, exist_ok=True)
     cfg["INSTANCE_DIR"] = str(instance)

@@ -6,10 +6,11 @@ from telemed.chat.models import Message, ReadMark  # noqa: F401
 from telemed.documents.models import Attachment  # noqa: F401
 from telemed.feedback.models import Complaint, Rating  # noqa: F401
 from telemed.members.models import Contract, Guardianship, Patient, Policy  # noqa: F401
+from telemed.notifications.models import MailMessage, Notification, NotificationPreference  # noqa: F401
 from telemed.notify.models import OutboxEvent  # noqa: F401
 from telemed.opinions.models import OpinionDocument, OpinionEvent, SecondOpinion  # noqa: F401
 from telemed.records.audit_models import AuditEvent  # noqa: F401
 from telemed.records.models import Addendum, Conclusion, RecordShare, Visit  # noqa: F401
-from telemed.scheduling.models import Consultation, Mode, Slot, Status  # noqa: F401
+from telemed.scheduling.models import Consultation, Mode, ReminderMark, Slot, Status  # noqa: F401
 from telemed.urgent.models import Duty, DutyConnection, UrgentRequest  # noqa: F401
 from telemed.video.models import RoomJoin, RoomPresence  # noqa: F401

@@ -10,6 +10,10 @@ Jobs (each run every ``interval`` seconds):
 * outbox pruning (``notify.outbox.prune``): delivered events older than an hour are deleted;
 * second opinions (``opinions.service.escalate_overdue``): requests no curator contacted within
   their business day are marked escalated (curators see them first);
+* reminders (``scheduling.notices.send_timed``): 24 h and 15 min before a consultation, and "the
+  doctor is running late", each once per consultation;
+* e-mail (``notifications.mailer.send_due``): the e-mail outbox goes to ``TELEMED_SMTP_URL`` with
+  retries and backoff, a few seconds of sending per run (without a server it is dropped);
 * audit checkpoints (``records.audit_anchor.write_checkpoint``): every
   ``TELEMED_AUDIT_CHECKPOINT_SECONDS`` a signed checkpoint of the audit chain goes to object
   storage (serialized by a database lock; written only when due and the chain grew).
@@ -30,10 +34,12 @@ from datetime import datetime, timedelta
 from flask import Flask
 
 from telemed.db import utcnow
+from telemed.notifications import mailer
 from telemed.notify import outbox
 from telemed.notify.relay import FailureLog
 from telemed.opinions import service as opinions
 from telemed.records import audit_anchor
+from telemed.scheduling import notices
 from telemed.urgent import duty, escalation
 from telemed.urgent import service as urgent
 from telemed.urgent.settings import UrgentSettings
@@ -57,6 +63,8 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
         ghosts = presence.anything_stale(s, now=at, ttl=presence.ttl_of(app.config))
         old = outbox.prunable(s, now=at)
         overdue = opinions.anything_overdue(s, now=at)
+        timed = notices.anything_due(s, now=at)
+        mail_due = mailer.anything_due(s, now=at)
     expired: list[str] = []
     rooms: list[int] = []
     pruned = 0
@@ -73,14 +81,31 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
     if overdue:
         with db.transaction() as s:
             escalated = opinions.escalate_overdue(s, now=at)
+    reminded = 0
+    while timed:  # every due reminder now, a batch per transaction
+        with db.transaction() as s:
+            handled = notices.send_timed(s, now=at)
+        reminded += handled
+        timed = handled > 0
     return {
         "escalation_steps": steps,
         "duty_expired": len(expired),
         "presence_expired": len(rooms),
         "outbox_pruned": pruned,
         "opinions_escalated": len(escalated),
+        "reminders": reminded,
+        "mail_sent": _send_mail(app, at) if mail_due or reminded else 0,
         "audit_checkpoints": _checkpoint_if_due(app, at),
     }
+
+
+def _send_mail(app: Flask, now: datetime) -> int:
+    """Send the due e-mails (for a few seconds at most); without an SMTP server, drop them."""
+    db, smtp = app.extensions["telemed.db"], app.extensions["telemed.smtp"]
+    if smtp is None:
+        mailer.discard_pending(db, now=now)
+        return 0
+    return mailer.send_due(db, smtp, app.extensions["telemed.mail"], now=now)
 
 
 def _checkpoint_if_due(app: Flask, now: datetime) -> int:

@@ -57,6 +57,7 @@ LAYERS = [
     "auth",
     "catalog",
     "members",
+    "notifications",
     "scheduling",
     "documents",
     "chat",

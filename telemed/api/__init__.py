@@ -31,6 +31,7 @@ from telemed.api import (  # noqa: E402,F401
     consultations,
     feedback,
     media_check,
+    notifications,
     openapi,
     opinions,
     records,

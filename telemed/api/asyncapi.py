@@ -3,7 +3,7 @@
 The default namespace's events as the server sees them: what clients send (``join``, ``leave``,
 ``message``, ``typing``, ``read``, ``signal``) with the ack each gets, and what the server sends
 (``message``, ``typing``, ``read``, ``presence``, ``signal``, and the urgent queue's
-``urgent_queue`` and ``urgent_status``). Payload schemas (JSON Schema draft 07,
+``urgent_queue`` and ``urgent_status``, and ``notification`` to a user's connections). Payload schemas (JSON Schema draft 07,
 AsyncAPI's default schema format) carry the limits the handlers enforce, taken from the same
 constants; ``REFUSALS`` (``api/asyncapi_parts.py``) lists the error codes each event may answer.
 """
@@ -28,6 +28,7 @@ from telemed.api.asyncapi_parts import (
 from telemed.api.contract import documented
 from telemed.api.openapi_parts import json_response
 from telemed.chat import service as chat
+from telemed.notifications.kinds import KINDS
 from telemed.scheduling.status import Mode, Status
 from telemed.sockets import EVENT_MAX, TRANSPORT_MAX
 from telemed.urgent.notices import QUEUE_EVENT, STATUS_EVENT, Action
@@ -187,6 +188,21 @@ def _server_events() -> dict[str, tuple[str, dict]]:
                     "doctor": {"oneOf": [{"type": "null"}, ref("Doctor")]},
                 },
                 ("consultation_id", "status", "queue", "doctor"),
+            ),
+        ),
+        "notification": (
+            "To all of a user's connections: a new notification (the bell), as GET "
+            "/api/v1/notifications lists it, its title in the user's profile language.",
+            obj(
+                {
+                    "id": {"type": "integer"},
+                    "kind": {"type": "string", "enum": list(KINDS)},
+                    "title": {"type": "string"},
+                    "created_at": DT,
+                    "read_at": {"type": "null"},
+                    "consultation_id": {"type": ["integer", "null"]},
+                },
+                ("id", "kind", "title", "created_at", "read_at", "consultation_id"),
             ),
         ),
     }

@@ -146,12 +146,14 @@ class Raw:
 
 @dataclass(frozen=True)
 class Body:
-    """A JSON object body, published as the component schema ``name``."""
+    """A JSON object body, published as the component schema ``name``; ``closed``: its service
+    refuses fields other than ``fields`` (``additionalProperties: false``), else they are ignored."""
 
     name: str
     fields: tuple[Text | Secret | Id | Flag | Raw, ...]
     required: bool = True
     description: str | None = None
+    closed: bool = False
 
     def schema(self) -> dict:
         s: dict[str, Any] = {
@@ -161,6 +163,8 @@ class Body:
         needed = [f.name for f in self.fields if f.required]
         if needed:
             s["required"] = needed
+        if self.closed:
+            s["additionalProperties"] = False
         return _described(s, self.description)
 
     def read(self) -> dict[str, Any]:

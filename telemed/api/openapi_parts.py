@@ -7,6 +7,7 @@ from __future__ import annotations
 from telemed.api.contract import DATE_TIME, TEXT_PATTERN
 from telemed.auth.roles import Role
 from telemed.inputs import SPACE_CHARS
+from telemed.notifications.kinds import CHANNELS, KINDS
 from telemed.records.conclusions import DIAGNOSIS_TEXT_MAX
 from telemed.records.icd10 import LOOSE_CODE_PATTERN
 from telemed.scheduling.status import Mode, Status
@@ -322,6 +323,30 @@ SCHEMAS: dict[str, dict] = {
             "documents": {"type": "array", "items": {"type": "object"}},
             "report": {"type": ["object", "null"]},
             "history": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "Notification": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "title": {"type": "string"},
+            "created_at": DATE_TIME,
+            "read_at": {"type": ["string", "null"]},
+            "consultation_id": {"type": ["integer", "null"]},
+        },
+        "required": ["id", "kind", "title", "created_at", "read_at", "consultation_id"],
+    },
+    "NotificationsMarked": {"type": "object", "properties": {"marked": {"type": "integer"}}},
+    "NotificationPreferences": {
+        "type": "object",
+        "description": "For each kind, whether it comes in the app and by e-mail.",
+        "properties": {
+            kind: {
+                "type": "object",
+                "properties": {channel: {"type": "boolean"} for channel in CHANNELS},
+            }
+            for kind in KINDS
         },
     },
     "DoctorRating": {

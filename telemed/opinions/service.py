@@ -25,6 +25,7 @@ from telemed.documents.models import Attachment
 from telemed.documents.store import Owner, store_document
 from telemed.members import service as members
 from telemed.members.models import Patient
+from telemed.notifications import service as notifications
 from telemed.opinions import business_days, rules
 from telemed.opinions.models import OpinionDocument, OpinionEvent, SecondOpinion
 from telemed.records import icd10
@@ -217,6 +218,13 @@ def move(
         opinion.contacted_at = now
     session.add(OpinionEvent(opinion_id=opinion.id, status=str(status), note=text, actor_id=actor.id, at=now))
     session.flush()
+    notice = notifications.Notice(
+        user_id=opinion.requested_by_id,
+        kind="opinion_status",
+        params={"opinion_id": opinion.id, "status": opinion.status, "path": f"/second-opinions/{opinion.id}"},
+        dedupe_key=f"opinion_status:{opinion.id}:{opinion.status}",
+    )
+    notifications.notify(session, [notice], now=now)
     return opinion
 
 

@@ -23,6 +23,7 @@ from telemed.auth.passwords import Passwords
 from telemed.members.models import fold
 from telemed.records import access, icd10
 from telemed.records.models import Addendum, Conclusion
+from telemed.scheduling import notices
 from telemed.scheduling import service as scheduling
 from telemed.scheduling.models import Consultation, Status
 from telemed.translatable import _l
@@ -190,6 +191,7 @@ def sign(
     conclusion.signed_at, conclusion.signed_by_id = now, actor.id
     conclusion.content_sha256 = content_hash(conclusion)
     scheduling.mark_completed(session, c, now=now)
+    notices.tell_member(session, c, "conclusion_signed", now=now, once=True)
     return conclusion
 
 

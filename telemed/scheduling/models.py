@@ -12,7 +12,7 @@ from telemed.db import Base, UTCDateTime, utcnow
 from telemed.members.models import Patient
 from telemed.scheduling.status import Mode, Status
 
-__all__ = ["Consultation", "Mode", "Slot", "Status"]
+__all__ = ["Consultation", "Mode", "ReminderMark", "Slot", "Status"]
 
 
 class Slot(Base):
@@ -79,3 +79,16 @@ class Consultation(Base):
     patient: Mapped[Patient] = relationship()
     doctor: Mapped[Doctor | None] = relationship()
     slot: Mapped[Slot | None] = relationship()
+
+
+class ReminderMark(Base):
+    """A timed notice of a consultation (``kind``: a reminder, or "the doctor is running late")
+    that was sent: the primary key makes it once, whichever worker gets there first."""
+
+    __tablename__ = "consultation_reminders"
+
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())

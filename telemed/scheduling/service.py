@@ -25,7 +25,7 @@ from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import BY_CODE
 from telemed.members import service as members
 from telemed.members.models import Patient
-from telemed.scheduling import access, entitlements, parties, rules, signals
+from telemed.scheduling import access, entitlements, notices, parties, rules, signals
 from telemed.scheduling.models import Consultation, Mode, Slot, Status
 from telemed.scheduling.slots import slot_is_free
 from telemed.scheduling.status import OPEN_STATUSES
@@ -43,7 +43,8 @@ def book(
     clinic_tz: ZoneInfo,
     consent_version: str,
 ) -> Consultation:
-    """Book a planned consultation on ``slot_id`` for ``patient_id`` (default: the actor)."""
+    """Book a planned consultation on ``slot_id`` for ``patient_id`` (default: the actor); the
+    member is notified (``booked``, with an ``.ics`` by e-mail)."""
     patient = (
         members.own_patient(session, actor.id) if patient_id is None else session.get(Patient, patient_id)
     )
@@ -94,6 +95,7 @@ def book(
         session.flush()
     except IntegrityError as exc:  # lost the race for the slot
         raise errors.SlotTaken() from exc
+    notices.booked(session, consultation, now=now)
     return consultation
 
 
@@ -177,8 +179,9 @@ def cancel(
     """Cancel before the start, or an urgent request while it waits (``access.check_cancel``); frees
     the slot and the psychologist quota.
 
-    The doctor must give a ``reason``, which the member reads (``cancel_reason``). Cancelling a
-    cancelled consultation changes nothing. Sends ``signals.status_changed``.
+    The doctor must give a ``reason``, which the member reads (``cancel_reason``) and is told
+    (``cancelled``; who cancelled is not told). Cancelling a cancelled consultation changes
+    nothing. Sends ``signals.status_changed``.
     """
     consultation = get_for(session, actor, consultation_id, lock=True)
     if consultation.status == Status.CANCELLED:
@@ -191,6 +194,7 @@ def cancel(
     consultation.cancel_reason = reason or None
     session.flush()
     signals.status_changed.send(consultation, session=session, previous=previous, now=now)
+    notices.cancelled(session, consultation, now=now)
     return consultation
 
 

@@ -31,6 +31,7 @@ from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import BY_CODE
 from telemed.members import service as members
 from telemed.members.models import Patient
+from telemed.scheduling import notices as consultation_notices
 from telemed.scheduling.models import Consultation, Mode, Status
 from telemed.translatable import _l
 from telemed.urgent import access, duty, notices, queue, rules
@@ -177,6 +178,7 @@ def claim(
     notices.tell_member(session, c, None, now=now)
     notices.tell_doctors(session, Action.CLAIMED, c, level, now=now, settings=settings)
     notices.queue_moved(session, c.specialty_code, now=now)
+    consultation_notices.tell_member(session, c, "urgent_taken", now=now, once=True)
     return c
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from telemed import errors
 from telemed.auth.actor import Actor
 from telemed.auth.models import User
+from telemed.scheduling import notices
 from telemed.scheduling.access import is_doctor_of
 from telemed.scheduling.models import Consultation, Status
 from telemed.translatable import _l
@@ -50,7 +51,8 @@ def enter(
     early_minutes: int,
 ) -> bool:
     """Record the connection (held by the serving process ``process_id``) as present; the doctor
-    entering an open room starts the consultation."""
+    entering an open room starts the consultation, and the member hears it once
+    (``doctor_in_room``)."""
     is_open = room_state(c, now, early_minutes)
     if session.get(RoomPresence, (sid, c.id)) is None:
         session.add(
@@ -69,6 +71,8 @@ def enter(
                 session.add(RoomJoin(consultation_id=c.id, user_id=actor.id, first_at=now))
         except IntegrityError:
             pass
+    if is_open and is_doctor_of(actor, c):
+        notices.tell_member(session, c, "doctor_in_room", now=now, once=True)
     if access.should_start(role_is_doctor=is_doctor_of(actor, c), status=c.status, is_open=is_open):
         c.status = Status.IN_PROGRESS
     session.flush()

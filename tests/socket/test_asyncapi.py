@@ -16,7 +16,16 @@ from telemed.video import service as video
 from tests.support.factories import make_consultation
 
 CLIENT_EVENTS = ("join", "leave", "message", "typing", "read", "signal")
-SERVER_EVENTS = ("message", "typing", "read", "presence", "signal", "urgent_queue", "urgent_status")
+SERVER_EVENTS = (
+    "message",
+    "typing",
+    "read",
+    "presence",
+    "signal",
+    "urgent_queue",
+    "urgent_status",
+    "notification",
+)
 OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 CANDIDATE = {
     "candidate": "candidate:1 1 UDP 2122252543 127.0.0.1 50000 typ host",

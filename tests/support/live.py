@@ -76,7 +76,16 @@ class SocketClient:
         )
         self.events: dict[str, list] = {}
         self._cond = threading.Condition()
-        for name in ("message", "typing", "read", "presence", "signal", "urgent_queue", "urgent_status"):
+        for name in (
+            "message",
+            "typing",
+            "read",
+            "presence",
+            "signal",
+            "urgent_queue",
+            "urgent_status",
+            "notification",
+        ):
             self.sio.on(name, self._recorder(name))
         # every (re)connection, and every disconnection with its reason (e.g. "transport close")
         self.sio.on("connect", lambda: self._recorder("connect")(True))
