@@ -141,7 +141,8 @@ def test_doctor_writes_and_signs_then_the_member_reads_and_downloads(app, db, wo
     assert member.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert member.locator(f"a[href='/consultations/{cid}/conclusion']").count() == 0
 
-    # ... and finds it in the e-card, reached from the navigation
+    # ... and finds it in the e-card, reached from the navigation (behind «Меню» on a phone)
+    member.click("header details.menu > summary")
     member.click("header nav a[href='/record']")
     member.wait_for_selector("#ecard .entry[data-kind='conclusion']")
     assert member.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -1,4 +1,5 @@
-"""What every page carries: the language switch that keeps the page and its query, and the site icon."""
+"""What every page carries: the language switch that keeps the page and its query, the site icon,
+and the header's menu."""
 
 from __future__ import annotations
 
@@ -89,3 +90,13 @@ def test_pages_link_the_svg_icon_and_favicon_ico_leads_to_it(app, member):
         assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
         assert svg.data.lstrip().startswith(b"<svg") and b"<script" not in svg.data
     assert parse(page_login(app, "anna").get("/cabinet").text).icons == icons
+
+
+def test_the_header_links_are_in_a_menu_with_a_button(app, member):
+    html = page_login(app, "anna").get("/cabinet").text
+    header = html[html.index("<header") : html.index("</header>")]
+    menu = header[header.index('<details class="menu">') : header.index("</details>")]
+    assert "<summary>Меню</summary>" in menu
+    assert 'href="/record"' in menu and 'action="/logout"' in menu
+    assert "Menu</summary>" in page_login(app, "anna").get("/cabinet?lang=en").text
+    assert '<details class="menu">' not in app.test_client().get("/login").text  # nothing to list yet
