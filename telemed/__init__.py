@@ -207,6 +207,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(api)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        """The site icon where browsers look for it without a ``<link rel="icon">``: the static SVG."""
+        from flask import redirect, url_for
+
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
+
     @app.get("/healthz")
     def healthz():
         """200 ``{"status": "ok"}`` when the database answers, 503 otherwise."""

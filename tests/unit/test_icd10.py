@@ -154,3 +154,95 @@ def test_list_is_loaded_once():
     is_valid_code("K21.0")
     info = icd10._index.cache_info()
     assert info.currsize == 1 and info.misses == 1
+
+
+# --- everyday Russian words ------------------------------------------------------------------------
+
+
+def _synonym_rows() -> list[list[str]]:
+    source = resources.files("telemed.records").joinpath("data/icd10_ru_synonyms.tsv")
+    with source.open(encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def test_synonyms_file_is_well_formed_and_names_only_who_codes():
+    header, *rows = _synonym_rows()
+    assert header == ["synonym", "codes"]
+    synonyms = [row[0] for row in rows]
+    assert len(synonyms) == len(set(synonyms)), "duplicate synonyms"
+    for synonym, codes in rows:
+        assert synonym == synonym.strip().lower() and synonym, synonym
+        targets = codes.split()
+        assert targets and len(targets) == len(set(targets)), synonym
+        assert all(is_valid_code(code) for code in targets), (synonym, targets)
+
+
+def test_orvi_finds_the_acute_upper_respiratory_infections_unspecified_first():
+    results = search("ОРВИ")
+    assert results[0] == Icd10Entry("J06.9", "Острая инфекция верхних дыхательных путей неуточненная")
+    codes = [e.code for e in results]
+    assert {"J00", "J02.9", "J03.9", "J06"} <= set(codes)
+    assert all("J00" <= code[:3] <= "J06" for code in codes), codes  # the J00–J06 group only
+    assert search("орв")[0].code == "J06.9"  # a word's start is enough, as for titles
+
+
+def test_angina_finds_tonsillitis_then_pharyngitis():
+    codes = [e.code for e in search("ангина")]
+    assert codes[0] == "J03.9"
+    assert {"J03", "J03.0", "J03.8", "J02", "J02.9"} <= set(codes)
+    assert all(code[:3] in ("J02", "J03") for code in codes), codes
+    assert codes.index("J03.0") < codes.index("J02.9")  # every tonsillitis before a pharyngitis
+
+
+@pytest.mark.parametrize(
+    ("word", "code"),
+    [
+        ("давление", "I10"),
+        ("гипертония", "I10"),
+        ("простуда", "J00"),
+        ("грипп", "J10.1"),  # a title starting with the word comes first
+        ("мигрень", "G43.0"),
+        ("цистит", "N30"),
+        ("отит", "H66"),
+        ("конъюнктивит", "H10"),
+        ("бронхит", "J40"),
+        ("пневмония", "J18"),
+        ("воспаление легких", "J18"),
+        ("аллергия", "T78.4"),
+        ("ветрянка", "B01"),
+        ("ковид", "U07.1"),
+        ("COVID", "U07.1"),
+        ("гастрит", "K29.7"),
+        ("изжога", "R12"),
+        ("понос", "A09"),
+        ("ячмень", "H00.0"),
+    ],
+)
+def test_everyday_words_find_their_code_first(word, code):
+    results = search(word)
+    assert results and results[0].code == code, [e.code for e in results]
+
+
+def test_everyday_words_also_find_the_related_codes():
+    assert {"J11.1", "J10.1"} <= {e.code for e in search("грипп")}
+    assert {"I10", "I11", "I15"} <= {e.code for e in search("гипертония")}
+    assert {"U07.1", "U07.2"} == {e.code for e in search("ковид")}
+    assert {"J30.1", "L50.0"} <= {e.code for e in search("аллергия")}
+
+
+def test_a_synonym_needs_every_query_word():
+    assert [e.code for e in search("воспаление почек")] == []
+    assert search("боль спине")[0].code == "M54.5"  # the title still wins for its own words
+
+
+def test_synonyms_are_russian_only():
+    assert search("орви", lang="en") == []
+    assert search("ангина", lang="en") == []
+
+
+def test_russian_titles_of_the_groups_people_search_for():
+    assert lookup("J03") == Icd10Entry("J03", "Острый тонзиллит")
+    assert lookup("J06") == Icd10Entry(
+        "J06", "Острые инфекции верхних дыхательных путей множественной и неуточненной локализации"
+    )
+    assert lookup("H66").title == "Гнойный и неуточненный средний отит"

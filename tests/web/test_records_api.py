@@ -451,3 +451,13 @@ def test_visit_documents_and_attachment_reads_are_audited(app, db, world):
         ("doctor", "read", "allowed"),
         ("member", "read", "denied"),
     ]
+
+
+def test_icd10_search_finds_everyday_russian_words(app, world):
+    drt, rec = ApiClient(app, "drt"), ApiClient(app, "rec")
+    r = drt.get("/api/v1/icd10?q=ОРВИ")
+    assert r.status_code == 200
+    assert r.json[0] == {"code": "J06.9", "title": "Острая инфекция верхних дыхательных путей неуточненная"}
+    assert [e["code"] for e in rec.get("/api/v1/icd10?q=ангина").json][:2] == ["J03.9", "J03"]
+    assert rec.get("/api/v1/icd10?q=давление").json[0]["code"] == "I10"
+    assert drt.get("/api/v1/icd10?q=ОРВИ&lang=en").json == []  # the synonyms are Russian words

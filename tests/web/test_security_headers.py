@@ -13,7 +13,7 @@ from tests.support.clients import ApiClient, csrf_token, page_login
 from tests.support.factories import PASSWORD, make_consultation
 
 USERS = (None, "anna", "drt", "rec", "adm", "cur")
-NOT_PAGES = ("healthz", "readyz", "metrics", "static")
+NOT_PAGES = ("healthz", "readyz", "metrics", "static", "favicon")  # favicon: a redirect to the static SVG
 MEDIA_PAGES = ("room.room", "video.check")
 
 
