@@ -25,6 +25,7 @@ from telemed.scheduling.status import Mode, Status
 from telemed.seed_data import DOCTORS, STAFF
 
 PASSWORD = "demo"
+DEMO_MEMBER_EMAIL = "member@example.org"
 SLOT_MINUTES = 30
 AROUND_THE_CLOCK = {"therapist", "pediatrician"}
 
@@ -126,6 +127,7 @@ def seed_demo(app, *, days: int = 14) -> dict[str, int]:
             s.add(contract)
             s.flush()
         member = _user(s, passwords, "member", Role.MEMBER, "Иванова Анна Сергеевна")
+        member.email = member.email or DEMO_MEMBER_EMAIL  # booking e-mails, reminders (TELEMED_SMTP_URL)
         member2 = _user(s, passwords, "member2", Role.MEMBER, "Петров Олег Николаевич")
         me = _patient(s, member.full_name, date(1988, 3, 14), member, "female")
         child = _patient(s, "Иванов Михаил Андреевич", date(2017, 9, 2), sex="male")

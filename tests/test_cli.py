@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from telemed import create_app
+from telemed.auth.models import User
 from telemed.catalog.models import Doctor
 from telemed.catalog.specialties import CODES
 from telemed.cli import main
@@ -48,6 +49,7 @@ def test_seed_demo_is_idempotent_and_complete(env):
         assert set(per_specialty) == set(CODES) and min(per_specialty.values()) >= 2
         night = s.scalars(select(Slot).join(Doctor).where(Doctor.specialty_code == "therapist")).all()
         assert {sl.starts_at.hour for sl in night} == set(range(24))  # around the clock
+        assert s.scalar(select(User.email).where(User.username == "member")) == "member@example.org"
     client = app.test_client()
     for username in (
         "member",
@@ -58,6 +60,7 @@ def test_seed_demo_is_idempotent_and_complete(env):
         "psychologist",
         "records",
         "admin",
+        "curator",
     ):
         # staff pass a code of the published demo secret (members ignore it): one try each, within the limit
         code = otp.next_code(username, otp.DEMO_SECRET)

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import and_, or_, select, update
@@ -116,6 +116,12 @@ def backoff(attempts: int) -> timedelta:
     return min(RETRY_BASE * 2 ** min(max(attempts - 1, 0), 16), RETRY_MAX)
 
 
+def message_id(notification_id: int, public_url: str) -> str:
+    """One Message-ID per notification, the same on every try: a retry that reaches a mailbox
+    twice (the server took it, then the connection dropped) is one message to mail clients."""
+    return f"<notification-{notification_id}@{urlsplit(public_url).hostname or 'telemed'}>"
+
+
 def build(
     n: Notification, user: User, to_addr: str, settings: MailSettings, *, now: datetime
 ) -> EmailMessage:
@@ -140,7 +146,7 @@ def build(
     msg["From"] = settings.sender
     msg["To"] = formataddr((user.full_name, to_addr))
     msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(idstring=f"n{n.id}", domain="telemed")
+    msg["Message-ID"] = message_id(n.id, settings.public_url)
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content("\n".join(lines))
     if n.kind in ICS_KINDS and params.get("starts_at") and params.get("ends_at") and n.consultation_id:
