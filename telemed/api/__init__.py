@@ -34,6 +34,7 @@ from telemed.api import (  # noqa: E402,F401
     openapi,
     opinions,
     records,
+    referrals,
     urgent,
     video,
 )
