@@ -17,16 +17,20 @@ from telemed.web import db_session, now
 CATALOGUE_Q = TextParam("q", max_len=100)
 CATALOGUE_LANG = ChoiceParam("lang", ("ru", "en"))
 CATALOGUE_LIMIT = IntParam("limit", 20, lo=1, hi=100)
+LIMIT, OFFSET = IntParam("limit", 100, lo=1, hi=500), IntParam("offset", 0, hi=10**6)
 
 
 @api.get("/referrals")
-@documented(json_response(ref("ReferralList")), errors=(403,))
+@documented(json_response(ref("ReferralList")), errors=(403,), query=(LIMIT, OFFSET))
 def list_referrals():
     """The member's referrals and their dependants', newest first, each with its ``status``:
     ``issued``, ``booked`` (a consultation of the referral's specialty was booked while it was
-    valid) or ``expired`` (30 days passed unbooked). 403 ``forbidden`` for doctors and staff."""
+    valid) or ``expired`` (30 days passed unbooked). 403 ``forbidden`` for doctors and staff.
+    ``limit`` (default 100) and ``offset`` page the list."""
     with audited("referral", "read") as ctx:
-        items = referrals.list_for(db_session(), ctx["actor"], now=now())
+        items = referrals.list_for(
+            db_session(), ctx["actor"], now=now(), limit=LIMIT.read(), offset=OFFSET.read()
+        )
     return jsonify({"items": items})
 
 

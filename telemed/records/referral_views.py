@@ -35,7 +35,7 @@ def index():
     referral that is still valid links to the booking of its specialty. 403 for doctors and staff."""
     lang = "en" if str(get_locale()) == "en" else "ru"
     with audited("referral", "read") as ctx:
-        items = referrals.list_for(db_session(), ctx["actor"], now=now())
+        items = referrals.list_for(db_session(), ctx["actor"], now=now(), limit=500)
     for item in items:
         item["title"] = referrals.title_of(item, lang)
         item["issued"] = datetime.fromisoformat(item["issued_at"])

@@ -201,9 +201,12 @@ def status_of(referral: Referral, booked_by: int | None, now: datetime) -> Statu
     return Status.EXPIRED if now >= valid_until(referral.issued_at) else Status.ISSUED
 
 
-def list_for(session: Session, actor: Actor, *, now: datetime) -> list[dict[str, Any]]:
+def list_for(
+    session: Session, actor: Actor, *, now: datetime, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
     """The referrals of the member and of the dependants in their care, newest first, each with its
-    status; ``NotPermitted`` for anyone but a member (doctors see them in the conclusions)."""
+    status; ``NotPermitted`` for anyone but a member (doctors see them in the conclusions). Bookings
+    are matched over all of them (``match_bookings``), then the page is cut."""
     if not actor.is_member:
         raise errors.NotPermitted(_l("Referrals are listed for members: their own and their dependants'."))
     patients = {p.id: p for p in members.bookable_patients(session, actor.id)}
@@ -214,9 +217,8 @@ def list_for(session: Session, actor: Actor, *, now: datetime) -> list[dict[str,
             .order_by(Referral.issued_at.desc(), Referral.id)
         )
     )
-    return [
-        referral_json(r, patients[r.patient_id], booked, now) for r, booked in _with_bookings(session, rows)
-    ]
+    page = _with_bookings(session, rows)[offset : offset + limit]
+    return [referral_json(r, patients[r.patient_id], booked, now) for r, booked in page]
 
 
 def _with_bookings(session: Session, rows: list[Referral]) -> list[tuple[Referral, int | None]]:

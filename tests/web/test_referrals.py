@@ -106,6 +106,8 @@ def test_signing_issues_the_referrals_and_the_member_lists_them(app, db, world):
     issued = datetime.fromisoformat(first["issued_at"])
     assert datetime.fromisoformat(first["valid_until"]) == issued + timedelta(days=30)
     assert listed(app, "boris") == []  # another member sees none of them
+    paged = ApiClient(app, "anna").get("/api/v1/referrals?limit=2&offset=1").json["items"]
+    assert [i["id"] for i in paged] == [i["id"] for i in items[1:3]]
 
 
 def test_the_guardian_lists_the_childs_and_staff_and_doctors_are_refused(app, world):
