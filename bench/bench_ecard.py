@@ -605,7 +605,7 @@ def build(app, n_patients: int, rng: random.Random) -> World:
                 "diagnosis_icd10": dx_code,
                 "diagnosis_text": dx_text,
                 "recommendations": rec,
-                "referrals": [rec],
+                "referrals": [{"kind": "in_person", "note": rec}],
                 "follow_up": "По необходимости",
                 "search_text": fold(" ".join([dx_text, complaints, rec, rec])),
                 "updated_at": signed,

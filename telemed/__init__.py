@@ -188,6 +188,7 @@ def _register_blueprints(app: Flask) -> None:
     from telemed.feedback.views import bp as feedback_bp
     from telemed.notifications.views import bp as notifications_bp
     from telemed.opinions.views import bp as opinions_bp
+    from telemed.records.referral_views import bp as referrals_bp
     from telemed.records.views import bp as records_bp
     from telemed.scheduling.views import bp as scheduling_bp
     from telemed.urgent.pages import bp as urgent_bp
@@ -201,6 +202,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(video_bp)
     app.register_blueprint(room_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(referrals_bp)
     app.register_blueprint(urgent_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(opinions_bp)

@@ -10,7 +10,7 @@ from telemed.notifications.models import MailMessage, Notification, Notification
 from telemed.notify.models import OutboxEvent  # noqa: F401
 from telemed.opinions.models import OpinionDocument, OpinionEvent, SecondOpinion  # noqa: F401
 from telemed.records.audit_models import AuditEvent  # noqa: F401
-from telemed.records.models import Addendum, Conclusion, RecordShare, Visit  # noqa: F401
+from telemed.records.models import Addendum, Conclusion, RecordShare, Referral, Visit  # noqa: F401
 from telemed.scheduling.models import Consultation, Mode, ReminderMark, Slot, Status  # noqa: F401
 from telemed.urgent.models import Duty, DutyConnection, UrgentRequest  # noqa: F401
 from telemed.video.models import RoomJoin, RoomPresence  # noqa: F401

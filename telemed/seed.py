@@ -173,6 +173,7 @@ def _seed_history(
     """A past teleconsultation with a signed conclusion and an in-person visit, once."""
     from telemed.records.conclusions import content_hash
     from telemed.records.models import Conclusion, Visit
+    from telemed.records.referrals import issue_for
     from telemed.scheduling.models import Consultation
 
     if s.scalar(select(Visit.id).where(Visit.patient_id == patient.id)) is not None:
@@ -205,7 +206,10 @@ def _seed_history(
         diagnosis_icd10="J06.9",
         diagnosis_text="Острая инфекция верхних дыхательных путей",
         recommendations="Обильное тёплое питьё, отдых; при температуре выше 38,5 °C — жаропонижающее",
-        referrals=["Общий анализ крови"],
+        referrals=[
+            {"kind": "test", "code": "B03.016.002"},
+            {"kind": "specialist", "specialty": "ent", "note": "При сохранении заложенности носа"},
+        ],
         follow_up="Повторная консультация через 5 дней",
         search_text="острая инфекция верхних дыхательных путей",
         signed_at=slot.ends_at,
@@ -215,6 +219,7 @@ def _seed_history(
     s.add(conclusion)
     s.flush()
     conclusion.content_sha256 = content_hash(conclusion)
+    issue_for(s, conclusion, slot.ends_at)
     s.add(
         Visit(
             patient_id=patient.id,

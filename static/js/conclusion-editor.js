@@ -27,6 +27,7 @@
   const longTime = new Intl.DateTimeFormat(lang, { day: "numeric", month: "long", year: "numeric",
                                                    hour: "2-digit", minute: "2-digit" });
   const icd = window.telemedIcd10.attach(form.querySelector(".icd10"), { onChange: changed });
+  const referrals = attachReferrals(form.querySelector(".referrals-editor"));
   let timer = null, inFlight = null, dirty = false;
 
   function field(name) { return form.elements.namedItem(name).value; }
@@ -36,7 +37,7 @@
       complaints: field("complaints"), anamnesis: field("anamnesis"), objective: field("objective"),
       diagnosis: { icd10: icd.code(), text: icd.text() },
       recommendations: field("recommendations"), follow_up: field("follow_up"),
-      referrals: field("referrals").split("\n").map(function (s) { return s.trim(); }).filter(Boolean),
+      referrals: referrals.items(),
     };
   }
 
@@ -56,6 +57,8 @@
     if (res.status === 0) return t.offline;
     const err = (res.data && res.data.error) || {};
     if (err.code === "validation_error" && err.details && err.details.field === "diagnosis") return t.need_diagnosis;
+    const where = err.details && /^referrals\[(\d+)\]/.exec(err.details.field || "");
+    if (err.code === "validation_error" && where) return t.referral_invalid.replace("{n}", String(Number(where[1]) + 1));
     return t.errors[err.code] || t.errors.other;
   }
 
@@ -102,8 +105,93 @@
 
   form.addEventListener("input", function (e) {
     if (e.target.classList.contains("icd10-search")) return; // typing a search is not an edit
+    if (e.target.classList.contains("referral-search")) return; // neither is a catalogue search
     changed();
   });
+  form.addEventListener("change", function (e) {
+    if (e.target.classList.contains("referral-search")) changed(); // a code chosen, or typed and left
+  });
+
+  // --- structured referrals: rows of kind, test (searched in GET /api/v1/referral-catalogue), specialty, note ---
+  function attachReferrals(box) {
+    const list = box.querySelector(".referral-rows");
+    const template = box.querySelector("#referral-row-template");
+    const datalist = box.querySelector("#referral-services");
+    const titles = {}; // code -> title, from the searches so far
+    let searchTimer = null, searchSeq = 0;
+
+    function showFor(row) {
+      const kind = row.querySelector("[name=referral_kind]").value;
+      row.querySelector(".referral-code").hidden = kind !== "test";
+      row.querySelector(".referral-specialty").hidden = kind === "test";
+    }
+
+    function search(input) {
+      const seq = ++searchSeq;
+      const url = "/api/v1/referral-catalogue?limit=20&lang=" + (lang === "en" ? "en" : "ru") +
+        "&q=" + encodeURIComponent(input.value.trim());
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { items: [] }; }, function () { return { items: [] }; })
+        .then(function (data) {
+          if (seq !== searchSeq) return; // a newer search is under way
+          datalist.replaceChildren();
+          data.items.forEach(function (item) {
+            titles[item.code] = item.title;
+            const option = document.createElement("option");
+            option.value = item.code;
+            option.label = item.code + " " + item.title;
+            option.textContent = item.title;
+            datalist.appendChild(option);
+          });
+          titleFor(input);
+        });
+    }
+
+    function titleFor(input) {
+      const code = input.value.trim().toUpperCase();
+      input.closest(".referral-row").querySelector(".referral-title").textContent = titles[code] || "";
+    }
+
+    box.addEventListener("input", function (e) {
+      if (!e.target.classList.contains("referral-search")) return;
+      titleFor(e.target);
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(function () { search(e.target); }, 200);
+    });
+    box.addEventListener("focusin", function (e) {
+      if (e.target.classList.contains("referral-search") && !datalist.children.length) search(e.target);
+    });
+    box.addEventListener("change", function (e) {
+      if (e.target.name === "referral_kind") showFor(e.target.closest(".referral-row"));
+    });
+    box.addEventListener("click", function (e) {
+      if (e.target.classList.contains("remove-referral")) {
+        e.target.closest(".referral-row").remove();
+        changed();
+      } else if (e.target.classList.contains("add-referral")) {
+        list.appendChild(template.content.cloneNode(true));
+        const row = list.lastElementChild;
+        showFor(row);
+        row.querySelector(".referral-search").focus();
+      }
+    });
+
+    return {
+      // The rows as the API takes them; a test row without a code is still sent (the server says what is wrong).
+      items: function () {
+        return Array.from(list.querySelectorAll(".referral-row")).map(function (row) {
+          const kind = row.querySelector("[name=referral_kind]").value;
+          const item = { kind: kind };
+          const note = row.querySelector("[name=referral_note]").value.trim();
+          const specialty = row.querySelector("[name=referral_specialty]").value;
+          if (kind === "test") item.code = row.querySelector("[name=referral_code]").value.trim().toUpperCase();
+          else if (specialty) item.specialty = specialty;
+          if (note) item.note = note;
+          return item;
+        }).filter(function (item) { return item.code !== "" || item.note; }); // an untouched new test row
+      },
+    };
+  }
   form.addEventListener("submit", function (e) { e.preventDefault(); save(); });
   window.addEventListener("beforeunload", function (e) {
     if (dirty || inFlight) { save(); e.preventDefault(); e.returnValue = ""; }

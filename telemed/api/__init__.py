@@ -35,6 +35,7 @@ from telemed.api import (  # noqa: E402,F401
     openapi,
     opinions,
     records,
+    referrals,
     urgent,
     video,
 )

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from telemed.api.contract import DATE_TIME, TEXT_PATTERN
 from telemed.auth.roles import Role
+from telemed.catalog.specialties import BY_CODE
 from telemed.inputs import SPACE_CHARS
 from telemed.notifications.kinds import CHANNELS, KINDS
+from telemed.records import referral_catalogue, referrals
 from telemed.records.conclusions import DIAGNOSIS_TEXT_MAX
 from telemed.records.icd10 import LOOSE_CODE_PATTERN
 from telemed.scheduling.status import Mode, Status
@@ -264,6 +266,66 @@ SCHEMAS: dict[str, dict] = {
         "type": "object",
         "required": ["code", "title"],
         "properties": {"code": {"type": "string"}, "title": {"type": "string"}},
+    },
+    "ReferralItem": {
+        "type": "object",
+        "description": "A referral: 'test' needs a 'code' of the catalogue (GET /referral-catalogue), "
+        "'specialist' a 'specialty'; 'in_person' may name a specialty. 'title' is read-only.",
+        "required": ["kind"],
+        "properties": {
+            "kind": {"type": "string", "enum": list(referrals.KINDS)},
+            "code": {
+                "type": ["string", "null"],
+                "enum": [*(s.code for s in referral_catalogue.all_services()), None],
+            },
+            "specialty": {"type": ["string", "null"], "enum": [*BY_CODE, None]},
+            "note": {"type": ["string", "null"], "maxLength": referrals.NOTE_MAX, "pattern": TEXT_PATTERN},
+            "title": {"type": ["string", "null"], "readOnly": True},
+        },
+    },
+    "Referral": {
+        "type": "object",
+        "required": ["id", "patient", "kind", "status", "issued_at", "valid_until"],
+        "properties": {
+            "id": {"type": "integer"},
+            "patient": {"type": "object"},
+            "consultation_id": {"type": "integer"},
+            "conclusion_id": {"type": "integer"},
+            "kind": {"type": "string", "enum": list(referrals.KINDS)},
+            "code": {"type": ["string", "null"]},
+            "specialty": {"type": ["string", "null"]},
+            "note": {"type": ["string", "null"]},
+            "title": {"type": ["string", "null"]},
+            "issued_at": DATE_TIME,
+            "valid_until": DATE_TIME,
+            "status": {"type": "string", "enum": [s.value for s in referrals.Status]},
+            "booked_consultation_id": {"type": ["integer", "null"]},
+        },
+    },
+    "ReferralList": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Referral"}}},
+    },
+    "ReferralCatalogue": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["code", "kind", "title"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "kind": {"type": "string", "enum": list(referral_catalogue.KINDS)},
+                        "title": {"type": "string"},
+                        "title_ru": {"type": "string"},
+                        "title_en": {"type": "string"},
+                    },
+                },
+            }
+        },
     },
     "Conclusion": {
         "allOf": [

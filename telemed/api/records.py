@@ -24,7 +24,7 @@ from telemed.api.contract import (
 from telemed.api.openapi_parts import FHIR_BUNDLE, PDF, array_of, json_response, ref
 from telemed.auth.web import current_actor
 from telemed.catalog.specialties import BY_CODE
-from telemed.records import access, audit, ecard, icd10, patient_search, sharing, visits
+from telemed.records import access, audit, ecard, icd10, patient_search, referrals, sharing, visits
 from telemed.records import conclusions as service
 from telemed.records.audit_web import audited
 from telemed.records.export import conclusion_document, fhir_bundle
@@ -44,11 +44,7 @@ CONCLUSION = Body(
         Raw("diagnosis", ref("Diagnosis")),
         Raw(
             "referrals",
-            {
-                "type": ["array", "null"],
-                "items": {"type": "string", "maxLength": service.REFERRAL_MAX, "pattern": TEXT_PATTERN},
-                "maxItems": service.REFERRALS_MAX,
-            },
+            {"type": ["array", "null"], "items": ref("ReferralItem"), "maxItems": referrals.MAX_ITEMS},
         ),
     ),
     required=False,

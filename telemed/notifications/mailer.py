@@ -133,8 +133,8 @@ def build(
     if isinstance(params.get("check_url"), str) and params["check_url"].startswith("/"):
         params["check_url"] = settings.public_url + params["check_url"]
     subject = kinds.title(n.kind, params, locale=reader.locale, tz=reader.tz)
-    path = (
-        f"/consultations/{n.consultation_id}" if n.consultation_id else str(params.get("path") or "/cabinet")
+    path = str(
+        params.get("path") or (f"/consultations/{n.consultation_id}" if n.consultation_id else "/cabinet")
     )
     url = settings.public_url + path
     lines = [gettext(_GREETING) % {"name": user.full_name}, "", subject]

@@ -67,10 +67,10 @@ def open_one(notification_id: int):
     with database().transaction() as s:
         n = notifications.mark_read(s, current_actor().id, notification_id, now=now())
         target = n.consultation_id, (n.params or {}).get("path")
-    if target[0]:
-        return redirect(url_for("scheduling.consultation", consultation_id=target[0]))
     if isinstance(target[1], str) and target[1].startswith("/") and not target[1].startswith("//"):
         return redirect(target[1])
+    if target[0]:
+        return redirect(url_for("scheduling.consultation", consultation_id=target[0]))
     return redirect(url_for(".page"))
 
 

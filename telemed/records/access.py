@@ -72,3 +72,9 @@ def may_read_conclusion(actor: Actor, c: ConsultationFacts, *, signed: bool) -> 
 
 def may_search_icd10(actor: Actor) -> bool:
     return actor.is_doctor or actor.is_staff
+
+
+def may_search_referral_catalogue(actor: Actor) -> bool:
+    """The catalogue of tests and studies is for those who refer or keep records: doctors, records
+    staff and admins (members read their referrals' titles in their conclusions)."""
+    return actor.is_doctor or actor.is_staff

@@ -33,6 +33,7 @@ OBJECT_TYPES = frozenset(
         "login",  # one login session or token (object_id: its public id, ``auth.logins.login_id``)
         "complaint",  # the curator service's complaints (a consultation's rating and the patient)
         "second_opinion",  # a second medical opinion request
+        "referral",  # a member's list of referrals
     }
 )
 ACTIONS = frozenset(

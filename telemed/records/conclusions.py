@@ -21,7 +21,7 @@ from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.auth.passwords import Passwords
 from telemed.members.models import fold
-from telemed.records import access, icd10
+from telemed.records import access, icd10, referrals
 from telemed.records.models import Addendum, Conclusion
 from telemed.scheduling import notices
 from telemed.scheduling import service as scheduling
@@ -32,8 +32,6 @@ TEXT_FIELDS = ("complaints", "anamnesis", "objective", "recommendations", "follo
 TEXT_MAX = 10_000
 DIAGNOSIS_TEXT_MAX = 1000
 REASON_MAX = 1000  # an addendum's reason
-REFERRALS_MAX = 30
-REFERRAL_MAX = 500
 
 
 def consultation_for_doctor(session: Session, actor: Actor, consultation_id: int) -> Consultation:
@@ -82,40 +80,39 @@ def clean_diagnosis(value: object) -> tuple[str | None, str]:
 def clean_content(data: dict) -> dict:
     content: dict[str, Any] = {name: _text(data, name) for name in TEXT_FIELDS}
     content["diagnosis_icd10"], content["diagnosis_text"] = clean_diagnosis(data.get("diagnosis"))
-    referrals = data.get("referrals")
-    if referrals is None:
-        referrals = []
-    if (
-        not isinstance(referrals, list)
-        or len(referrals) > REFERRALS_MAX
-        or not all(isinstance(r, str) and len(r) <= REFERRAL_MAX for r in referrals)
-    ):
-        raise errors.ValidationFailed(
-            _l("'referrals' must be a list of at most %(limit)s texts.", limit=REFERRALS_MAX),
-            details={"field": "referrals"},
-        )
-    cleaned = (inputs.clean_text(r, "referrals", max_len=REFERRAL_MAX) for r in referrals)
-    content["referrals"] = [r for r in cleaned if r]
+    content["referrals"] = referrals.clean(data.get("referrals"))
     return content
 
 
-def content_of(c: Conclusion) -> dict:
-    """The signed content, in the API's shape."""
+def _stored_content(c: Conclusion) -> dict:
+    """The content as stored: what the signature's hash covers (legacy string referrals as they are)."""
     return {name: getattr(c, name) for name in TEXT_FIELDS} | {
         "diagnosis": {"icd10": c.diagnosis_icd10, "text": c.diagnosis_text},
         "referrals": list(c.referrals or []),
     }
 
 
+def content_of(c: Conclusion) -> dict:
+    """The content in the API's shape: referrals as ``{kind, code, specialty, note, title}``."""
+    return _stored_content(c) | {"referrals": [referrals.describe(r) for r in c.referrals or []]}
+
+
 def content_hash(c: Conclusion) -> str:
-    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the content and consultation id."""
+    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the stored content and the
+    consultation id. Referrals enter as stored (``referrals.clean``'s shape, or the plain strings of
+    rows signed before), so a signature made before referrals were structured still verifies."""
     canonical = json.dumps(
-        {"consultation_id": c.consultation_id, **content_of(c)},
+        {"consultation_id": c.consultation_id, **_stored_content(c)},
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def signature_valid(c: Conclusion) -> bool:
+    """Whether a signed conclusion's content still hashes to the signed ``content_sha256``."""
+    return c.content_sha256 is not None and content_hash(c) == c.content_sha256
 
 
 def save_draft(
@@ -142,7 +139,7 @@ def save_draft(
                 content["diagnosis_text"],
                 content["complaints"],
                 content["recommendations"],
-                *content["referrals"],
+                *referrals.search_words(content["referrals"]),
             ]
         )
     )
@@ -190,8 +187,11 @@ def sign(
         raise errors.SigningOtpInvalid() from None
     conclusion.signed_at, conclusion.signed_by_id = now, actor.id
     conclusion.content_sha256 = content_hash(conclusion)
+    issued = referrals.issue_for(session, conclusion, now)
     scheduling.mark_completed(session, c, now=now)
     notices.tell_member(session, c, "conclusion_signed", now=now, once=True)
+    if issued:  # «направление выдано»: the member's list of referrals, with one-tap booking
+        notices.tell_member(session, c, "referral_issued", now=now, once=True, path=referrals.LIST_PATH)
     return conclusion
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "FhirEncounter",
     "FhirPatient",
     "FhirPractitioner",
+    "Referral",
 ]
 
 #: FHIR R4 Encounter.status codes; callers map their own statuses onto these.
@@ -40,6 +41,7 @@ ENCOUNTER_STATUSES = frozenset(
         "unknown",
     }
 )
+REFERRAL_KINDS = ("test", "specialist", "in_person")
 _GENDERS = frozenset({"male", "female", "other", "unknown"})
 
 
@@ -70,6 +72,46 @@ class Addendum(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class Referral:
+    """A referral as printed and exported: ``kind`` is ``test``, ``specialist`` or ``in_person``;
+    ``code`` a code of the «Номенклатура медицинских услуг» (a test); ``specialty`` a specialty's
+    slug; ``title`` what it is to (the service's title or the specialty's name), for people."""
+
+    kind: str
+    code: str | None = None
+    specialty: str | None = None
+    note: str = ""
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in REFERRAL_KINDS:
+            raise ValueError(f"kind must be one of {REFERRAL_KINDS}")
+
+    @classmethod
+    def from_value(cls, value: Mapping[str, Any] | str) -> Referral:
+        """From the API's shape ``{kind, code, specialty, note, title}``; a plain string (a
+        conclusion signed before referrals were structured) is an in-person referral."""
+        if isinstance(value, str):
+            return cls("in_person", note=value)
+        return cls(
+            value["kind"],
+            code=value.get("code") or None,
+            specialty=value.get("specialty") or None,
+            note=value.get("note") or "",
+            title=value.get("title") or None,
+        )
+
+    def line(self) -> str:
+        """One line for people (Russian, as the signed document): «A09.05.023 Исследование уровня
+        глюкозы в крови — натощак», «Консультация специалиста: ЛОР», «Очный приём: <note>»."""
+        head = " ".join(p for p in (self.code or "", self.title or self.specialty or "") if p)
+        if self.kind != "test":
+            label = "Консультация специалиста" if self.kind == "specialist" else "Очный приём"
+            head = f"{label}: {head}" if head else label
+        return " — ".join(p for p in (head, self.note.strip()) if p)
+
+
+@dataclass(frozen=True, slots=True)
 class ConclusionContent:
     """The content shape of a medical conclusion (all free text may be empty)."""
 
@@ -78,11 +120,12 @@ class ConclusionContent:
     objective: str
     diagnosis: Diagnosis
     recommendations: str
-    referrals: Sequence[str] = ()
+    referrals: Sequence[Referral] = ()  # a mapping or a legacy string is converted (``Referral.from_value``)
     follow_up: str = ""
 
     def __post_init__(self) -> None:
-        _freeze(self, "referrals", self.referrals)
+        items = [r if isinstance(r, Referral) else Referral.from_value(r) for r in self.referrals]
+        _freeze(self, "referrals", items)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConclusionContent:
@@ -94,7 +137,7 @@ class ConclusionContent:
             objective=data.get("objective") or "",
             diagnosis=Diagnosis(diagnosis.get("icd10") or None, diagnosis.get("text") or ""),
             recommendations=data.get("recommendations") or "",
-            referrals=tuple(data.get("referrals") or ()),
+            referrals=tuple(Referral.from_value(r) for r in data.get("referrals") or ()),
             follow_up=data.get("follow_up") or "",
         )
 

@@ -12,7 +12,9 @@ references inside the bundle point at these URLs.
 Resources: Patient, Practitioner, Encounter (class ``VR`` remote / ``AMB`` in
 person), one Condition (ICD-10 + text, ``encounter-diagnosis``) and one
 Composition (LOINC 11488-4 Consult note, legal attester) per signed conclusion,
-one DocumentReference per uploaded file. An entry the reader may not see
+one ServiceRequest per referral of a signed conclusion (``intent: order``, of its
+Encounter, ``reasonCode`` its ICD-10 diagnosis, ``code`` a code of the «Номенклатура
+медицинских услуг» or the specialty), one DocumentReference per uploaded file. An entry the reader may not see
 (need-to-know) is an Encounter (conclusion, visit) or a DocumentReference
 (document) with its date and specialty only, labelled ``meta.security`` R
 (restricted, v3-Confidentiality); its id is derived from its position, not a row.
@@ -39,6 +41,7 @@ from telemed.records.documents import (
     FhirPatient,
     FhirPractitioner,
     FhirRestricted,
+    Referral,
 )
 
 __all__ = [
@@ -47,6 +50,7 @@ __all__ = [
     "ATTACHMENT_URL",
     "ICD10_SYSTEM",
     "NAMESPACE",
+    "NOMENCLATURE_SYSTEM",
     "POLICY_SYSTEM",
     "SHA256_EXTENSION",
     "build_bundle",
@@ -65,6 +69,14 @@ CONFIDENTIALITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-Confidentiali
 RESTRICTED_LABEL = {"system": CONFIDENTIALITY_SYSTEM, "code": "R", "display": "restricted"}
 CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
 ATTACHMENT_URL = "/api/v1/attachments/{id}"
+#: «Номенклатура медицинских услуг» (Приказ Минздрава № 804н) in the НСИ registry.
+NOMENCLATURE_SYSTEM = "urn:oid:1.2.643.5.1.13.13.11.1070"
+SPECIALTY_SYSTEM = "urn:telemed:specialty"
+SNOMED_SYSTEM = "http://snomed.info/sct"
+REFERRAL_CATEGORY = {
+    "lab": {"code": "108252007", "display": "Laboratory procedure"},
+    "referral": {"code": "3457005", "display": "Patient referral"},
+}
 _XHTML = "http://www.w3.org/1999/xhtml"
 
 Json = dict[str, Any]
@@ -188,9 +200,50 @@ def _condition(conclusion: FhirConclusion, refs: _Refs, patient_id: int) -> Json
     }
 
 
-def _sections(content: ConclusionContent, conclusion: FhirConclusion, condition: Json | None) -> list[Json]:
+def _service_request(
+    referral: Referral, conclusion: FhirConclusion, refs: _Refs, patient_id: int, condition: Json | None
+) -> Json:
+    """A referral as an order: of its consultation's Encounter, for the conclusion's diagnosis."""
+    code: Json = {"text": referral.line()}
+    if referral.kind == "test" and referral.code:
+        code["coding"] = [{"system": NOMENCLATURE_SYSTEM, "code": referral.code, "display": referral.title}]
+    elif referral.specialty:
+        code["coding"] = [{"system": SPECIALTY_SYSTEM, "code": referral.specialty, "display": referral.title}]
+    for coding in code.get("coding", []):
+        if not coding["display"]:
+            del coding["display"]
+    category = REFERRAL_CATEGORY["lab" if referral.kind == "test" else "referral"]
+    resource: Json = {
+        "resourceType": "ServiceRequest",
+        "status": "active",
+        "intent": "order",
+        "category": [{"coding": [{"system": SNOMED_SYSTEM, **category}]}],
+        "code": code,
+        "subject": refs.ref("Patient", patient_id),
+        "encounter": refs.ref("Encounter", conclusion.encounter_id),
+        "authoredOn": _instant(conclusion.signed_at),
+        "requester": refs.ref("Practitioner", conclusion.practitioner_id),
+    }
+    diagnosis = conclusion.content.diagnosis
+    if diagnosis.icd10:
+        resource["reasonCode"] = [
+            {
+                "coding": [{"system": ICD10_SYSTEM, "code": diagnosis.icd10}],
+                "text": diagnosis.text or diagnosis.icd10,
+            }
+        ]
+    if condition is not None:
+        resource["reasonReference"] = [condition]
+    if referral.note.strip():
+        resource["note"] = [{"text": referral.note.strip()}]
+    return resource
+
+
+def _sections(
+    content: ConclusionContent, conclusion: FhirConclusion, condition: Json | None, orders: list[Json]
+) -> list[Json]:
     diagnosis = content.diagnosis
-    referrals = [r for r in content.referrals if r.strip()]
+    referrals = [r.line() for r in content.referrals if r.line().strip()]
     diagnosis_line = " — ".join(p for p in (diagnosis.icd10 or "", diagnosis.text.strip()) if p)
     texts: list[tuple[str, list[str]]] = [
         ("Жалобы", content.complaints.splitlines()),
@@ -215,11 +268,15 @@ def _sections(content: ConclusionContent, conclusion: FhirConclusion, condition:
         section: Json = {"title": title, "text": _narrative(lines)}
         if title == "Диагноз" and condition is not None:
             section["entry"] = [condition]
+        if title == "Направления" and orders:
+            section["entry"] = orders
         sections.append(section)
     return sections
 
 
-def _composition(conclusion: FhirConclusion, refs: _Refs, patient_id: int, condition: Json | None) -> Json:
+def _composition(
+    conclusion: FhirConclusion, refs: _Refs, patient_id: int, condition: Json | None, orders: list[Json]
+) -> Json:
     author = refs.ref("Practitioner", conclusion.practitioner_id)
     return {
         "resourceType": "Composition",
@@ -236,7 +293,7 @@ def _composition(conclusion: FhirConclusion, refs: _Refs, patient_id: int, condi
         "author": [author],
         "title": "Медицинское заключение",
         "attester": [{"mode": "legal", "time": _instant(conclusion.signed_at), "party": author}],
-        "section": _sections(conclusion.content, conclusion, condition),
+        "section": _sections(conclusion.content, conclusion, condition, orders),
     }
 
 
@@ -318,6 +375,7 @@ def build_bundle(
     conditions: dict[int, list[Json]] = {}
     condition_entries: list[Json] = []
     composition_entries: list[Json] = []
+    order_entries: list[Json] = []
     for conclusion in conclusions:
         condition = _condition(conclusion, refs, patient.id)
         condition_ref = None
@@ -326,13 +384,19 @@ def build_bundle(
             condition_entries.append(_entry(url, condition))
             condition_ref = {"reference": url}
             conditions.setdefault(conclusion.encounter_id, []).append(condition_ref)
-        composition = _composition(conclusion, refs, patient.id, condition_ref)
+        orders: list[Json] = []
+        for position, referral in enumerate(conclusion.content.referrals):
+            url = refs.add("ServiceRequest", f"{conclusion.id}-{position}")
+            request = _service_request(referral, conclusion, refs, patient.id, condition_ref)
+            order_entries.append(_entry(url, request))
+            orders.append({"reference": url})
+        composition = _composition(conclusion, refs, patient.id, condition_ref, orders)
         composition_entries.append(_entry(refs.add("Composition", conclusion.id), composition))
 
     for visit in encounters:
         encounter = _encounter(visit, refs, patient.id, conditions.get(visit.id, []))
         entries.append(_entry(encounter_urls[visit.id], encounter))
-    entries += condition_entries + composition_entries
+    entries += condition_entries + composition_entries + order_entries
     for document in documents:
         reference = _document_reference(document, refs, patient.id)
         entries.append(_entry(refs.add("DocumentReference", document.id), reference))

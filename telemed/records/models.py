@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from telemed.auth.models import User
@@ -31,7 +31,9 @@ class Conclusion(Base):
     diagnosis_icd10: Mapped[str | None] = mapped_column(String(10))
     diagnosis_text: Mapped[str] = mapped_column(Text, default="")
     recommendations: Mapped[str] = mapped_column(Text, default="")
-    referrals: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: ``[{kind, code?, specialty?, note?}]`` (``records.referrals``); rows signed before referrals
+    #: were structured hold plain strings, kept as signed (the content hash covers them).
+    referrals: Mapped[list[dict | str]] = mapped_column(JSON, default=list)
     follow_up: Mapped[str] = mapped_column(Text, default="")
     search_text: Mapped[str] = mapped_column(Text, default="")  # lower-cased, for the e-card filter
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -55,6 +57,30 @@ class Addendum(Base):
 
     author: Mapped[User] = relationship()
     conclusion: Mapped[Conclusion] = relationship(back_populates="addenda")
+
+
+class Referral(Base):
+    """One referral of a signed conclusion, issued when it is signed (``referrals.issue_for``): to a
+    test or study (``code`` of ``referral_catalogue``), a specialist (``specialty_code``) or an
+    in-person visit. Its status is computed on read (``referrals.status_of``)."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        CheckConstraint("kind IN ('test', 'specialist', 'in_person')", name="kind"),
+        UniqueConstraint("conclusion_id", "position"),
+        Index("ix_referrals_patient_id_issued_at", "patient_id", "issued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    conclusion_id: Mapped[int] = mapped_column(ForeignKey("conclusions.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # its place in the conclusion's list, from 0
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(32))
+    specialty_code: Mapped[str | None] = mapped_column(ForeignKey("specialties.code"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Visit(Base):

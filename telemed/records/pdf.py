@@ -223,7 +223,7 @@ def render_conclusion_pdf(
         diagnosis = f"{content.diagnosis.icd10} — {diagnosis}" if diagnosis else content.diagnosis.icd10
     out.section("Диагноз", diagnosis)
     out.section("Рекомендации", content.recommendations)
-    referrals = [_clean(r) for r in content.referrals if _clean(r)]
+    referrals = [_clean(r.line()) for r in content.referrals if _clean(r.line())]
     out.section("Направления", "\n".join(f"{i}. {r}" for i, r in enumerate(referrals, 1)))
     out.section("Повторная консультация", content.follow_up)
 

@@ -107,7 +107,9 @@ def editor(consultation_id: int):
         conclusion = _conclusion_of(c.id)
     signed = conclusion is not None and conclusion.signed_at is not None
     state = "signed" if signed else ("closed" if c.status in CLOSED else "draft")
-    return render_template("records/editor.html", c=c, conclusion=conclusion, state=state)
+    return render_template(
+        "records/editor.html", c=c, conclusion=conclusion, state=state, specialties=SPECIALTIES
+    )
 
 
 # --- the e-card -------------------------------------------------------------------------------------------

@@ -57,7 +57,22 @@ def test_doctor_writes_and_signs_then_the_member_reads_and_downloads(app, db, wo
     doctor.fill("textarea[name=anamnesis]", "Болеет 3 дня")
     doctor.fill("textarea[name=objective]", "Со слов пациента")
     doctor.fill("textarea[name=recommendations]", "Обильное питьё")
-    doctor.fill("textarea[name=referrals]", "Общий анализ крови\n\nРентген грудной клетки\n")
+    # referrals: a test found in the catalogue by words of its title, and a specialist
+    doctor.click(".add-referral")
+    code = doctor.locator(".referral-row").nth(0).locator("input[name=referral_code]")
+    code.press_sequentially("рентген легк", delay=10)
+    doctor.wait_for_selector("#referral-services option[value='A06.09.007']", state="attached")
+    code.fill("A06.09.007")
+    code.dispatch_event("change")
+    doctor.wait_for_function(
+        "document.querySelector('.referral-row .referral-title').textContent.includes('Рентгенография')"
+    )
+    doctor.click(".add-referral")
+    second = doctor.locator(".referral-row").nth(1)
+    second.locator("select[name=referral_kind]").select_option("specialist")
+    assert second.locator(".referral-code").is_hidden()
+    second.locator("select[name=referral_specialty]").select_option("ent")
+    second.locator("input[name=referral_note]").fill("при сохранении заложенности")
     doctor.fill("textarea[name=follow_up]", "Повторно через 5 дней")
 
     # ICD-10: type an everyday word, move down the suggestions with the keyboard, choose with Enter
@@ -81,7 +96,11 @@ def test_doctor_writes_and_signs_then_the_member_reads_and_downloads(app, db, wo
     wait_saved(doctor)
     saved = draft(db, cid)
     assert (saved.diagnosis_icd10, saved.diagnosis_text) == ("J06.9", diagnosis_text)
-    assert saved.referrals == ["Общий анализ крови", "Рентген грудной клетки"] and saved.signed_at is None
+    assert saved.referrals == [
+        {"kind": "test", "code": "A06.09.007"},
+        {"kind": "specialist", "specialty": "ent", "note": "при сохранении заложенности"},
+    ]
+    assert saved.signed_at is None
 
     # a wrong password is refused and nothing is signed; the right one signs
     doctor.click(f"{EDITOR} .sign-open")
@@ -124,7 +143,9 @@ def test_doctor_writes_and_signs_then_the_member_reads_and_downloads(app, db, wo
         "Кашель, температура 37,8",
         "J06.9",
         diagnosis_text,
-        "Рентген грудной клетки",
+        "A06.09.007",
+        "Рентгенография легких",
+        "при сохранении заложенности",
         "Повторно через 5 дней",
         "Уточнение: температура 38,1",
         "Соколова Марина",

@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from telemed.records import pdf as pdf_module
-from telemed.records.documents import Addendum, ConclusionContent, ConclusionDocument, Diagnosis
+from telemed.records.documents import Addendum, ConclusionContent, ConclusionDocument, Diagnosis, Referral
 from telemed.records.pdf import CLINIC_NOTICE, FontNotFoundError, render_conclusion_pdf
 
 HASH = "3f9a" * 16
@@ -35,7 +35,11 @@ def make_doc(**changes) -> ConclusionDocument:
         objective="Со слов пациентки: зев гиперемирован, налётов нет.",
         diagnosis=Diagnosis("J06.9", "Острая инфекция верхних дыхательных путей неуточненная"),
         recommendations="Обильное тёплое питьё.\nПри ухудшении — очный приём.",
-        referrals=["Общий анализ крови", "Консультация оториноларинголога"],
+        referrals=[
+            Referral("test", code="B03.016.002", title="Общий (клинический) анализ крови"),
+            Referral("specialist", specialty="ent", title="ЛОР", note="при сохранении заложенности"),
+            Referral("in_person", note="Консультация оториноларинголога"),
+        ],
         follow_up="Через 5 дней",
     )
     doc = ConclusionDocument(
@@ -83,7 +87,9 @@ def test_russian_headings_names_notice_signature_and_hash_extract():
     assert "14.03.1990" in text
     assert "Петров Алексей Иванович" in text and "Терапевт" in text
     assert "J06.9 — Острая инфекция верхних дыхательных путей неуточненная" in text
-    assert "1. Общий анализ крови" in text and "2. Консультация оториноларинголога" in text
+    assert "1. B03.016.002 Общий (клинический) анализ крови" in text
+    assert "2. Консультация специалиста: ЛОР — при сохранении заложенности" in text
+    assert "3. Очный приём — Консультация оториноларинголога" in text
     assert "налётов нет" in text  # ё survives
     assert HASH in text
     assert "Подписано: Петров Алексей Иванович, 24.11.2025 15:05 (Europe/Moscow, UTC+03:00)" in text

@@ -4,6 +4,7 @@ with R4 for these resources), references resolve, and content is mapped right.""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
@@ -22,8 +23,9 @@ from telemed.records.documents import (
     FhirPatient,
     FhirPractitioner,
     FhirRestricted,
+    Referral,
 )
-from telemed.records.fhir import NAMESPACE, build_bundle, full_url
+from telemed.records.fhir import ICD10_SYSTEM, NAMESPACE, NOMENCLATURE_SYSTEM, build_bundle, full_url
 
 T0 = datetime(2025, 11, 24, 11, 30, tzinfo=UTC)
 SIGNED = datetime(2025, 11, 24, 12, 5, tzinfo=UTC)
@@ -33,7 +35,10 @@ CONTENT = ConclusionContent(
     objective="",
     diagnosis=Diagnosis("J06.9", "Острая инфекция верхних дыхательных путей неуточненная"),
     recommendations="Обильное питьё.",
-    referrals=["Общий анализ крови"],
+    referrals=[
+        Referral("test", code="B03.016.002", title="Общий (клинический) анализ крови", note="натощак"),
+        Referral("specialist", specialty="ent", title="ЛОР"),
+    ],
     follow_up="Через 5 дней",
 )
 
@@ -98,6 +103,8 @@ def test_whole_bundle_parses_as_fhir_r4b():
         "Encounter",
         "Condition",
         "Composition",
+        "ServiceRequest",
+        "ServiceRequest",
         "DocumentReference",
     ]
 
@@ -113,6 +120,8 @@ def test_whole_bundle_parses_as_fhir_r4b():
         ("DocumentReference", "content"),
         ("DocumentReference", "status"),
         ("Condition", "subject"),
+        ("ServiceRequest", "intent"),
+        ("ServiceRequest", "subject"),
     ],
 )
 def test_a_missing_required_element_fails_validation(resource_type, element):
@@ -243,6 +252,41 @@ def test_uncoded_diagnosis_has_text_only_and_no_diagnosis_means_no_condition():
     b = bundle(conclusions=[FhirConclusion(5, 3, 7, none, SIGNED, "0" * 64)])
     assert resources(b, "Condition") == []
     Bundle.model_validate(b)
+
+
+def test_each_referral_is_an_order_of_the_encounter_for_the_icd10_diagnosis():
+    b = bundle()
+    test, specialist = resources(b, "ServiceRequest")
+    encounter = full_url("Encounter", 3)
+    condition = full_url("Condition", 5)
+    for order in (test, specialist):
+        assert order["status"] == "active" and order["intent"] == "order"
+        assert order["subject"] == {"reference": full_url("Patient", 1)}
+        assert order["encounter"] == {"reference": encounter}
+        assert order["requester"] == {"reference": full_url("Practitioner", 7)}
+        assert order["reasonCode"][0]["coding"] == [{"system": ICD10_SYSTEM, "code": "J06.9"}]
+        assert order["reasonReference"] == [{"reference": condition}]
+        assert order["authoredOn"] == "2025-11-24T12:05:00+00:00"
+    assert test["code"]["coding"] == [
+        {"system": NOMENCLATURE_SYSTEM, "code": "B03.016.002", "display": "Общий (клинический) анализ крови"}
+    ]
+    assert test["note"] == [{"text": "натощак"}]
+    assert specialist["code"]["coding"][0]["code"] == "ent" and "note" not in specialist
+    assert NOMENCLATURE_SYSTEM == "urn:oid:1.2.643.5.1.13.13.11.1070"
+    composition = resources(b, "Composition")[0]
+    section = next(s for s in composition["section"] if s["title"] == "Направления")
+    urls = [e["fullUrl"] for e in b["entry"] if e["resource"]["resourceType"] == "ServiceRequest"]
+    assert [e["reference"] for e in section["entry"]] == urls
+    assert "B03.016.002 Общий (клинический) анализ крови — натощак" in section["text"]["div"]
+
+
+def test_a_referral_without_a_coded_diagnosis_has_no_reason_code():
+    content = dataclasses.replace(CONTENT, diagnosis=Diagnosis(None, "Кашель"))
+    conclusion = dataclasses.replace(make_inputs()["conclusions"][0], content=content)
+    orders = resources(bundle(conclusions=[conclusion]), "ServiceRequest")
+    assert len(orders) == 2 and all("reasonCode" not in o for o in orders)
+    assert all(o["reasonReference"] == [{"reference": full_url("Condition", 5)}] for o in orders)
+    Bundle.model_validate(bundle(conclusions=[conclusion]))
 
 
 def test_dangling_references_and_duplicates_are_rejected():

@@ -12,6 +12,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select, update
 
 from telemed.auth.models import User
+from telemed.catalog.models import Doctor
 from telemed.notifications import mailer
 from telemed.notifications.models import MailMessage, Notification
 from telemed.scheduling.models import Consultation
@@ -269,17 +270,54 @@ def test_members_choose_channels_per_kind(app, db, factory, w, smtp):
     assert_error(anna.put("/api/v1/notification-preferences", json=[]), 400, "bad_request")
 
 
-def test_the_other_events_notify_without_a_diagnosis(app, db, factory, w):
+def test_the_other_events_notify_without_a_diagnosis(app, db, factory, w, smtp):
+    from telemed.video import service as video
+    from tests.support.factories import actor
     from tests.web.test_records_api import DRAFT, signed
 
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
-    c = make_consultation(
-        factory, w["anna"], w["patient"], w["doctor"], w["contract"], start=start, status="in_progress"
-    )
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    c = make_consultation(factory, w["anna"], w["patient"], w["doctor"], w["contract"], start=start)
+    with db.session() as s:
+        doctor_user = s.get(User, s.scalar(select(Doctor.user_id).where(Doctor.id == w["doctor"].id)))
+    for sid in ("sid-1", "sid-2"):  # the doctor enters twice (a reconnection): the member hears it once
+        with db.transaction() as s:
+            room = s.get(Consultation, c.id)
+            video.enter(
+                s, actor(doctor_user), room, sid, process_id="p", now=datetime.now(UTC), early_minutes=15
+            )
     signed(app, c.id)
-    [n] = ApiClient(app, "anna").get("/api/v1/notifications", headers={"Accept-Language": "ru"}).json
-    assert n["kind"] == "conclusion_signed" and n["consultation_id"] == c.id
-    assert DRAFT["diagnosis"]["text"] not in n["title"] and "J06" not in n["title"]
+    anna = ApiClient(app, "anna")
+    items = anna.get("/api/v1/notifications", headers={"Accept-Language": "ru"}).json
+    assert [n["kind"] for n in reversed(items)] == ["doctor_in_room", "conclusion_signed", "referral_issued"]
+    assert all(n["consultation_id"] == c.id for n in items)
+    for n in items:
+        assert DRAFT["diagnosis"]["text"] not in n["title"] and "J06" not in n["title"]
+    run_due(app)
+    mails = smtp.inbox.wait_for(3)
+    referral_mail = [m for m in mails if "направление" in m["Subject"]][0]
+    body = referral_mail.get_body(("plain",)).get_content()
+    assert "http://localhost:5000/referrals" in body
+    for m in mails:
+        text = m.get_body(("plain",)).get_content()
+        assert "J06" not in text and DRAFT["diagnosis"]["text"] not in text and "B03.016.002" not in text
+
+
+def test_second_opinion_steps_and_an_urgent_pick_up_notify_the_member(app, db, factory, w):
+    factory.user("cur", role="curator", consent=False)
+    anna, cur = ApiClient(app, "anna"), ApiClient(app, "cur")
+    r = anna.post(
+        "/api/v1/second-opinions",
+        json={"icd10": "M54.5", "condition": "Боль в спине", "question": "Нужна ли операция?"},
+    )
+    assert r.status_code == 201, r.json
+    assert (
+        cur.post(f"/api/v1/second-opinions/{r.json['id']}/status", json={"status": "contacted"}).status_code
+        == 200
+    )
+    [n] = anna.get("/api/v1/notifications", headers={"Accept-Language": "ru"}).json
+    assert n["kind"] == "opinion_status" and "куратор связался с вами" in n["title"]
+    assert "M54" not in n["title"] and "спине" not in n["title"]
+    assert ApiClient(app, "boris").get("/api/v1/notifications").json == []
 
 
 def test_the_doctor_running_late_is_told_once(app, db, factory, w):

@@ -22,7 +22,7 @@ DRAFT = {
     "objective": "Со слов пациента",
     "diagnosis": {"icd10": "j06.9", "text": "ОРВИ"},
     "recommendations": "Обильное питьё",
-    "referrals": ["Общий анализ крови"],
+    "referrals": [{"kind": "test", "code": "B03.016.002", "note": "натощак"}],
     "follow_up": "Через 5 дней",
 }
 
@@ -96,7 +96,16 @@ def test_doctor_writes_signs_and_the_member_reads(app, db, world):
     with db.session() as s:
         assert s.get(Consultation, cid).status == "completed"
     seen = anna.get(f"/api/v1/consultations/{cid}/conclusion").json
-    assert seen["complaints"] == DRAFT["complaints"] and seen["referrals"] == ["Общий анализ крови"]
+    assert seen["complaints"] == DRAFT["complaints"]
+    assert seen["referrals"] == [
+        {
+            "kind": "test",
+            "code": "B03.016.002",
+            "specialty": None,
+            "note": "натощак",
+            "title": "Общий (клинический) анализ крови",
+        }
+    ]
     assert "prescriptions are issued in the clinic" in seen["notice"]
 
 
@@ -217,7 +226,7 @@ def test_conclusion_pdf_has_extractable_cyrillic(app, world):
         world["anna"].full_name,
         "ОРВИ",
         "J06.9",
-        "Общий анализ крови",
+        "1. B03.016.002 Общий (клинический) анализ крови — натощак",
     ):
         assert expected in text
     assert api(app, "boris").get(f"/api/v1/consultations/{cid}/conclusion.pdf").status_code == 404

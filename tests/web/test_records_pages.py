@@ -24,7 +24,11 @@ DRAFT = {
     "objective": "Со слов пациента",
     "diagnosis": {"icd10": "J06.9", "text": "ОРВИ"},
     "recommendations": "Обильное питьё",
-    "referrals": ["Общий анализ крови", "Рентген грудной клетки"],
+    "referrals": [
+        {"kind": "test", "code": "B03.016.002"},
+        {"kind": "test", "code": "A06.09.007", "note": "в двух проекциях"},
+        {"kind": "specialist", "specialty": "ent"},
+    ],
     "follow_up": "Повторно через 5 дней",
 }
 
@@ -171,8 +175,9 @@ def test_the_member_sees_the_signed_conclusion_with_the_pdf_and_the_notice(app, 
         "J06.9",
         "ОРВИ",
         "Обильное питьё",
-        "Общий анализ крови",
-        "Рентген грудной клетки",
+        "B03.016.002 Общий (клинический) анализ крови",
+        "A06.09.007 Рентгенография легких — в двух проекциях",
+        "ЛОР",
         "Повторно через 5 дней",
         "Уточнение: температура 38,1",
         "Опечатка",
@@ -231,7 +236,12 @@ def test_the_editor_shows_the_draft_then_turns_read_only_once_signed(app, world)
     draft = doctor.get(f"/consultations/{cid}/conclusion").text
     assert 'data-save-state="saved"' in draft and "Кашель, температура 37,8" in draft
     assert 'name="diagnosis_icd10" class="icd10-code" value="J06.9"' in draft
-    assert "Общий анализ крови\nРентген грудной клетки" in draft
+    rows = re.findall(r'<li class="referral-row">.*?</li>', draft, re.S)
+    assert len(rows) == 3 + 1  # the last one is the template of a new row
+    assert 'value="B03.016.002"' in rows[0] and "Общий (клинический) анализ крови" in rows[0]
+    assert 'value="A06.09.007"' in rows[1] and 'value="в двух проекциях"' in rows[1]
+    assert re.search(r'<option value="specialist" selected>', rows[2])
+    assert re.search(r'<option value="ent" selected>', rows[2])
     sign(app, cid, body=DRAFT)
     signed = doctor.get(f"/consultations/{cid}/conclusion").text
     assert 'data-state="signed"' in signed and "<fieldset disabled>" in signed

@@ -54,7 +54,10 @@ def test_control_characters_are_refused_everywhere(app, world, bad):  # noqa: F8
         member.post(f"/api/v1/consultations/{cid}/messages", json={"text": bad}),
         member.post(f"/api/v1/consultations/{cid}/cancel", json={"reason": bad}),
         doctor.put(f"/api/v1/consultations/{cid}/conclusion", json={**DRAFT, "complaints": bad}),
-        doctor.put(f"/api/v1/consultations/{cid}/conclusion", json={**DRAFT, "referrals": [bad]}),
+        doctor.put(
+            f"/api/v1/consultations/{cid}/conclusion",
+            json={**DRAFT, "referrals": [{"kind": "in_person", "note": bad}]},
+        ),
         records.get(f"/api/v1/patients?q={bad}"),
         records.get(f"/api/v1/patients/{world['patient'].id}/record?text={bad}"),
         records.post(

@@ -1,8 +1,8 @@
 """Notifications (in-app), the e-mail outbox, notification preferences, and the marks of timed
 notices sent per consultation (reminders, the doctor running late).
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 """
 
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 import telemed.db
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
