@@ -370,3 +370,34 @@ def test_the_notifications_page_lists_and_saves_the_channels(app, db, factory, w
             s.scalar(select(func.count()).select_from(Notification).where(Notification.read_at.is_(None)))
             == 0
         )
+
+
+def test_a_doctor_taking_an_urgent_request_notifies_its_member(app, db, factory):
+    from tests.support import urgent as u
+
+    w = u.world(factory)
+    cid = u.ask(app, w["anna"])
+    assert inbox_of(db, w["anna"].id) == []
+    u.claim(app, u.user_of(app, "drt1"), cid)
+    [n] = ApiClient(app, "anna").get("/api/v1/notifications", headers={"Accept-Language": "ru"}).json
+    assert n["kind"] == "urgent_taken" and n["consultation_id"] == cid and "Терапевт" in n["title"]
+    assert ApiClient(app, "boris").get("/api/v1/notifications").json == []
+
+
+@pytest.mark.parametrize("role", ["member", "doctor", "records", "admin", "curator"])
+def test_every_role_reads_only_its_own_notifications(app, db, factory, w, role):
+    """The list, marking and the channels are each user's own, whatever the role."""
+    book(app, w["doctor"], factory)
+    [theirs] = inbox_of(db, w["anna"].id)
+    who = factory.user(f"someone-{role}", role=role, consent=role == "member")
+    client = ApiClient(app, who.username)
+    r = client.get("/api/v1/notifications")
+    assert r.status_code == 200 and r.json == [] and r.headers["X-Unread-Count"] == "0"
+    assert_error(client.post(f"/api/v1/notifications/{theirs.id}/read"), 404, "not_found")
+    assert client.post("/api/v1/notifications/read-all").json == {"marked": 0}
+    assert (
+        client.put("/api/v1/notification-preferences", json={"booked": {"email": False}}).status_code == 200
+    )
+    assert ApiClient(app, "anna").get("/api/v1/notification-preferences").json["booked"]["email"] is True
+    with db.session() as s:
+        assert s.get(Notification, theirs.id).read_at is None
