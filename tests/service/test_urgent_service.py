@@ -374,8 +374,10 @@ def test_a_claim_writes_the_queue_s_new_places_as_one_row_however_long_it_is(app
     assert [(e.event, e.room) for e in pending] == [
         ("urgent_status", f"consultation:{first}"),
         ("urgent_queue_moved", "specialty:therapist"),
+        ("notification", f"user:{w['anna'].id}"),  # «a doctor took your request», to her bell
     ]
-    assert [payload["queue"]["position"] for _e, _r, payload in _sent(app)[1:]] == list(range(1, 13))
+    moved = [payload for event, _r, payload in _sent(app) if event == "urgent_status"][1:]
+    assert [payload["queue"]["position"] for payload in moved] == list(range(1, 13))
 
 
 @pytest.mark.parametrize("who", ["drp", "drc", "anna", "boris"])
