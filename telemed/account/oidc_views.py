@@ -5,8 +5,8 @@ Both answer 404 when the login is not configured (``TELEMED_OIDC_ISSUER``). The 
 the user ``members.identity.user_for_identity`` finds (opening the server-side login session as the
 password login does, or leading to the member's second step when they enabled one), or answers a
 4xx page that says what to do: 400 when the provider or the ``state`` failed, 403 when the identity
-may not log in. Every outcome is written to the audit log (``account`` / ``oidc_login``; a new link
-also ``oidc_link`` with its patient).
+may not log in, 409 when the same first login ran twice at once. Every outcome is written to the
+audit log (``account`` / ``oidc_login``; a new link also ``oidc_link`` with its patient).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import logging
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from telemed.auth import second_factor
 from telemed.auth.actor import Actor
@@ -122,6 +123,8 @@ def callback():
     except identity.Refused as exc:
         _audit(None, "oidc_login", "denied")
         return _refused(403, exc.reason)
+    except IntegrityError:  # the same first login twice at once: the other one linked it; try again
+        return _refused(409, "provider")
     actor = Actor(id=user.id, role=user.role, name=user.full_name)
     if found.patient_id is not None:
         _audit(actor, "oidc_link", "done", user_id=user.id, patient_id=found.patient_id)

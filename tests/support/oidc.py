@@ -4,16 +4,18 @@ thread) and a helper that walks a whole login through it with a Flask test clien
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-import pytest
 import requests
 from oidc_provider_mock import run_server_in_thread
 
 
-@pytest.fixture(scope="session")
-def oidc_issuer():
-    """The provider's issuer URL (``http://localhost:<port>``), running for the whole session."""
+@contextmanager
+def provider() -> Iterator[str]:
+    """Run the provider (it requires a ``nonce``); yields its issuer URL, ``http://localhost:<port>``.
+    The root ``conftest.py`` runs one for the session (fixture ``oidc_issuer``)."""
     with run_server_in_thread(require_nonce=True) as server:
         yield f"http://localhost:{server.server_port}"
 
