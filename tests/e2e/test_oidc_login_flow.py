@@ -44,3 +44,24 @@ def test_a_member_logs_in_through_the_provider_and_lands_in_the_cabinet(
         assert page.locator("form[action='/logout']").count() == 1
     finally:
         context.close()
+
+
+def test_the_button_and_the_refusal_page_pass_axe_and_tap_targets_on_a_phone(app, browser, live, oidc_issuer):
+    from tests.e2e.test_accessibility import PHONE, severe_violations, small_targets
+
+    sub = oidc.provider_user(oidc_issuer, {"birthdate": "1990-05-17", "policy_number": "NO-SUCH"})
+    context = browser.new_context(base_url=live.url, viewport=PHONE, bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        assert severe_violations(page) == [] and small_targets(page) == []
+        page.click("text=Войти через Госуслуги")
+        page.fill("input[name=sub]", sub)
+        page.click("button:has-text('Authorize')")
+        page.wait_for_url(f"{live.url}/auth/oidc/callback**")
+        assert "Не нашли полис" in page.text_content("main")
+        assert severe_violations(page) == [] and small_targets(page) == []
+        page.click("text=Вернуться ко входу")
+        page.wait_for_url(f"{live.url}/login")
+    finally:
+        context.close()
