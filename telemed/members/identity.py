@@ -94,6 +94,8 @@ def _birthdate(raw: str | None) -> date:
 
 def user_for_identity(session: Session, passwords: Passwords, claims: Claims, *, now: datetime) -> Login:
     """The user this identity logs in (see the module's contract); raises :class:`Refused`."""
+    if not claims.subject or len(claims.subject) > 255 or len(claims.issuer) > 255:
+        raise Refused("missing_claim")  # no identity the table could hold
     link = session.scalar(
         select(OidcIdentity).where(
             OidcIdentity.issuer == claims.issuer, OidcIdentity.subject == claims.subject
