@@ -69,6 +69,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["telemed.storage"] = storage_from_url(
         app.config["STORAGE_URL"], endpoint_url=app.config["S3_ENDPOINT_URL"]
     )
+    from telemed.auth import oidc
+
+    oidc.init_app(app)  # OpenID Connect login, when TELEMED_OIDC_ISSUER is set
     from telemed.web import IdConverter
 
     app.url_map.converters["int"] = IdConverter
@@ -181,6 +184,7 @@ def _allowed_origins(app: Flask):
 
 
 def _register_blueprints(app: Flask) -> None:
+    from telemed.account.oidc_views import bp as oidc_bp
     from telemed.account.views import bp as account_bp
     from telemed.api import api
     from telemed.auth.otp_pages import bp as otp_bp
@@ -197,6 +201,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(oidc_bp)
     app.register_blueprint(otp_bp)
     app.register_blueprint(scheduling_bp)
     app.register_blueprint(video_bp)

@@ -53,6 +53,12 @@ DEFAULTS: dict[str, object] = {
     "SMTP_URL": None,  # smtp[s]://[user:password@]host[:port][?starttls=1]; unset: no e-mail is sent
     "MAIL_FROM": "Телемедицина <no-reply@localhost>",  # the From of notification e-mails
     "PUBLIC_URL": "http://localhost:5000",  # the service's address as members reach it (links in e-mails)
+    "OIDC_ISSUER": None,  # OpenID Connect login (Gosuslugi): the provider; <issuer>/.well-known/openid-configuration
+    "OIDC_CLIENT_ID": None,
+    "OIDC_CLIENT_SECRET": None,
+    "OIDC_SCOPES": "openid profile email",  # the policy claim's scope is added when it names one
+    "OIDC_POLICY_CLAIM": "policy_number",  # the claim holding the insurance policy number
+    "OIDC_PROVIDER": "oidc",  # "oidc" (plain OpenID Connect) or "esia" (telemed/auth/oidc.py EsiaAdapter)
 }
 
 _INT_KEYS = {
@@ -144,6 +150,38 @@ def _check_mail(cfg: dict[str, object]) -> None:
     cfg["PUBLIC_URL"] = public
 
 
+OIDC_PROVIDERS = ("oidc", "esia")
+
+
+def _check_oidc(cfg: dict[str, object]) -> None:
+    """OpenID Connect login is all or nothing: an issuer (an http(s) URL) needs a client id and the
+    reverse; the scopes always include ``openid``; the policy claim is a plain name."""
+    for key in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"):
+        cfg[key] = str(cfg[key] or "").strip() or None
+    issuer, client_id = cfg["OIDC_ISSUER"], cfg["OIDC_CLIENT_ID"]
+    if issuer:
+        parts = urlsplit(str(issuer))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"TELEMED_OIDC_ISSUER must be an http:// or https:// address, not {issuer!r}")
+        cfg["OIDC_ISSUER"] = str(issuer).rstrip("/")
+    if bool(issuer) != bool(client_id):
+        raise ConfigError("TELEMED_OIDC_ISSUER and TELEMED_OIDC_CLIENT_ID go together: set both or neither")
+    if cfg["OIDC_CLIENT_SECRET"] and not issuer:
+        raise ConfigError("TELEMED_OIDC_CLIENT_SECRET is set without TELEMED_OIDC_ISSUER")
+    scopes = str(cfg["OIDC_SCOPES"] or "").split()
+    cfg["OIDC_SCOPES"] = " ".join(dict.fromkeys(["openid", *scopes]))
+    claim = str(cfg["OIDC_POLICY_CLAIM"] or "").strip()
+    if not claim or not claim.replace("_", "").replace("-", "").replace(":", "").replace(".", "").isalnum():
+        raise ConfigError(f"TELEMED_OIDC_POLICY_CLAIM must be a claim name, not {claim!r}")
+    cfg["OIDC_POLICY_CLAIM"] = claim
+    provider = str(cfg["OIDC_PROVIDER"] or "").strip().lower()
+    if provider not in OIDC_PROVIDERS:
+        raise ConfigError(
+            f"TELEMED_OIDC_PROVIDER must be one of {', '.join(OIDC_PROVIDERS)}, not {provider!r}"
+        )
+    cfg["OIDC_PROVIDER"] = provider
+
+
 def _check_positive(cfg: dict[str, object]) -> None:
     for key in _POSITIVE_KEYS:
         value = cfg[key]
@@ -197,6 +235,7 @@ def load_config(overrides: dict | None = None) -> dict[str, object]:
     _check_redis(cfg, explicit)
     _check_positive(cfg)
     _check_mail(cfg)
+    _check_oidc(cfg)
     instance = Path(str(cfg["INSTANCE_DIR"] or Path.cwd() / "instance")).resolve()
     instance.mkdir(parents=True, exist_ok=True)
     cfg["INSTANCE_DIR"] = str(instance)

@@ -31,6 +31,15 @@ TEST_CONFIG = {
 
 
 @pytest.fixture(scope="session")
+def oidc_issuer():
+    """A real OpenID Connect provider for the session (``tests/support/oidc.py``): its issuer URL."""
+    from tests.support.oidc import provider
+
+    with provider() as issuer:
+        yield issuer
+
+
+@pytest.fixture(scope="session")
 def pg_server():
     bindir = find_bindir()
     if bindir is None:

@@ -37,6 +37,12 @@ def index():
     return redirect(url_for("auth.login"))
 
 
+def _login_page(**context) -> str:
+    """The login form; with OpenID Connect configured, also «Войти через Госуслуги»."""
+    oidc = current_app.extensions.get("telemed.oidc") is not None
+    return render_template("auth/login.html", oidc=oidc, **context)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @login_limited
 def login():
@@ -45,7 +51,7 @@ def login():
     without one) first."""
     demo = demo_code(now=now())
     if request.method == "GET":
-        return render_template("auth/login.html", next=request.args.get("next", ""), demo_code=demo)
+        return _login_page(next=request.args.get("next", ""), demo_code=demo)
     username = service.login_name(request.form.get("username", ""))[:64]
     password = request.form.get("password", "")[:1024]
     next_url = request.form.get("next")
@@ -59,7 +65,7 @@ def login():
             finish_login(s, user, now=now())
     except errors.InvalidCredentials as exc:
         flash(exc.render(translate), "error")
-        page = render_template("auth/login.html", next=next_url or "", username=username, demo_code=demo)
+        page = _login_page(next=next_url or "", username=username, demo_code=demo)
         return page, 401
     return redirect(safe_next(next_url) or home_for(user.role))
 

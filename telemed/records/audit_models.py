@@ -40,6 +40,7 @@ ACTIONS = frozenset(
     {
         *("read", "write", "sign", "addendum", "export", "search", "escalate_1", "escalate_2"),
         *("password_change", "end_session", "deactivate"),
+        *("oidc_login", "oidc_link"),  # a login through OpenID Connect; an identity linked to a patient
         *("share", "unshare"),  # a need-to-know e-card entry shown to doctors, or hidden again
     }
 )

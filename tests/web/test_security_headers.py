@@ -14,6 +14,8 @@ from tests.support.factories import PASSWORD, make_consultation
 
 USERS = (None, "anna", "drt", "rec", "adm", "cur")
 NOT_PAGES = ("healthz", "readyz", "metrics", "static", "favicon")  # favicon: a redirect to the static SVG
+# OpenID Connect: redirects to and from the provider (404 when not configured), tested in tests/web/test_oidc_login.py
+NOT_PAGES += ("oidc.login", "oidc.callback")
 MEDIA_PAGES = ("room.room", "video.check")
 
 
