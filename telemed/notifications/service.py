@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from telemed import errors
+from telemed.auth import invitations
 from telemed.auth.models import User
 from telemed.notifications import kinds
 from telemed.notifications.models import MailMessage, Notification, NotificationPreference
@@ -260,3 +261,16 @@ def set_preferences(session: Session, user_id: int, data: object) -> dict[str, d
 def recipients(*user_ids: int | None) -> list[int]:
     """The distinct users among ``user_ids`` (None left out), in order."""
     return list(dict.fromkeys(u for u in user_ids if u is not None))
+
+
+@invitations.invited.connect
+def _invite(
+    _sender: object, *, session: Session, pairs: Sequence[tuple[int, int]], now: datetime, **_kw
+) -> None:
+    """Invitations were written: each user gets an ``invite`` notification (its e-mail carries the
+    one-time link, minted when it is sent)."""
+    notify(
+        session,
+        [Notice(u, "invite", {"invitation_id": i}, dedupe_key=f"invite:{i}") for u, i in pairs],
+        now=now,
+    )

@@ -34,6 +34,7 @@ OBJECT_TYPES = frozenset(
         "complaint",  # the curator service's complaints (a consultation's rating and the patient)
         "second_opinion",  # a second medical opinion request
         "referral",  # a member's list of referrals
+        "contract",  # an insurance contract, its programme and insured list (admins)
     }
 )
 ACTIONS = frozenset(
@@ -41,6 +42,7 @@ ACTIONS = frozenset(
         *("read", "write", "sign", "addendum", "export", "search", "escalate_1", "escalate_2"),
         *("password_change", "end_session", "deactivate"),
         *("share", "unshare"),  # a need-to-know e-card entry shown to doctors, or hidden again
+        "import",  # an insured list applied to a contract
     }
 )
 OUTCOMES = frozenset({"allowed", "denied", "done"})  # done: a step the system took (no access decided)
