@@ -8,7 +8,7 @@ from telemed.api.contract import DATE_TIME, TEXT_PATTERN
 from telemed.auth.roles import Role
 from telemed.catalog.specialties import BY_CODE
 from telemed.inputs import SPACE_CHARS
-from telemed.notifications.kinds import CHANNELS, KINDS
+from telemed.notifications.kinds import CHANNELS, CHOOSABLE, KINDS
 from telemed.records import referral_catalogue, referrals
 from telemed.records.conclusions import DIAGNOSIS_TEXT_MAX
 from telemed.records.icd10 import LOOSE_CODE_PATTERN
@@ -456,7 +456,7 @@ SCHEMAS: dict[str, dict] = {
                 "type": "object",
                 "properties": {channel: {"type": "boolean"} for channel in CHANNELS},
             }
-            for kind in KINDS
+            for kind in CHOOSABLE
         },
     },
     "DoctorRating": {

@@ -29,6 +29,8 @@ KINDS = (
     "urgent_taken",
     "invite",
 )
+#: The kinds a user turns on or off (an invitation always goes out: its reader has no settings yet).
+CHOOSABLE = tuple(k for k in KINDS if k != "invite")
 CHANNELS = ("in_app", "email")
 
 #: What a member reads in the settings for each kind.

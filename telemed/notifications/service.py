@@ -227,8 +227,8 @@ def as_json(n: Notification, reader: Reader) -> dict[str, Any]:
 
 def preferences(session: Session, user_id: int) -> dict[str, dict[str, bool]]:
     """``{kind: {in_app, email}}`` for every kind, the defaults (on) filled in."""
-    chosen = enabled_channels(session, [user_id], kinds.KINDS)
-    return {k: {c: chosen.get((user_id, k, c), True) for c in kinds.CHANNELS} for k in kinds.KINDS}
+    chosen = enabled_channels(session, [user_id], kinds.CHOOSABLE)
+    return {k: {c: chosen.get((user_id, k, c), True) for c in kinds.CHANNELS} for k in kinds.CHOOSABLE}
 
 
 def set_preferences(session: Session, user_id: int, data: object) -> dict[str, dict[str, bool]]:
@@ -237,7 +237,7 @@ def set_preferences(session: Session, user_id: int, data: object) -> dict[str, d
     if not isinstance(data, dict):
         raise errors.ValidationFailed(_l("Send {kind: {in_app, email}}."))
     for kind, channels in data.items():
-        if kind not in kinds.KINDS or not isinstance(channels, dict):
+        if kind not in kinds.CHOOSABLE or not isinstance(channels, dict):
             raise errors.ValidationFailed(_l("Unknown notification kind."), details={"field": str(kind)})
         for channel, value in channels.items():
             if channel not in kinds.CHANNELS or not isinstance(value, bool):
