@@ -113,7 +113,7 @@ def _read(data: dict, *, partial: bool) -> dict[str, Any]:
         raise errors.ValidationFailed(_l("Send a JSON object."))
     values: dict[str, Any] = {}
     for name in FIELDS:
-        if name in data and data[name] is not None:
+        if name in data:  # null is refused as every other wrong value
             values[name] = _READERS[name](data)
         elif not partial and name in _DEFAULTS:
             values[name] = _DEFAULTS[name]

@@ -12,7 +12,7 @@ from telemed.admin import contracts
 from telemed.admin import insured_apply as insured
 from telemed.api import api, parsing
 from telemed.api.chat import MULTIPART_OVERHEAD
-from telemed.api.contract import Body, ChoiceParam, Flag, IntParam, Raw, Text, date_schema, documented
+from telemed.api.contract import Body, ChoiceParam, IntParam, Raw, documented, trimmed_at_least
 from telemed.api.openapi_parts import array_of, json_response, ref
 from telemed.auth.web import current_actor
 from telemed.catalog.specialties import CODES
@@ -24,21 +24,30 @@ from telemed.web import database, db_session, now
 IMPORT_MAX_MB = 64  # 100,000 rows take about 12 MB as CSV
 SPOOL_BYTES = 8 * 1024 * 1024
 
-_DAY = "A date (YYYY-MM-DD)"
+_DAY = {
+    "type": "string",
+    "format": "date",
+    "pattern": r"^(19|2[01])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+}
 _SPECIALTIES = {"type": "array", "items": {"type": "string", "enum": list(CODES)}, "maxItems": 40}
 _LIMIT = {"type": "integer", "minimum": 0, "maximum": contracts.LIMIT_MAX}
+_BOOL = {"type": "boolean"}
+
+
+def _text(max_len: int) -> dict:
+    return {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": trimmed_at_least(1)}
 
 
 def _fields(required: bool) -> tuple:
+    """The programme's fields; absent ones keep their value (PUT) or default (POST: telemedicine
+    and urgent true, psychologist_limit 3); null is refused."""
     return (
-        Text("number", contracts.NUMBER_MAX, required=required),
-        Text("client", contracts.CLIENT_MAX, required=required),
-        Raw("starts_on", date_schema(f"The first day: {_DAY}"), required=required),
-        Raw("ends_on", date_schema(f"The last day: {_DAY}"), required=required),
-        Flag("telemedicine", required=False),
-        Flag(
-            "urgent", required=False, description="Urgent (on-demand) consultations included (default true)"
-        ),
+        Raw("number", _text(contracts.NUMBER_MAX), required=required),
+        Raw("client", _text(contracts.CLIENT_MAX), required=required),
+        Raw("starts_on", {**_DAY, "description": "The first day (YYYY-MM-DD)"}, required=required),
+        Raw("ends_on", {**_DAY, "description": "The last day (YYYY-MM-DD)"}, required=required),
+        Raw("telemedicine", _BOOL),
+        Raw("urgent", {**_BOOL, "description": "Urgent (on-demand) consultations included"}),
         Raw("covered_specialties", _SPECIALTIES, required=required),
         Raw("psychologist_limit", _LIMIT),
     )
