@@ -14,10 +14,10 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from telemed.admin import contracts
@@ -90,6 +90,7 @@ def load_existing(session: Session, contract_id: int) -> dict[str, Existing]:
         .join(Patient, Patient.id == Policy.patient_id)
         .outerjoin(User, User.id == Patient.user_id)
         .where(Policy.contract_id == contract_id)
+        .execution_options(yield_per=CHUNK * 5)  # streamed: only the dict is kept
     )
     return {r[0]: Existing(r[1], r[2], r[3], r[4], r[5], r[6], r[7], (r[8] or "").lower()) for r in rows}
 
@@ -311,9 +312,14 @@ def _create(
             }
             for r in chunk
         ]
-        ids = session.scalars(
-            insert(Patient).returning(Patient.id, sort_by_parameter_order=True), patients
-        ).all()
+        # Core, not the ORM's bulk insert: that leaves out None values, so rows with and without an
+        # account would go in as many small statements.
+        table = cast(Table, Patient.__table__)
+        ids = (
+            session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), patients)
+            .scalars()
+            .all()
+        )
         session.execute(
             insert(Policy),
             [

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from telemed.auth.models import Invitation, User
 from telemed.members.models import Guardianship, Patient, Policy
 from telemed.notifications.models import Notification
+from telemed.scheduling.entitlements import psychologist_used
 from telemed.scheduling.models import Consultation
 from tests.support.clients import ApiClient
 from tests.support.factories import make_consultation
@@ -244,3 +245,5 @@ def test_a_policy_ended_early_cancels_later_consultations_and_tells_the_member(d
             select(Notification).where(Notification.user_id == member.id, Notification.kind == "cancelled")
         ).all()
         assert [n.consultation_id for n in told] == [dropped.id]
+        # the psychologist consultation cancelled no longer counts: only the kept one does
+        assert psychologist_used(s, patient.id, contract.id) == 1
