@@ -112,17 +112,21 @@ def iter_csv(stream: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
 def iter_xlsx(stream: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
     """``(line, cells)`` of the first sheet of an XLSX workbook (read-only, streamed)."""
     import zipfile
+    from xml.etree.ElementTree import ParseError
 
     from openpyxl import load_workbook
 
+    broken = (zipfile.BadZipFile, ParseError, KeyError, IndexError, OSError, ValueError, TypeError)
     try:
         book = load_workbook(stream, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except broken as exc:
         raise BadFile() from exc
     try:
-        sheet = book.worksheets[0]
-        for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        for line, cells in enumerate(rows, start=1):
             yield line, list(cells)
+    except broken as exc:  # a part of the workbook is malformed
+        raise BadFile() from exc
     finally:
         book.close()
 

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date
 
 import pytest
 
 from telemed import errors
 from telemed.admin import contracts
-from telemed.admin.insured_import import BadFile, Existing, Row, RowError, check, iter_csv, read_rows
+from telemed.admin.insured_import import (
+    BadFile,
+    Existing,
+    Row,
+    RowError,
+    check,
+    iter_csv,
+    iter_xlsx,
+    read_rows,
+)
 from telemed.auth.actor import Actor
 
 HEADER = "email,valid_to,valid_from,main_policy_number,relation,birth_date,full_name,policy_number"
@@ -96,3 +106,17 @@ def test_only_admins_manage_contracts(role):
     with pytest.raises(errors.NotPermitted):
         contracts.check_admin(Actor(id=1, role=role, name="X"))
     contracts.check_admin(Actor(id=1, role="admin", name="X"))
+
+
+def _broken_workbook() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("[Content_Types].xml", "<unclosed")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("data", [b"PK\x03\x04 not a zip", _broken_workbook()])
+def test_a_broken_workbook_is_a_bad_file(data):
+    with pytest.raises(BadFile) as caught:
+        list(read_rows(iter_xlsx(io.BytesIO(data))))
+    assert caught.value.reason == "bad_file"
