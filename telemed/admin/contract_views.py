@@ -93,6 +93,9 @@ def import_insured(contract_id: int):
     dry_run = request.form.get("action") != "apply"
     with audited("contract", "read" if dry_run else "import", object_id=contract_id) as ctx:
         contracts.check_admin(ctx["actor"])
+        if (request.content_length or 0) > insured.MAX_MB * 1024 * 1024:
+            flash(_("The file is larger than %(max_upload_mb)s MB.", max_upload_mb=insured.MAX_MB), "error")
+            return redirect(url_for("admin_contracts.contract_page", contract_id=contract_id))
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             flash(_("Choose a CSV or XLSX file."), "error")

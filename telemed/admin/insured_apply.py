@@ -41,6 +41,7 @@ from telemed.scheduling import notices, signals
 from telemed.scheduling.models import Consultation, Status
 
 CHUNK = 1000
+MAX_MB = 64  # the largest insured list taken (100,000 rows are about 12 MB as CSV)
 XLSX_MAGIC = b"PK\x03\x04"
 #: What a member reads as the reason of a consultation cancelled because their policy ended.
 POLICY_ENDED_REASON = "Полис ДМС закончился раньше срока консультации"

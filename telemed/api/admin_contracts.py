@@ -21,7 +21,7 @@ from telemed.records.audit_web import audited
 from telemed.translatable import _l
 from telemed.web import database, db_session, now
 
-IMPORT_MAX_MB = 64  # 100,000 rows take about 12 MB as CSV
+IMPORT_MAX_MB = insured.MAX_MB
 SPOOL_BYTES = 8 * 1024 * 1024
 
 _DAY = {
