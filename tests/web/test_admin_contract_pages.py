@@ -116,3 +116,12 @@ def test_other_roles_are_refused(app, factory, role):
 def test_anonymous_visitors_are_sent_to_log_in(app, factory):
     r = app.test_client().get("/admin/contracts")
     assert r.status_code in (302, 401)
+
+
+def test_the_pages_speak_english_when_asked(factory, adm):
+    contract = factory.contract()
+    ru = adm.get(f"/admin/contracts/{contract.id}").text
+    assert "Список застрахованных" in ru and "Администрирование" in ru
+    en = adm.get(f"/admin/contracts/{contract.id}?lang=en").text
+    assert "Insured list" in en and "Administration" in en and "Check" in en
+    assert "Contracts" in adm.get("/admin/contracts").text  # the choice is remembered
