@@ -1,6 +1,6 @@
 """Imports every model module so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from telemed.auth.models import ApiToken, ConsentRecord, LoginSession, Role, User  # noqa: F401
+from telemed.auth.models import ApiToken, ConsentRecord, Invitation, LoginSession, Role, User  # noqa: F401
 from telemed.auth.oidc_models import OidcIdentity  # noqa: F401
 from telemed.catalog.models import Doctor, Specialty  # noqa: F401
 from telemed.chat.models import Message, ReadMark  # noqa: F401

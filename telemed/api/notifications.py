@@ -20,7 +20,7 @@ _CHANNELS = {
 }
 PREFERENCES = Body(
     "NotificationPreferencesRequest",
-    tuple(Raw(kind, _CHANNELS) for kind in kinds.KINDS),
+    tuple(Raw(kind, _CHANNELS) for kind in kinds.CHOOSABLE),
     required=False,
     closed=True,
 )

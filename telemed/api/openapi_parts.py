@@ -8,7 +8,7 @@ from telemed.api.contract import DATE_TIME, TEXT_PATTERN
 from telemed.auth.roles import Role
 from telemed.catalog.specialties import BY_CODE
 from telemed.inputs import SPACE_CHARS
-from telemed.notifications.kinds import CHANNELS, KINDS
+from telemed.notifications.kinds import CHANNELS, CHOOSABLE, KINDS
 from telemed.records import referral_catalogue, referrals
 from telemed.records.conclusions import DIAGNOSIS_TEXT_MAX
 from telemed.records.icd10 import LOOSE_CODE_PATTERN
@@ -52,6 +52,54 @@ ATTACHMENT_BYTES = {
 
 
 SCHEMAS: dict[str, dict] = {
+    "AdminContract": {
+        "type": "object",
+        "required": [
+            "id",
+            "number",
+            "client",
+            "starts_on",
+            "ends_on",
+            "telemedicine",
+            "urgent",
+            "covered_specialties",
+            "psychologist_limit",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "number": {"type": "string"},
+            "client": {"type": "string"},
+            "starts_on": {"type": "string", "format": "date"},
+            "ends_on": {"type": "string", "format": "date"},
+            "telemedicine": {"type": "boolean"},
+            "urgent": {"type": "boolean"},
+            "covered_specialties": {"type": "array", "items": {"type": "string"}},
+            "psychologist_limit": {"type": "integer"},
+        },
+    },
+    "InsuredImport": {
+        "type": "object",
+        "required": ["applied", "rows", "created", "updated", "unchanged", "errors"],
+        "properties": {
+            "applied": {"type": "boolean"},
+            "rows": {"type": "integer"},
+            "created": {"type": "integer"},
+            "updated": {"type": "integer"},
+            "unchanged": {"type": "integer"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["line", "reason"],
+                    "properties": {
+                        "line": {"type": "integer"},
+                        "reason": {"type": "string"},
+                        "field": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -408,7 +456,7 @@ SCHEMAS: dict[str, dict] = {
                 "type": "object",
                 "properties": {channel: {"type": "boolean"} for channel in CHANNELS},
             }
-            for kind in KINDS
+            for kind in CHOOSABLE
         },
     },
     "DoctorRating": {

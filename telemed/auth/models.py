@@ -14,6 +14,7 @@ __all__ = [
     "ApiToken",
     "ConsentRecord",
     "CredentialEndings",
+    "Invitation",
     "LoginSession",
     "OtpEnrolment",
     "RecoveryCode",
@@ -100,6 +101,20 @@ class ApiToken(Base):
     client_addr: Mapped[str | None] = mapped_column(String(ADDRESS_MAX))
 
     user: Mapped[User] = relationship()
+
+
+class Invitation(Base):
+    """A one-time invitation to set a password (``auth.invitations``). The link's token is minted
+    when the e-mail is sent; only its SHA-256 is stored, and a new one voids the older."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # None until sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CredentialEndings(Base):

@@ -1,4 +1,4 @@
-"""Pages: log in, log out, personal-data consent, language."""
+"""Pages: log in, log out, an invitation's password, personal-data consent, language."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from telemed import errors
-from telemed.auth import second_factor, service
+from telemed.auth import invitations, password_policy, second_factor, service
 from telemed.auth.limits import login_limited
 from telemed.auth.login_flow import begin_second_step, demo_code, finish_login, safe_next
 from telemed.auth.models import User
@@ -68,6 +68,35 @@ def login():
         page = _login_page(next=next_url or "", username=username, demo_code=demo)
         return page, 401
     return redirect(safe_next(next_url) or home_for(user.role))
+
+
+@bp.route("/auth/invite/<token>", methods=["GET", "POST"])
+@login_limited
+def invite(token: str):
+    """An invitation's one-time link: set a password (``password_policy``), then log in as usual
+    (consent first, as every member). A used, expired or unknown link is 404."""
+    token = token[:128]
+    with database().transaction() as s:
+        invitation = invitations.find(s, token, now=now())
+        user = s.get(User, invitation.user_id)
+        username = user.username if user else ""
+    page = {"token": token, "username": username, "min_length": password_policy.MIN_LENGTH}
+    if request.method == "GET":
+        return render_template("auth/invite.html", **page)
+    try:
+        with database().transaction() as s:
+            invitations.accept(
+                s,
+                current_app.extensions["telemed.passwords"],
+                token,
+                request.form.get("password", "")[:1024],
+                now=now(),
+            )
+    except errors.WeakPassword as exc:
+        flash(exc.render(translate), "error")
+        return render_template("auth/invite.html", **page), 422
+    flash(_("Your password is set. Log in with it."), "info")
+    return redirect(url_for("auth.login"))
 
 
 @bp.post("/logout")

@@ -60,6 +60,7 @@ class Contract(Base):
     telemedicine: Mapped[bool] = mapped_column(default=True)
     covered_specialties: Mapped[list[str]] = mapped_column(JSON, default=list)
     psychologist_limit: Mapped[int] = mapped_column(default=3)
+    urgent: Mapped[bool] = mapped_column(default=True)  # urgent (on-demand) consultations included
 
 
 class Policy(Base):

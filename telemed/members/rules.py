@@ -20,6 +20,7 @@ class PolicyFacts:
     telemedicine: bool
     covered_specialties: frozenset[str]
     psychologist_limit: int
+    urgent: bool = True  # the programme includes urgent (on-demand) consultations
 
     def active_on(self, day: date) -> bool:
         return (

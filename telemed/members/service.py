@@ -77,6 +77,7 @@ def to_facts(policy: Policy) -> rules.PolicyFacts:
         telemedicine=c.telemedicine,
         covered_specialties=frozenset(c.covered_specialties or ()),
         psychologist_limit=c.psychologist_limit,
+        urgent=c.urgent,
     )
 
 

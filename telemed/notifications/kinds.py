@@ -27,7 +27,10 @@ KINDS = (
     "referral_issued",
     "opinion_status",
     "urgent_taken",
+    "invite",
 )
+#: The kinds a user turns on or off (an invitation always goes out: its reader has no settings yet).
+CHOOSABLE = tuple(k for k in KINDS if k != "invite")
 CHANNELS = ("in_app", "email")
 
 #: What a member reads in the settings for each kind.
@@ -42,6 +45,7 @@ LABELS: dict[str, Text] = {
     "referral_issued": _l("A referral is issued"),
     "opinion_status": _l("Second opinion: the request moved"),
     "urgent_taken": _l("A doctor took the urgent request"),
+    "invite": _l("Invitation to the personal cabinet"),
 }
 
 _TITLES: dict[str, str] = {
@@ -55,6 +59,7 @@ _TITLES: dict[str, str] = {
     "referral_issued": _l("The doctor issued a referral: %(specialty)s, %(time)s").msgid,
     "opinion_status": _l("Second opinion request no. %(opinion_id)s: %(status)s").msgid,
     "urgent_taken": _l("A doctor took your urgent request: %(specialty)s").msgid,
+    "invite": _l("Invitation to the telemedicine personal cabinet").msgid,
 }
 
 _OPINION_STATUSES: dict[str, str] = {
@@ -73,6 +78,9 @@ _BODIES: dict[str, str] = {
         "Stay in the room: the doctor will join as soon as the previous consultation ends."
     ).msgid,
     "opinion_status": _l("Open the request to see the details.").msgid,
+    "invite": _l(
+        "Your login: %(username)s. Set your password with the one-time link below (valid for 7 days)."
+    ).msgid,
 }
 
 
@@ -102,6 +110,7 @@ def _values(params: Mapping[str, object], locale: str, tz: str) -> dict[str, obj
         "reason": params.get("reason") or "",
         "opinion_id": params.get("opinion_id", ""),
         "check_url": params.get("check_url", ""),
+        "username": params.get("username", ""),
     }
 
 

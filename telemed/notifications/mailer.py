@@ -21,6 +21,7 @@ import secrets
 import smtplib
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -30,6 +31,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from telemed.auth import invitations
 from telemed.auth.models import User
 from telemed.db import Database
 from telemed.notifications import ics, kinds
@@ -122,14 +124,32 @@ def message_id(notification_id: int, public_url: str) -> str:
     return f"<notification-{notification_id}@{urlsplit(public_url).hostname or 'telemed'}>"
 
 
+class InvitationClosed(Exception):
+    """An ``invite`` notification whose invitation is used, expired or gone: nothing to send."""
+
+
 def build(
-    n: Notification, user: User, to_addr: str, settings: MailSettings, *, now: datetime
+    n: Notification,
+    user: User,
+    to_addr: str,
+    settings: MailSettings,
+    *,
+    now: datetime,
+    mint: Callable[[int], str | None] | None = None,
 ) -> EmailMessage:
     """The e-mail of notification ``n`` to ``user`` in their language: subject = the title; the
-    body, a link to the cabinet; an ``.ics`` for bookings and cancellations."""
+    body, a link to the cabinet; an ``.ics`` for bookings and cancellations. An ``invite`` gets
+    its one-time link from ``mint`` (a fresh token for the invitation, made now: a retry voids
+    the older link); ``InvitationClosed`` when there is none to give."""
     reader = reader_of(user, settings.default)
     gettext = translations(reader.locale).gettext
     params = dict(n.params or {})
+    if n.kind == "invite":
+        token = mint(int(params.get("invitation_id") or 0)) if mint else None
+        if token is None:
+            raise InvitationClosed(n.id)
+        params["path"] = invitations.PATH + token
+        params["username"] = user.username
     if isinstance(params.get("check_url"), str) and params["check_url"].startswith("/"):
         params["check_url"] = settings.public_url + params["check_url"]
     subject = kinds.title(n.kind, params, locale=reader.locale, tz=reader.tz)
@@ -242,6 +262,14 @@ def discard_pending(db: Database, *, now: datetime, reason: str = "no SMTP serve
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _minter(db: Database, now: datetime) -> Callable[[int], str | None]:
+    def mint(invitation_id: int) -> str | None:
+        with db.transaction() as s:
+            return invitations.mint(s, invitation_id, now=now)
+
+    return mint
+
+
 def send_batch(
     db: Database, smtp: SmtpSettings, settings: MailSettings, *, now: datetime, limit: int = BATCH
 ) -> tuple[int, int]:
@@ -257,6 +285,7 @@ def send_batch(
         ).all()
         by_id = {n.id: (n, u) for n, u in loaded}
         s.expunge_all()
+    minter = _minter(db, now)
     to_mark: list[int] = []  # sent since the last mark
     done: set[int] = set()  # sent or failed
     failures: list[tuple[int, int, str, bool]] = []
@@ -270,9 +299,12 @@ def send_batch(
                 if pair is None:  # the notification is gone with its user
                     failures.append((mail_id, attempts, "notification deleted", True))
                 else:
-                    conn.send_message(build(pair[0], pair[1], to_addr, settings, now=now), to_addrs=[to_addr])
+                    message = build(pair[0], pair[1], to_addr, settings, now=now, mint=minter)
+                    conn.send_message(message, to_addrs=[to_addr])
                     to_mark.append(mail_id)
                     sent += 1
+            except InvitationClosed:
+                failures.append((mail_id, attempts, "invitation used or expired", True))
             except smtplib.SMTPRecipientsRefused as exc:
                 code = next(iter(exc.recipients.values()))[0]
                 failures.append((mail_id, attempts, f"refused: {code}", 500 <= code < 600))

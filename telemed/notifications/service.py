@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from telemed import errors
+from telemed.auth import invitations
 from telemed.auth.models import User
 from telemed.notifications import kinds
 from telemed.notifications.models import MailMessage, Notification, NotificationPreference
@@ -226,8 +227,8 @@ def as_json(n: Notification, reader: Reader) -> dict[str, Any]:
 
 def preferences(session: Session, user_id: int) -> dict[str, dict[str, bool]]:
     """``{kind: {in_app, email}}`` for every kind, the defaults (on) filled in."""
-    chosen = enabled_channels(session, [user_id], kinds.KINDS)
-    return {k: {c: chosen.get((user_id, k, c), True) for c in kinds.CHANNELS} for k in kinds.KINDS}
+    chosen = enabled_channels(session, [user_id], kinds.CHOOSABLE)
+    return {k: {c: chosen.get((user_id, k, c), True) for c in kinds.CHANNELS} for k in kinds.CHOOSABLE}
 
 
 def set_preferences(session: Session, user_id: int, data: object) -> dict[str, dict[str, bool]]:
@@ -236,7 +237,7 @@ def set_preferences(session: Session, user_id: int, data: object) -> dict[str, d
     if not isinstance(data, dict):
         raise errors.ValidationFailed(_l("Send {kind: {in_app, email}}."))
     for kind, channels in data.items():
-        if kind not in kinds.KINDS or not isinstance(channels, dict):
+        if kind not in kinds.CHOOSABLE or not isinstance(channels, dict):
             raise errors.ValidationFailed(_l("Unknown notification kind."), details={"field": str(kind)})
         for channel, value in channels.items():
             if channel not in kinds.CHANNELS or not isinstance(value, bool):
@@ -260,3 +261,16 @@ def set_preferences(session: Session, user_id: int, data: object) -> dict[str, d
 def recipients(*user_ids: int | None) -> list[int]:
     """The distinct users among ``user_ids`` (None left out), in order."""
     return list(dict.fromkeys(u for u in user_ids if u is not None))
+
+
+@invitations.invited.connect
+def _invite(
+    _sender: object, *, session: Session, pairs: Sequence[tuple[int, int]], now: datetime, **_kw
+) -> None:
+    """Invitations were written: each user gets an ``invite`` notification (its e-mail carries the
+    one-time link, minted when it is sent)."""
+    notify(
+        session,
+        [Notice(u, "invite", {"invitation_id": i}, dedupe_key=f"invite:{i}") for u, i in pairs],
+        now=now,
+    )

@@ -48,7 +48,7 @@ def page():
         items=shown,
         more=shown[-1]["id"] if len(shown) == 50 else None,
         preferences=notifications.preferences(s, actor.id),
-        labels={k: kinds.label(k, reader.locale) for k in kinds.KINDS},
+        labels={k: kinds.label(k, reader.locale) for k in kinds.CHOOSABLE},
         has_email=bool(getattr(current_user, "email", None)),
     )
 
@@ -78,7 +78,7 @@ def open_one(notification_id: int):
 def save_preferences():
     """The channels form: a checkbox per kind and channel (unchecked: off)."""
     chosen = set(request.form.getlist("on"))
-    data = {k: {c: f"{k}:{c}" in chosen for c in kinds.CHANNELS} for k in kinds.KINDS}
+    data = {k: {c: f"{k}:{c}" in chosen for c in kinds.CHANNELS} for k in kinds.CHOOSABLE}
     with database().transaction() as s:
         notifications.set_preferences(s, current_actor().id, data)
     flash(_("Notification settings saved."), "success")

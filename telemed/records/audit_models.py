@@ -34,6 +34,7 @@ OBJECT_TYPES = frozenset(
         "complaint",  # the curator service's complaints (a consultation's rating and the patient)
         "second_opinion",  # a second medical opinion request
         "referral",  # a member's list of referrals
+        "contract",  # an insurance contract, its programme and insured list (admins)
     }
 )
 ACTIONS = frozenset(
@@ -42,6 +43,7 @@ ACTIONS = frozenset(
         *("password_change", "end_session", "deactivate"),
         *("oidc_login", "oidc_link"),  # a login through OpenID Connect; an identity linked to a patient
         *("share", "unshare"),  # a need-to-know e-card entry shown to doctors, or hidden again
+        "import",  # an insured list applied to a contract
     }
 )
 OUTCOMES = frozenset({"allowed", "denied", "done"})  # done: a step the system took (no access decided)

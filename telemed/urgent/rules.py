@@ -11,6 +11,7 @@ from telemed import errors
 from telemed.catalog.specialties import PEDIATRICIAN, THERAPIST, SpecialtyInfo
 from telemed.members.rules import PolicyFacts, is_adult_on
 from telemed.scheduling.rules import check_coverage
+from telemed.translatable import _l
 
 #: The highest escalation level: 1 alerts every doctor of the specialty, 2 offers a planned slot.
 MAX_LEVEL = 2
@@ -39,7 +40,7 @@ class RequestFacts:
 def check_request(f: RequestFacts) -> None:
     """Raise the first rule ``f`` breaks, in the booking's order: who may ask (``NotGuardian``),
     consent (``ConsentRequired``), an active policy (``PolicyInactive``), telemedicine and the
-    specialty covered (``NotCovered``). No slot, no quota."""
+    specialty covered, urgent care in the programme (``NotCovered``). No slot, no quota."""
     if not (f.requester_is_patient or f.requester_is_guardian):
         raise errors.NotGuardian()
     if not f.consent_accepted:
@@ -47,6 +48,8 @@ def check_request(f: RequestFacts) -> None:
     if f.policy is None:
         raise errors.PolicyInactive()
     check_coverage(f.policy, f.specialty)
+    if not f.policy.urgent:
+        raise errors.NotCovered(_l("The insurance programme does not include urgent consultations."))
 
 
 @dataclass(frozen=True)

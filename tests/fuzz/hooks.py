@@ -26,6 +26,8 @@ SEMANTIC_RULES = {
     ("PUT /consultations/{id}/conclusion", "referrals[].code"): "a test has a code, other kinds none",
     ("PUT /consultations/{id}/conclusion", "referrals[].specialty"): "a specialist has one, a test none",
     ("POST /patients/{id}/record/visits", "date"): "a visit is not in the future",
+    ("POST /admin/contracts", "ends_on"): "a contract does not end before it starts",
+    ("PUT /admin/contracts/{id}", "ends_on"): "a contract does not end before it starts",
 }
 
 

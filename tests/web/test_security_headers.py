@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from telemed.auth import invitations
 from tests.conftest import empty_tables, make_app
 from tests.support.clients import ApiClient, csrf_token, page_login
 from tests.support.factories import PASSWORD, make_consultation
@@ -34,7 +35,13 @@ def world(factory):
         "/api/v1/second-opinions", json={"icd10": "M54.5", "condition": "Боль", "question": "Что делать?"}
     )
     assert opinion.status_code == 201, opinion.json
+    newbie = factory.user("newbie", consent=False)
+    with factory.db.transaction() as s:
+        invitation = invitations.invite(s, newbie.id, now=datetime.now(UTC))
+        token = invitations.mint(s, invitation.id, now=datetime.now(UTC))
     return {
+        "contract": contract,
+        "invite_token": token,
         "consultation": c,
         "patient": patient,
         "doctor": doctor,
@@ -52,6 +59,8 @@ def page_urls(app, world) -> dict[str, str]:
         "slot_id": world["slot"].id,
         "opinion_id": world["opinion"],
         "code": "therapist",
+        "contract_id": world["contract"].id,
+        "token": world["invite_token"],
     }
     urls = {}
     for rule in app.url_map.iter_rules():
