@@ -67,6 +67,7 @@ LAYERS = [
     "account",
     "feedback",
     "opinions",
+    "admin",
     "api",
     "ops",
 ]

@@ -34,6 +34,10 @@ OBJECT_TYPES = frozenset(
         "complaint",  # the curator service's complaints (a consultation's rating and the patient)
         "second_opinion",  # a second medical opinion request
         "referral",  # a member's list of referrals
+        "doctor",  # the admin area: a doctor's profile or photo (object_id: the doctor's id)
+        "schedule",  # a doctor's weekly template, exceptions, slot generation (the doctor's id)
+        "roster",  # the urgent duty roster (object_id: a shift's id)
+        "staff_user",  # a staff account created or its second factor reset (the user's id)
     }
 )
 ACTIONS = frozenset(
@@ -41,6 +45,7 @@ ACTIONS = frozenset(
         *("read", "write", "sign", "addendum", "export", "search", "escalate_1", "escalate_2"),
         *("password_change", "end_session", "deactivate"),
         *("share", "unshare"),  # a need-to-know e-card entry shown to doctors, or hidden again
+        "reset_2fa",  # an admin deleted a staff user's authenticator (they enrol again)
     }
 )
 OUTCOMES = frozenset({"allowed", "denied", "done"})  # done: a step the system took (no access decided)

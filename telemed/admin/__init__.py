@@ -1,0 +1,1 @@
+"""The admin area: contracts and insured lists, doctors and schedules, the duty roster, users."""
