@@ -24,6 +24,7 @@ def _authenticate_first() -> None:
 
 from telemed.api import (  # noqa: E402,F401
     account,
+    admin_doctors,
     asyncapi,
     auth,
     catalog,

@@ -14,8 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from telemed.catalog.models import Doctor
 from telemed.db import Base, UTCDateTime
 from telemed.scheduling.models import Consultation
 
@@ -104,3 +105,5 @@ class PlannedShift(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    doctor: Mapped[Doctor] = relationship()
