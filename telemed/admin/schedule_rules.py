@@ -8,6 +8,7 @@ occurrence), and a slot lasts ``slot_minutes`` of real time.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -67,8 +68,13 @@ def _time(value: Any, field: str) -> time:
     return time(int(match[1]), int(match[2]))
 
 
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())  # reads the zone files' names: slow, so once
+
+
 def valid_zone(name: Any) -> bool:
-    if not isinstance(name, str) or not name or len(name) > 64 or name not in available_timezones():
+    if not isinstance(name, str) or not name or len(name) > 64 or name not in _zones():
         return False
     try:
         ZoneInfo(name)

@@ -15,10 +15,10 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, and_, bindparam, delete, exists, or_, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from telemed import errors
@@ -349,15 +349,34 @@ def _overlaps(
     return any(taken[j][1] > s for j in range(max(0, i - 3), i))
 
 
-def _insert_slots(session: Session, rows: list[dict], chunk: int = 5000) -> int:
+#: PostgreSQL: one statement per chunk over three arrays (far faster than a row of parameters each).
+_PG_INSERT = text(
+    "INSERT INTO slots (doctor_id, starts_at, ends_at) "
+    "SELECT * FROM unnest(CAST(:doctors AS integer[]), CAST(:starts AS timestamptz[]), "
+    "CAST(:ends AS timestamptz[])) ON CONFLICT (doctor_id, starts_at) DO NOTHING"
+)
+
+
+def _insert_slots(session: Session, rows: list[dict], chunk: int = 20_000) -> int:
+    """Insert the slots, skipping those that exist (``ON CONFLICT DO NOTHING`` on the unique
+    ``(doctor_id, starts_at)``: a concurrent worker's are skipped too); returns how many were new."""
     if not rows:
         return 0
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    table = Slot.__table__
     created = 0
+    if session.get_bind().dialect.name == "postgresql":
+        for i in range(0, len(rows), chunk):
+            part = rows[i : i + chunk]
+            params = {
+                "doctors": [r["doctor_id"] for r in part],
+                "starts": [r["starts_at"] for r in part],
+                "ends": [r["ends_at"] for r in part],
+            }
+            created += session.execute(_PG_INSERT, params).rowcount  # type: ignore[attr-defined]
+        return created
+    table = cast(Table, Slot.__table__)
     for i in range(0, len(rows), chunk):
         stmt = (
-            dialect.insert(table)
+            sqlite.insert(table)
             .on_conflict_do_nothing(index_elements=["doctor_id", "starts_at"])
             .returning(table.c.id)
         )
