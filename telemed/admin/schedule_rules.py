@@ -21,22 +21,24 @@ from telemed.translatable import _l
 
 SLOT_MIN, SLOT_MAX = 5, 120
 HORIZON_DAYS, HORIZON_MAX = 28, 366
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_HHMM = re.compile(r"^(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$")
 ON_BOOKED = ("keep", "cancel")
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 @dataclass(frozen=True)
 class Hours:
+    """One range of a weekday, in minutes from midnight (``end`` up to 1440: "24:00")."""
+
     weekday: int  # 0 Monday … 6 Sunday
-    start: time
-    end: time
+    start: int
+    end: int
 
     def as_dict(self) -> dict:
-        return {
-            "weekday": self.weekday,
-            "start": self.start.strftime("%H:%M"),
-            "end": self.end.strftime("%H:%M"),
-        }
+        return {"weekday": self.weekday, "start": _hhmm(self.start), "end": _hhmm(self.end)}
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,12 @@ def _invalid(message, field: str) -> errors.DomainError:
     return errors.ValidationFailed(message, details={"field": field})
 
 
-def _time(value: Any, field: str) -> time:
+def _minutes(value: Any, field: str, *, end: bool = False) -> int:
+    """``HH:MM`` as minutes from midnight; an end may be ``24:00`` (the day's end)."""
     match = _HHMM.match(value) if isinstance(value, str) else None
-    if match is None:
+    if match is None or (match[3] and not end):
         raise _invalid(_l("'%(name)s' must be a time HH:MM.", name=field), field)
-    return time(int(match[1]), int(match[2]))
+    return 24 * 60 if match[3] else int(match[1]) * 60 + int(match[2])
 
 
 @functools.cache
@@ -107,7 +110,8 @@ def parse_template(data: Any, *, default_zone: str) -> Template:
         weekday = raw.get("weekday")
         if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
             raise _invalid(_l("The weekday must be 0 (Monday) to 6 (Sunday)."), f"days[{i}].weekday")
-        start, end = _time(raw.get("start"), f"days[{i}].start"), _time(raw.get("end"), f"days[{i}].end")
+        start = _minutes(raw.get("start"), f"days[{i}].start")
+        end = _minutes(raw.get("end"), f"days[{i}].end", end=True)
         if start >= end:
             raise _invalid(_l("The start must be before the end."), f"days[{i}].end")
         days.append(Hours(weekday, start, end))
@@ -130,8 +134,9 @@ def _day_starts(template: Template, day: date) -> Iterator[datetime]:
     for hours in template.days:
         if hours.weekday != day.weekday():
             continue
-        local = datetime.combine(day, hours.start)
-        last = datetime.combine(day, hours.end) - step
+        midnight = datetime.combine(day, time.min)
+        local = midnight + timedelta(minutes=hours.start)
+        last = midnight + timedelta(minutes=hours.end) - step
         while local <= last:
             aware = local.replace(tzinfo=zone)
             utc = aware.astimezone(UTC)
@@ -175,8 +180,9 @@ def within_hours(
     for hours in template.days:
         if hours.weekday != day.weekday():
             continue
-        open_at = datetime.combine(day, hours.start, tzinfo=zone)
-        close_at = datetime.combine(day, hours.end, tzinfo=zone)
+        midnight = datetime.combine(day, time.min, tzinfo=zone)  # wall-clock arithmetic below
+        open_at = midnight + timedelta(minutes=hours.start)
+        close_at = midnight + timedelta(minutes=hours.end)
         if open_at <= local_start and local_end <= close_at:
             return True
     return False

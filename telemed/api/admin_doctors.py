@@ -30,6 +30,11 @@ from telemed.web import clinic_tz, database, db_session, deliver_outbox, now
 
 _DAY = {"type": "string", "format": "date", "description": "YYYY-MM-DD"}
 _HHMM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+_HHMM_END = {
+    "type": "string",
+    "pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+    "description": "24:00: the day's end",
+}
 _ON_BOOKED = {
     "type": ["string", "null"],
     "enum": [*schedule_rules.ON_BOOKED, None],
@@ -76,7 +81,7 @@ TEMPLATE = Body(
                             "description": "0: Monday",
                         },
                         "start": _HHMM,
-                        "end": _HHMM,
+                        "end": _HHMM_END,
                     },
                 },
             },

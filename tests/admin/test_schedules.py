@@ -57,7 +57,8 @@ def _generate(db, admin, doctor_id, days=28, now=NOW):
         ({"days": [{"weekday": 7, "start": "09:00", "end": "10:00"}]}, "days[0].weekday"),
         ({"days": [{"weekday": 1, "start": "10:00", "end": "10:00"}]}, "days[0].end"),
         ({"days": [{"weekday": 1, "start": "9:00", "end": "10:00"}]}, "days[0].start"),
-        ({"days": [{"weekday": 1, "start": "09:00", "end": "24:00"}]}, "days[0].end"),
+        ({"days": [{"weekday": 1, "start": "09:00", "end": "24:01"}]}, "days[0].end"),
+        ({"days": [{"weekday": 1, "start": "24:00", "end": "24:00"}]}, "days[0].start"),
         (
             {
                 "days": [
@@ -105,6 +106,22 @@ def test_slots_follow_the_wall_clock_across_a_dst_change():
     assert [s.astimezone(berlin).hour for s, _ in autumn] == [1, 2, 3, 4]
     assert [s.hour for s, _ in autumn] == [23, 0, 2, 3]  # 02:00 is its first (summer) occurrence
     assert all(e - s == timedelta(hours=1) for s, e in spring + autumn)
+
+
+def test_around_the_clock_ends_at_24_00():
+    template = schedule_rules.parse_template(
+        {"slot_minutes": 30, "days": [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]},
+        default_zone="Europe/Moscow",
+    )
+    assert template.as_dict()["days"][0] == {"weekday": 0, "start": "00:00", "end": "24:00"}
+    day = schedule_rules.slots_between(
+        template, start=datetime(2026, 3, 1, 21, tzinfo=UTC), end=datetime(2026, 3, 2, 21, tzinfo=UTC)
+    )
+    assert len(day) == 48 and day[-1] == (
+        datetime(2026, 3, 2, 20, 30, tzinfo=UTC),
+        datetime(2026, 3, 2, 21, tzinfo=UTC),
+    )
+    assert schedule_rules.within_hours(template, *day[-1])
 
 
 def test_generation_creates_the_template_s_hours_once(app, factory, admin):
