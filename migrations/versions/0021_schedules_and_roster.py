@@ -19,6 +19,7 @@ def upgrade() -> None:
     with op.batch_alter_table("doctors") as batch:
         batch.add_column(sa.Column("photo_key", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("photo_type", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("photo_sha256", sa.String(length=64), nullable=True))
     op.create_table(
         "schedule_templates",
         sa.Column("doctor_id", sa.Integer(), nullable=False),
@@ -87,5 +88,6 @@ def downgrade() -> None:
     op.drop_table("schedule_exceptions")
     op.drop_table("schedule_templates")
     with op.batch_alter_table("doctors") as batch:
+        batch.drop_column("photo_sha256")
         batch.drop_column("photo_type")
         batch.drop_column("photo_key")

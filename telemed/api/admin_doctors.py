@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import current_app, jsonify
+from flask import Response, current_app, jsonify, stream_with_context
 
 from telemed import errors, inputs
-from telemed.admin import doctors, roster, schedule_rules, schedules, users
+from telemed.admin import doctors, photos, roster, schedule_rules, schedules, users
 from telemed.api import api
+from telemed.api.chat import file_reader
 from telemed.api.contract import (
     DATE_TIME,
     Body,
@@ -23,6 +24,7 @@ from telemed.api.contract import (
     documented,
 )
 from telemed.api.openapi_parts import array_of, json_response, ref
+from telemed.auth.web import current_actor
 from telemed.catalog.specialties import CODES, URGENT_CODES
 from telemed.records.audit_web import audited
 from telemed.translatable import _l
@@ -111,6 +113,13 @@ GENERATE = Body(
     ),
     required=False,
 )
+PHOTO_BYTES = {
+    "description": "The photo, PNG or JPEG (the type sniffed at upload)",
+    "content": {
+        "image/png": {"schema": {"type": "string", "format": "binary"}},
+        "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
 SPECIALTY = ChoiceParam("specialty", CODES)
 LIMIT, OFFSET = IntParam("limit", 50, lo=1, hi=200), IntParam("offset", 0, hi=10**6)
 
@@ -238,6 +247,34 @@ def admin_generate_slots(doctor_id: int):
         with database().transaction() as s:
             created = schedules.generate_for(s, ctx["actor"], doctor_id, now=now(), days=days)
     return jsonify({"created": created})
+
+
+@api.put("/admin/doctors/<int:doctor_id>/photo")
+@documented(json_response(ref("AdminDoctor")), errors=(403, 413, 415, 503), multipart=True)
+def admin_put_photo(doctor_id: int):
+    """Admins: the doctor's photo (multipart ``file``): PNG or JPEG, at most 2 MB, the type
+    decided from the bytes; it replaces the previous one."""
+    with audited("doctor", "write", object_id=doctor_id) as ctx:
+        reader = file_reader(photos.MAX_PHOTO)
+        doctor = photos.set_photo(
+            database(), current_app.extensions["telemed.storage"], ctx["actor"], doctor_id, reader
+        )
+        body = doctors.doctor_json(doctor, today=_today())
+    return jsonify(body)
+
+
+@api.get("/doctors/<int:doctor_id>/photo")
+@documented(PHOTO_BYTES, errors=(503,))
+def doctor_photo(doctor_id: int):
+    """A doctor's photo, for anyone logged in (404 without one)."""
+    current_actor()
+    key, content_type, sha256 = photos.photo_of(database(), doctor_id)
+    chunks = current_app.extensions["telemed.storage"].open(key, expected_sha256=sha256 or None)
+    response = Response(stream_with_context(chunks), mimetype=content_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 # --- the urgent duty roster ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from telemed.scheduling.models import Consultation
 from tests.support.clients import ApiClient
 from tests.support.factories import make_consultation
 from tests.web.test_api_auth import assert_error
+from tests.web.test_attachments import multipart
 
 PROFILE = {
     "full_name": "Иванова Анна Петровна",
@@ -162,3 +163,25 @@ def test_only_admins_may_use_the_doctor_endpoints(app, factory, role):
             assert_error(r, 401, "not_authenticated")
         else:
             assert_error(r, 403, "forbidden")
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+
+
+def _upload(client, doctor_id, data: bytes, name="photo.png"):
+    body, ctype = multipart(data, name, "image/png")
+    return client.put(f"/api/v1/admin/doctors/{doctor_id}/photo", data=body, content_type=ctype)
+
+
+def test_a_photo_is_sniffed_stored_and_served_to_logged_in_users(app, factory, admin):
+    doctor = factory.doctor()
+    assert_error(_upload(admin, doctor.id, b"%PDF-1.4\n%%EOF\n", "cv.png"), 415, "unsupported_type")
+    assert_error(_upload(admin, doctor.id, PNG + b"\x00" * (2 * 1024 * 1024)), 413, "file_too_large")
+    r = _upload(admin, doctor.id, PNG)
+    assert r.status_code == 200 and r.json["has_photo"] is True
+    factory.member("anna")
+    got = ApiClient(app, "anna").get(f"/api/v1/doctors/{doctor.id}/photo")
+    assert got.status_code == 200 and got.data == PNG and got.mimetype == "image/png"
+    assert_error(app.test_client().get(f"/api/v1/doctors/{doctor.id}/photo"), 401, "not_authenticated")
+    assert_error(ApiClient(app, "anna").get(f"/api/v1/doctors/{factory.doctor().id}/photo"), 404, "not_found")
+    assert_error(_upload(ApiClient(app, "anna"), doctor.id, PNG), 403, "forbidden")
