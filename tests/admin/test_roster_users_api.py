@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from telemed.auth.models import OtpEnrolment, User
 from telemed.records.audit_models import AuditEvent
-from tests.support.clients import ApiClient
+from tests.support.clients import ApiClient, page_login
 from tests.web.test_api_auth import assert_error
 
 
@@ -68,6 +68,8 @@ def test_the_urgent_status_says_when_no_doctor_is_planned(app, factory, admin):
     c = anna.get("/api/v1/consultations?when=upcoming").json[0]
     r = anna.get(f"/api/v1/consultations/{c['id']}")
     assert r.json["queue"]["coverage_gap"] == {"until": _hour(3).isoformat()}
+    page = page_login(app, "anna").get(f"/consultations/{c['id']}")
+    assert page.status_code == 200 and "Дежурный врач не запланирован до" in page.text
     assert _shift(admin, factory.doctor("therapist"), _hour(-1), _hour(3)).status_code == 201
     assert anna.get(f"/api/v1/consultations/{c['id']}").json["queue"]["coverage_gap"] is None
 
