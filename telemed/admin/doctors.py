@@ -77,7 +77,7 @@ def profile_from(data: dict[str, Any], *, today: date) -> Profile:
 def _check_account(session: Session, user_id: int | None, doctor_id: int | None) -> None:
     if user_id is None:
         return
-    user = session.get(User, user_id)
+    user = session.get(User, user_id) if user_id > 0 else None
     if user is None or user.role != Role.DOCTOR:
         raise _bad(_l("The linked account must be a doctor's staff account."), "user_id")
     other = session.scalar(select(Doctor.id).where(Doctor.user_id == user_id))

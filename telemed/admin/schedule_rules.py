@@ -97,7 +97,8 @@ def parse_template(data: Any, *, default_zone: str) -> Template:
         raise _invalid(
             _l("The slot length must be %(lo)s to %(hi)s minutes.", lo=SLOT_MIN, hi=SLOT_MAX), "slot_minutes"
         )
-    zone = data.get("timezone") or default_zone
+    zone = data.get("timezone")
+    zone = default_zone if zone is None or zone == "" else zone
     if not valid_zone(zone):
         raise _invalid(_l("Unknown time zone: use an IANA name such as Europe/Moscow."), "timezone")
     raw_days = data.get("days")

@@ -9,10 +9,11 @@ from flask import Response, current_app, jsonify, stream_with_context
 
 from telemed import errors, inputs
 from telemed.admin import doctors, photos, roster, schedule_rules, schedules, users
-from telemed.api import api
+from telemed.api import api, parsing
 from telemed.api.chat import file_reader
 from telemed.api.contract import (
     DATE_TIME,
+    JSON_ID_MAX,
     Body,
     ChoiceParam,
     DateTimeParam,
@@ -52,7 +53,15 @@ PROFILE = Body(
         Text("degree", doctors.DEGREE_MAX),
         Text("bio", doctors.BIO_MAX),
         Flag("is_active", required=False),
-        Id("user_id", required=False, description="a staff account of role doctor to link"),
+        Raw(
+            "user_id",
+            {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": JSON_ID_MAX,
+                "description": "a staff account of role doctor to link",
+            },
+        ),
     ),
 )
 TEMPLATE = Body(
@@ -128,6 +137,12 @@ def _today() -> date:
     return now().astimezone(clinic_tz()).date()
 
 
+def _profile() -> dict:
+    data = PROFILE.read()
+    data["user_id"] = parsing.field_int(data, "user_id", required=False)  # beyond the ids: NO_ROW
+    return data
+
+
 def _day(value, field: str) -> date:
     return doctors.parse_day(value, field)
 
@@ -137,7 +152,7 @@ def _day(value, field: str) -> date:
 def admin_create_doctor():
     """Admins: add a doctor (profile, specialty of the catalogue, active or not, an optional linked
     staff account of role doctor)."""
-    data = PROFILE.read()
+    data = _profile()
     with audited("doctor", "write") as ctx, database().transaction() as s:
         doctor = doctors.create(s, ctx["actor"], data, today=_today())
         ctx["object_id"] = doctor.id
@@ -176,7 +191,7 @@ def admin_get_doctor(doctor_id: int):
 def admin_update_doctor(doctor_id: int):
     """Admins: replace a doctor's profile (the same fields as creating one)."""
     with audited("doctor", "write", object_id=doctor_id) as ctx:
-        data = PROFILE.read()
+        data = _profile()
         with database().transaction() as s:
             doctor = doctors.update(s, ctx["actor"], doctor_id, data, today=_today())
             body = doctors.doctor_json(doctor, today=_today())
@@ -320,7 +335,7 @@ def admin_roster():
 
 
 @api.post("/admin/roster")
-@documented(json_response(ref("RosterShift"), "Created"), status=201, errors=(403, 409), body=SHIFT)
+@documented(json_response(ref("RosterShift"), "Created"), status=201, errors=(403, 404, 409), body=SHIFT)
 def admin_add_shift():
     """Admins: plan a therapist or pediatrician on urgent duty ``{doctor_id, specialty, starts_at,
     ends_at}`` (at most 36 hours; 409 when it overlaps the doctor's other shift)."""

@@ -54,6 +54,7 @@ def _generate(db, admin, doctor_id, days=28, now=NOW):
         ({"slot_minutes": 121}, "slot_minutes"),
         ({"slot_minutes": True}, "slot_minutes"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"timezone": {}}, "timezone"),
         ({"days": [{"weekday": 7, "start": "09:00", "end": "10:00"}]}, "days[0].weekday"),
         ({"days": [{"weekday": 1, "start": "10:00", "end": "10:00"}]}, "days[0].end"),
         ({"days": [{"weekday": 1, "start": "9:00", "end": "10:00"}]}, "days[0].start"),
