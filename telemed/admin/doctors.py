@@ -53,7 +53,7 @@ def parse_day(value: Any, field: str) -> date:
 def profile_from(data: dict[str, Any], *, today: date) -> Profile:
     """Check a profile read by the API or a form (texts already trimmed, ``None`` when absent)."""
     specialty = data.get("specialty")
-    if specialty not in BY_CODE:
+    if not isinstance(specialty, str) or specialty not in BY_CODE:
         raise _bad(_l("Unknown specialty %(specialty)s.", specialty=repr(specialty)), "specialty")
     career_start = parse_day(data.get("career_start"), "career_start")
     if not EARLIEST_CAREER <= career_start <= today:
@@ -62,6 +62,8 @@ def profile_from(data: dict[str, Any], *, today: date) -> Profile:
         if not data.get(name):
             raise _bad(_l("'%(name)s' is required.", name=name), name)
     active = data.get("is_active")
+    if active is not None and not isinstance(active, bool):
+        raise _bad(_l("'%(name)s' must be true or false.", name="is_active"), "is_active")
     return Profile(
         full_name=data["full_name"],
         specialty=specialty,

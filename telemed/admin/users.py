@@ -48,7 +48,7 @@ def create_staff(
     """Create a staff account with an unusable random password and invite it by e-mail; returns the
     user and whether an invitation went out. ``Conflict`` for a taken username."""
     access.check_admin(actor)
-    if role not in STAFF:
+    if not isinstance(role, str) or role not in STAFF:
         raise errors.ValidationFailed(
             _l("'%(name)s' must be one of %(choices)s.", name="role", choices=", ".join(STAFF_ROLES)),
             details={"field": "role"},

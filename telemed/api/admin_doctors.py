@@ -17,7 +17,6 @@ from telemed.api.contract import (
     Body,
     ChoiceParam,
     DateTimeParam,
-    Flag,
     Id,
     IntParam,
     Raw,
@@ -52,7 +51,7 @@ PROFILE = Body(
         Text("education", doctors.EDUCATION_MAX, required=True),
         Text("degree", doctors.DEGREE_MAX),
         Text("bio", doctors.BIO_MAX),
-        Flag("is_active", required=False),
+        Raw("is_active", {"type": ["boolean", "null"], "description": "absent or null: true"}),
         Raw(
             "user_id",
             {

@@ -60,6 +60,8 @@ def test_an_admin_creates_lists_and_updates_a_doctor(app, factory, admin):
         ({"career_start": "2999-01-01"}, "career_start"),
         ({"career_start": "01.09.2012"}, "career_start"),
         ({"full_name": " "}, "full_name"),
+        ({"specialty": {}}, "specialty"),
+        ({"is_active": "yes"}, "is_active"),
     ],
 )
 def test_a_bad_profile_is_refused(app, factory, admin, change, field):
