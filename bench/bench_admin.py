@@ -7,7 +7,10 @@ policies, accounts with invitations, guardianships, in one transaction), then th
 (everything unchanged). Prints seconds and the peak memory growth of each (RSS: the process's peak
 less its size before reading the file); goals: < 60 s and < 200 MiB each.
 
-Usage: .venv/bin/python bench/bench_admin.py [--rows 100000] [--postgres]
+Then slot generation for 500 doctors × 28 days (``bench_slots.py``, goal < 10 s), on the same
+database kinds.
+
+Usage: .venv/bin/python bench/bench_admin.py [--rows 100000] [--doctors 500] [--days 28] [--postgres]
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_slots import bench_slots
 
 from telemed import create_app
 from telemed.admin import insured_apply
@@ -118,6 +124,8 @@ def run(db_url: str, instance: Path, csv_path: Path, label: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--doctors", type=int, default=500)
+    parser.add_argument("--days", type=int, default=28)
     parser.add_argument("--postgres", action="store_true", help="also run on a throwaway PostgreSQL server")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,6 +134,13 @@ def main() -> None:
         write_csv(csv_path, args.rows)
         print(f"insured list: {args.rows} rows, {csv_path.stat().st_size / 2**20:.1f} MiB", flush=True)
         run(f"sqlite:///{tmp_path}/bench.sqlite3", tmp_path / "inst", csv_path, "sqlite")
+        bench_slots(
+            f"sqlite:///{tmp_path}/slots.sqlite3",
+            tmp_path / "inst-slots",
+            doctors=args.doctors,
+            days=args.days,
+            label="sqlite",
+        )
         if args.postgres:
             from tests.support.pg import PostgresServer, find_bindir
 
@@ -136,6 +151,13 @@ def main() -> None:
             server.start()
             try:
                 run(server.create_database("bench"), tmp_path / "inst-pg", csv_path, "postgresql")
+                bench_slots(
+                    server.create_database("slots"),
+                    tmp_path / "inst-pg-slots",
+                    doctors=args.doctors,
+                    days=args.days,
+                    label="postgresql",
+                )
             finally:
                 server.stop()
 

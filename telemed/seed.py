@@ -1,4 +1,5 @@
-"""Fictional demo data: accounts, a contract, doctors of every specialty, 14 days of slots.
+"""Fictional demo data: accounts, a contract, doctors of every specialty, 14 days of slots
+(weekly templates and slot generation of the admin area, ``admin.schedules``).
 
 ``seed_demo`` is idempotent: running it again adds only what is missing
 (for example the slots of days that came into the window since).
@@ -9,10 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from telemed.admin import schedules
 from telemed.auth import second_factor
 from telemed.auth import service as auth_service
+from telemed.auth.actor import Actor
 from telemed.auth.models import User
 from telemed.auth.otp import DEMO_SECRET
 from telemed.auth.roles import Role
@@ -70,40 +73,29 @@ def _policy(s, number: str, patient: Patient, contract: Contract) -> None:
         )
 
 
-def _slot_starts(code: str, day: date, tz: ZoneInfo) -> list[datetime]:
-    hours = range(24) if code in AROUND_THE_CLOCK else range(9, 18)
-    return [datetime.combine(day, time(h, m), tzinfo=tz) for h in hours for m in range(0, 60, SLOT_MINUTES)]
+def _template(code: str) -> dict:
+    """The demo's weekly hours: therapists and pediatricians around the clock, others 9 to 18."""
+    start, end = ("00:00", "24:00") if code in AROUND_THE_CLOCK else ("09:00", "18:00")
+    return {
+        "slot_minutes": SLOT_MINUTES,
+        "days": [{"weekday": d, "start": start, "end": end} for d in range(7)],
+    }
 
 
-def seed_slots(s, doctors: list[Doctor], *, start_day: date, days: int, tz: ZoneInfo) -> int:
-    """Add the missing slots of ``days`` days from ``start_day``; returns how many were added."""
-    added = 0
-    until = datetime.combine(start_day + timedelta(days=days), time.min, tzinfo=tz)
+def seed_slots(s, admin: Actor, doctors: list[Doctor], *, start_day: date, days: int, tz: ZoneInfo) -> int:
+    """Give each doctor without a template the demo's weekly hours, and generate the missing slots
+    of ``days`` days from ``start_day`` through the admin area's services (``admin.schedules``);
+    returns how many were added."""
+    midnight = datetime.combine(start_day, time.min, tzinfo=tz)
     for doctor in doctors:
-        have = set(
-            s.scalars(
-                select(Slot.starts_at).where(
-                    Slot.doctor_id == doctor.id,
-                    Slot.starts_at < until,
-                    Slot.starts_at >= datetime.combine(start_day, time.min, tzinfo=tz),
-                )
+        if schedules.template_of(s, doctor.id) is None:
+            schedules.set_template(
+                s, admin, doctor.id, _template(doctor.specialty_code), now=midnight, default_zone=tz.key
             )
-        )
-        rows = []
-        for offset in range(days):
-            for begin in _slot_starts(doctor.specialty_code, start_day + timedelta(days=offset), tz):
-                if begin not in have:
-                    rows.append(
-                        {
-                            "doctor_id": doctor.id,
-                            "starts_at": begin,
-                            "ends_at": begin + timedelta(minutes=SLOT_MINUTES),
-                        }
-                    )
-        if rows:
-            s.execute(insert(Slot), rows)
-            added += len(rows)
-    return added
+    # The window starts at the day's midnight (not now), so a second run the same day adds nothing.
+    return schedules.generate(
+        s, now=midnight - timedelta(microseconds=1), days=days, doctor_ids=[d.id for d in doctors]
+    )
 
 
 def seed_demo(app, *, days: int = 14) -> dict[str, int]:
@@ -158,7 +150,9 @@ def seed_demo(app, *, days: int = 14) -> dict[str, int]:
                 s.add(doctor)
                 s.flush()
             doctors.append(doctor)
-        added = seed_slots(s, doctors, start_day=today, days=days, tz=tz)
+        admin = s.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id))
+        actor = Actor(id=admin.id, role=admin.role, name=admin.full_name)
+        added = seed_slots(s, actor, doctors, start_day=today, days=days, tz=tz)
         _seed_history(s, me, member, contract, doctors[0], tz)
     return {
         "doctors": len(doctors),

@@ -14,6 +14,9 @@ Jobs (each run every ``interval`` seconds):
   doctor is running late", each once per consultation;
 * e-mail (``notifications.mailer.send_due``): the e-mail outbox goes to ``TELEMED_SMTP_URL`` with
   retries and backoff, a few seconds of sending per run (without a server it is dropped);
+* slot generation (``admin.schedules.generate_due``): doctors' weekly templates become slots for
+  the horizon (28 days) once a template falls a day short of it; several workers at once insert
+  each slot once (``INSERT … ON CONFLICT DO NOTHING`` on the unique ``(doctor_id, starts_at)``);
 * audit checkpoints (``records.audit_anchor.write_checkpoint``): every
   ``TELEMED_AUDIT_CHECKPOINT_SECONDS`` a signed checkpoint of the audit chain goes to object
   storage (serialized by a database lock; written only when due and the chain grew).
@@ -33,6 +36,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask
 
+from telemed.admin import schedules
 from telemed.db import utcnow
 from telemed.notifications import mailer
 from telemed.notify import outbox
@@ -65,6 +69,7 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
         overdue = opinions.anything_overdue(s, now=at)
         timed = notices.anything_due(s, now=at)
         mail_due = mailer.anything_due(s, now=at)
+        slots_due = schedules.anything_due(s, now=at)
     expired: list[str] = []
     rooms: list[int] = []
     pruned = 0
@@ -87,6 +92,11 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
             handled = notices.send_timed(s, now=at)
         reminded += handled
         timed = handled > 0
+    slots_created = 0
+    while slots_due:  # a batch of templates per transaction
+        with db.transaction() as s:
+            slots_created += schedules.generate_due(s, now=at)
+            slots_due = schedules.anything_due(s, now=at)
     return {
         "escalation_steps": steps,
         "duty_expired": len(expired),
@@ -94,6 +104,7 @@ def run_due(app: Flask, *, now: datetime | None = None) -> dict[str, int]:
         "outbox_pruned": pruned,
         "opinions_escalated": len(escalated),
         "reminders": reminded,
+        "slots_created": slots_created,
         "mail_sent": _send_mail(app, at) if mail_due or reminded else 0,
         "audit_checkpoints": _checkpoint_if_due(app, at),
     }

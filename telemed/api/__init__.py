@@ -25,6 +25,7 @@ def _authenticate_first() -> None:
 from telemed.api import (  # noqa: E402,F401
     account,
     admin_contracts,
+    admin_doctors,
     asyncapi,
     auth,
     catalog,

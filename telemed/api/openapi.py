@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, current_app, jsonify
 
 from telemed import inputs
-from telemed.api import api, openapi_urgent
+from telemed.api import api, openapi_admin_doctors, openapi_urgent
 from telemed.api.contract import Operation, documented
 from telemed.api.openapi_parts import SCHEMAS, error_responses, json_response, param
 
@@ -110,6 +110,7 @@ def _response_schemas() -> dict:
     return {
         **SCHEMAS,
         **openapi_urgent.SCHEMAS,
+        **openapi_admin_doctors.SCHEMAS,
         "Consultation": {
             **consultation,
             "properties": {**consultation["properties"], **openapi_urgent.CONSULTATION_FIELDS},

@@ -30,6 +30,12 @@ SCHEMAS: dict = {
                 "enum": [0, 1, 2],
                 "description": "1: every doctor of the specialty was alerted; 2: a planned slot is offered",
             },
+            "coverage_gap": {
+                "type": ["object", "null"],
+                "description": "the duty roster plans no doctor of the specialty now (null: someone is "
+                "planned, or no roster is kept); until: the next planned shift's start, or null",
+                "properties": {"until": {"type": ["string", "null"], "format": "date-time"}},
+            },
             "alternative": {
                 "type": ["object", "null"],
                 "description": "from level 2: the earliest free planned slot of the specialty; book it "

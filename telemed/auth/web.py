@@ -59,6 +59,10 @@ class WebUser(UserMixin):
     def is_curator(self) -> bool:
         return self.actor.is_curator
 
+    @property
+    def is_admin(self) -> bool:
+        return self.actor.role == "admin"
+
 
 def current_actor() -> Actor:
     """The authenticated actor of this request, or ``NotAuthenticated``."""

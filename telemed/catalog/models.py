@@ -35,6 +35,9 @@ class Doctor(Base):
     education: Mapped[str] = mapped_column(Text)
     degree: Mapped[str | None] = mapped_column(String(200))
     bio: Mapped[str | None] = mapped_column(Text)
+    photo_key: Mapped[str | None] = mapped_column(String(64))  # in ``telemed.storage``; None: no photo
+    photo_type: Mapped[str | None] = mapped_column(String(32))  # image/png | image/jpeg
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
     is_active: Mapped[bool] = mapped_column(default=True)
 
     specialty: Mapped[Specialty] = relationship()

@@ -181,6 +181,18 @@ def sniff_stream(stream: Readable) -> tuple[str, Readable]:
     return require_allowed(head), _Replay(head, stream)
 
 
+#: What a profile photo may be (a doctor's): sniffed, never declared.
+IMAGE_TYPES: frozenset[str] = frozenset({JPEG, PNG})
+
+
+def sniff_image_stream(stream: Readable) -> tuple[str, Readable]:
+    """:func:`sniff_stream` for a photo: PNG or JPEG only (``UnsupportedType`` for anything else)."""
+    content_type, replay = sniff_stream(stream)
+    if content_type not in IMAGE_TYPES:
+        raise UnsupportedType()
+    return content_type, replay
+
+
 def filename_for(name: str, content_type: str) -> str:
     """:func:`safe_filename` of ``name`` with an extension of ``content_type``: one it already has is
     kept, another is replaced (``report.html`` holding a PDF becomes ``report.pdf``), none is added."""

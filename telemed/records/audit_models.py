@@ -35,6 +35,10 @@ OBJECT_TYPES = frozenset(
         "second_opinion",  # a second medical opinion request
         "referral",  # a member's list of referrals
         "contract",  # an insurance contract, its programme and insured list (admins)
+        "doctor",  # the admin area: a doctor's profile or photo (object_id: the doctor's id)
+        "schedule",  # a doctor's weekly template, exceptions, slot generation (the doctor's id)
+        "roster",  # the urgent duty roster (object_id: a shift's id)
+        "staff_user",  # a staff account created or its second factor reset (the user's id)
     }
 )
 ACTIONS = frozenset(
@@ -44,6 +48,7 @@ ACTIONS = frozenset(
         *("oidc_login", "oidc_link"),  # a login through OpenID Connect; an identity linked to a patient
         *("share", "unshare"),  # a need-to-know e-card entry shown to doctors, or hidden again
         "import",  # an insured list applied to a contract
+        "reset_2fa",  # an admin deleted a staff user's authenticator (they enrol again)
     }
 )
 OUTCOMES = frozenset({"allowed", "denied", "done"})  # done: a step the system took (no access decided)

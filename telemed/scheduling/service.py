@@ -187,10 +187,19 @@ def cancel(
     if consultation.status == Status.CANCELLED:
         return consultation
     access.check_cancel(actor, consultation, now, reason)
+    return mark_cancelled(session, consultation, by_user_id=actor.id, reason=reason, now=now)
+
+
+def mark_cancelled(
+    session: Session, consultation: Consultation, *, by_user_id: int, reason: str, now: datetime
+) -> Consultation:
+    """Set a consultation cancelled by ``by_user_id`` with ``reason`` (it no longer counts against
+    any quota), send ``signals.status_changed`` and tell its members (``cancelled``); the caller
+    has checked that it may be (``cancel``; the clinic removing a doctor's hours)."""
     previous = consultation.status
     consultation.status = Status.CANCELLED
     consultation.cancelled_at = now
-    consultation.cancelled_by_id = actor.id
+    consultation.cancelled_by_id = by_user_id
     consultation.cancel_reason = reason or None
     session.flush()
     signals.status_changed.send(consultation, session=session, previous=previous, now=now)

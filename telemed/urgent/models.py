@@ -14,8 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from telemed.catalog.models import Doctor
 from telemed.db import Base, UTCDateTime
 from telemed.scheduling.models import Consultation
 
@@ -89,3 +90,20 @@ class DutyConnection(Base):
     doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id", ondelete="CASCADE"), index=True)
     process_id: Mapped[str] = mapped_column(String(32), index=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PlannedShift(Base):
+    """The duty roster: a doctor expected on urgent duty for ``specialty`` from ``starts_at`` to
+    ``ends_at`` (UTC). Planned, not live: live duty is ``Duty``."""
+
+    __tablename__ = "roster_shifts"
+    __table_args__ = (Index("ix_roster_shifts_specialty_start", "specialty_code", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id", ondelete="CASCADE"), index=True)
+    specialty_code: Mapped[str] = mapped_column(ForeignKey("specialties.code"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    doctor: Mapped[Doctor] = relationship()

@@ -22,7 +22,7 @@ from telemed.members.models import Patient
 from telemed.members.rules import age_on
 from telemed.scheduling.models import Consultation, Mode, Slot, Status
 from telemed.scheduling.slots import earliest_free_slot
-from telemed.urgent import duty, rules
+from telemed.urgent import duty, roster, rules
 from telemed.urgent.models import UrgentRequest
 from telemed.urgent.settings import UrgentSettings
 
@@ -46,10 +46,12 @@ class QueueState:
     doctors_on_duty: int
     escalation_level: int
     alternative: Slot | None = None
+    coverage_gap: roster.CoverageGap | None = None  # the roster plans nobody of the specialty now
 
     def as_dict(self) -> dict:
         alt = self.alternative
         return {
+            "coverage_gap": self.coverage_gap.as_dict() if self.coverage_gap else None,
             "position": self.position,
             "estimate_minutes": self.estimate.as_dict() if self.estimate else None,
             "doctors_on_duty": self.doctors_on_duty,
@@ -195,6 +197,7 @@ class SpecialtyFacts:
         self.session, self.specialty, self.now = session, specialty, now
         self.on_duty, self.busy = duty.counts(session, specialty, now=now, grace=settings.grace)
         self.median = median_minutes(session, specialty, now=now, default=settings.duration)
+        self.gap = roster.gap_now(session, specialty, now=now)
         self._alternative: list[Slot | None] = []
 
     def alternative(self) -> Slot | None:
@@ -212,6 +215,7 @@ class SpecialtyFacts:
             doctors_on_duty=self.on_duty,
             escalation_level=level,
             alternative=self.alternative() if level >= rules.MAX_LEVEL else None,
+            coverage_gap=self.gap,
         )
 
 

@@ -28,6 +28,21 @@ SEMANTIC_RULES = {
     ("POST /patients/{id}/record/visits", "date"): "a visit is not in the future",
     ("POST /admin/contracts", "ends_on"): "a contract does not end before it starts",
     ("PUT /admin/contracts/{id}", "ends_on"): "a contract does not end before it starts",
+    ("POST /admin/doctors", "career_start"): "a career starts in the past, not before 1950",
+    ("PUT /admin/doctors/{id}", "career_start"): "a career starts in the past, not before 1950",
+    ("POST /admin/doctors", "user_id"): "an account of role doctor",
+    ("PUT /admin/doctors/{id}", "user_id"): "an account of role doctor",
+    ("PUT /admin/doctors/{id}/template", "timezone"): "a zone of the IANA database",
+    ("PUT /admin/doctors/{id}/template", "days[].start"): "24:00 only ends a day",
+    ("PUT /admin/doctors/{id}/template", "days[].end"): "a range ends after it starts",
+    ("PUT /admin/doctors/{id}/template", "days"): "the hours of one weekday do not overlap",
+    ("PUT /admin/doctors/{id}/template", "reason"): "cancelling booked consultations needs a reason",
+    ("POST /admin/doctors/{id}/exceptions", "first_day"): "a day of the calendar",
+    ("POST /admin/doctors/{id}/exceptions", "last_day"): "on or after the first day, within a year",
+    ("POST /admin/roster", "starts_at"): "a moment between the years 1900 and 2199",
+    ("POST /admin/roster", "ends_at"): "after the start, within 36 hours, not over already",
+    ("POST /admin/roster", "doctor_id"): "an active doctor of the specialty",
+    ("POST /admin/users", "email"): "an e-mail address",
 }
 
 

@@ -41,6 +41,7 @@ def test_a_request_waits_with_its_place_in_the_queue(app, api, w):
         "doctors_on_duty": 0,
         "escalation_level": 0,
         "alternative": None,
+        "coverage_gap": None,  # no duty roster kept
     }
     child = api["anna"].post("/api/v1/urgent", json={"patient_id": w["child"].id}).json
     assert child["specialty"] == "pediatrician" and child["queue"]["position"] == 1
