@@ -58,7 +58,7 @@ DEFAULTS: dict[str, object] = {
     "OIDC_CLIENT_SECRET": None,
     "OIDC_SCOPES": "openid profile email",  # the policy claim's scope is added when it names one
     "OIDC_POLICY_CLAIM": "policy_number",  # the claim holding the insurance policy number
-    "OIDC_PROVIDER": "oidc",  # "oidc" (plain OpenID Connect) or "esia" (telemed/auth/oidc.py EsiaAdapter)
+    "OIDC_PROVIDER": "oidc",  # "oidc" (plain OpenID Connect); "esia" stops startup (not built: oidc.EsiaNotReady)
 }
 
 _INT_KEYS = {

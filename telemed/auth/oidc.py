@@ -12,8 +12,8 @@ Contract of a :class:`Provider` (all three run inside a request; state lives in 
   lacks some (its ``sub`` must be the ID token's); ``iss`` and ``sub`` always present.
 
 :class:`StandardOidc` is plain OpenID Connect through Authlib's Flask client (discovery at
-``<issuer>/.well-known/openid-configuration``). :class:`EsiaAdapter` documents what Gosuslugi (ЕСИА)
-needs on top and refuses to start: it is not built.
+``<issuer>/.well-known/openid-configuration``). Gosuslugi (ЕСИА) is not built: :class:`EsiaNotReady`
+stops startup and lists what its provider would need on top.
 """
 
 from __future__ import annotations
@@ -102,12 +102,12 @@ def _forget_pending() -> None:
         session.pop(key, None)
 
 
-class EsiaNotReady(ConfigError, NotImplementedError):
-    """``TELEMED_OIDC_PROVIDER=esia`` without what ESIA needs (not built here): see EsiaAdapter."""
+class EsiaNotReady(ConfigError):
+    """``TELEMED_OIDC_PROVIDER=esia``: Gosuslugi (ЕСИА) is not connected here; startup stops.
 
-
-class EsiaAdapter:
-    """Gosuslugi (ЕСИА) is OpenID Connect with differences, all of which would live here:
+    ЕСИА is OpenID Connect with differences that a provider of its own (same three methods as
+    :class:`StandardOidc`, same claims shape: ``birthdate`` as ``YYYY-MM-DD`` and the policy claim,
+    so linking stays unchanged) must handle:
 
     - ``client_secret`` is not a shared secret but a detached signature (PKCS#7, ГОСТ Р 34.10-2012)
       of ``scope + timestamp + client_id + state``, made with the organisation's certificate
@@ -119,28 +119,14 @@ class EsiaAdapter:
       REST person API (``/rs/prns/<oid>``, ``/docs``) with the access token, not from userinfo:
       ``birthDate`` as ``DD.MM.YYYY``, the ОМС/ДМС policy or СНИЛС from the documents;
     - ``sub`` is ESIA's ``oid`` (``urn:esia:sbj_id``).
-
-    Its ``claims`` must return the same shape as :class:`StandardOidc` (``birthdate`` as
-    ``YYYY-MM-DD`` and the policy claim), so linking stays unchanged.
     """
 
-    def __init__(self, *_args: object, **_kwargs: object):
-        raise EsiaNotReady(
+    def __init__(self) -> None:
+        super().__init__(
             "TELEMED_OIDC_PROVIDER=esia is not built: it needs a ГОСТ certificate and CryptoPro signing "
             "of client_secret, the /aas/oauth2/te token endpoint and the ESIA person API (see README, "
             "«Login through Gosuslugi»); use TELEMED_OIDC_PROVIDER=oidc with an OpenID Connect provider"
         )
-
-    issuer = ""
-
-    def authorize_url(self, redirect_uri: str) -> str:
-        raise NotImplementedError
-
-    def exchange_code(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def claims(self, token: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
 
 
 def init_app(app: Flask) -> None:
@@ -149,8 +135,9 @@ def init_app(app: Flask) -> None:
     cfg = app.config
     provider: Provider | None = None
     if cfg.get("OIDC_ISSUER"):
-        kind = EsiaAdapter if cfg.get("OIDC_PROVIDER") == "esia" else StandardOidc
-        provider = kind(
+        if cfg.get("OIDC_PROVIDER") == "esia":
+            raise EsiaNotReady()
+        provider = StandardOidc(
             app,
             issuer=cfg["OIDC_ISSUER"],
             client_id=cfg["OIDC_CLIENT_ID"],
