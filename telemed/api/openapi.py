@@ -14,7 +14,13 @@ from typing import Any
 from flask import Flask, current_app, jsonify
 
 from telemed import inputs
-from telemed.api import api, openapi_admin_doctors, openapi_urgent
+from telemed.api import (
+    api,
+    openapi_admin_contracts,
+    openapi_admin_doctors,
+    openapi_after_visit,
+    openapi_urgent,
+)
 from telemed.api.contract import Operation, documented
 from telemed.api.openapi_parts import SCHEMAS, error_responses, json_response, param
 
@@ -111,6 +117,8 @@ def _response_schemas() -> dict:
         **SCHEMAS,
         **openapi_urgent.SCHEMAS,
         **openapi_admin_doctors.SCHEMAS,
+        **openapi_admin_contracts.SCHEMAS,
+        **openapi_after_visit.SCHEMAS,
         "Consultation": {
             **consultation,
             "properties": {**consultation["properties"], **openapi_urgent.CONSULTATION_FIELDS},

@@ -1,5 +1,6 @@
 """Response schemas of the admin area's doctors, schedules, roster and users (``api/openapi.py``
-merges them in; the requests are declared beside their handlers in ``api/admin_doctors.py``)."""
+merges them in; the requests are declared beside their handlers: ``api/admin_doctors.py``,
+``admin_schedules.py``, ``admin_roster.py``, ``admin_users.py``)."""
 
 from __future__ import annotations
 
