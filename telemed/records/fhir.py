@@ -27,11 +27,9 @@ conclusion's content hash uses the same extension on the Composition.
 
 from __future__ import annotations
 
-import html
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from telemed.records.documents import (
     ConclusionContent,
@@ -41,8 +39,28 @@ from telemed.records.documents import (
     FhirPatient,
     FhirPractitioner,
     FhirRestricted,
-    Referral,
 )
+from telemed.records.fhir_base import (
+    ACT_CODE_SYSTEM,
+    ACT_PRIORITY_SYSTEM,
+    ATTACHMENT_URL,
+    CONCLUSION_SYSTEM,
+    CONDITION_CATEGORY_SYSTEM,
+    ICD10_SYSTEM,
+    LOINC_SYSTEM,
+    NAMESPACE,
+    POLICY_SYSTEM,
+    RESTRICTED_LABEL,
+    SHA256_EXTENSION,
+    Json,
+    Refs,
+    bundle_entry,
+    full_url,
+    human_name,
+    instant,
+    narrative,
+)
+from telemed.records.fhir_orders import NOMENCLATURE_SYSTEM, service_request
 
 __all__ = [
     "ACT_CODE_SYSTEM",
@@ -57,84 +75,11 @@ __all__ = [
     "full_url",
 ]
 
-NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:telemed")
-POLICY_SYSTEM = "urn:telemed:policy"
-CONCLUSION_SYSTEM = "urn:telemed:conclusion"
-SHA256_EXTENSION = "urn:telemed:fhir:sha256"
-ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
-ACT_PRIORITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
-ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-LOINC_SYSTEM = "http://loinc.org"
-CONFIDENTIALITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
-RESTRICTED_LABEL = {"system": CONFIDENTIALITY_SYSTEM, "code": "R", "display": "restricted"}
-CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
-ATTACHMENT_URL = "/api/v1/attachments/{id}"
-#: «Номенклатура медицинских услуг» (Приказ Минздрава № 804н) in the НСИ registry.
-NOMENCLATURE_SYSTEM = "urn:oid:1.2.643.5.1.13.13.11.1070"
-SPECIALTY_SYSTEM = "urn:telemed:specialty"
-SNOMED_SYSTEM = "http://snomed.info/sct"
-REFERRAL_CATEGORY = {
-    "lab": {"code": "108252007", "display": "Laboratory procedure"},
-    "referral": {"code": "3457005", "display": "Patient referral"},
-}
-_XHTML = "http://www.w3.org/1999/xhtml"
-
-Json = dict[str, Any]
-
-
-def full_url(resource_type: str, db_id: int | str, namespace: uuid.UUID = NAMESPACE) -> str:
-    """``urn:uuid:...`` derived from ``"<resource_type>/<db_id>"``."""
-    return f"urn:uuid:{uuid.uuid5(namespace, f'{resource_type}/{db_id}')}"
-
-
-def _instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _narrative(lines: Iterable[str]) -> Json:
-    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines if line.strip())
-    return {"status": "generated", "div": f'<div xmlns="{_XHTML}">{body}</div>'}
-
-
-def _human_name(text: str, family: str | None, given: Sequence[str]) -> Json:
-    name: Json = {"use": "official", "text": text}
-    if family:
-        name["family"] = family
-    if given:
-        name["given"] = list(given)
-    return name
-
-
-class _Refs:
-    """Maps (type, db id) to fullUrls and checks that referenced rows exist."""
-
-    def __init__(self, namespace: uuid.UUID) -> None:
-        self.namespace = namespace
-        self.known: set[tuple[str, int | str]] = set()
-
-    def add(self, resource_type: str, db_id: int | str) -> str:
-        key = (resource_type, db_id)
-        if key in self.known:
-            raise ValueError(f"duplicate {resource_type} id {db_id}")
-        self.known.add(key)
-        return full_url(resource_type, db_id, self.namespace)
-
-    def ref(self, resource_type: str, db_id: int) -> Json:
-        if (resource_type, db_id) not in self.known:
-            raise ValueError(f"reference to {resource_type} {db_id} that is not in the export")
-        return {"reference": full_url(resource_type, db_id, self.namespace)}
-
-
-def _entry(url: str, resource: Json) -> Json:
-    resource_type = resource.pop("resourceType")
-    identified = {"resourceType": resource_type, "id": url.removeprefix("urn:uuid:"), **resource}
-    return {"fullUrl": url, "resource": identified}
-
 
 def _patient(patient: FhirPatient) -> Json:
     resource: Json = {
         "resourceType": "Patient",
-        "name": [_human_name(patient.name, patient.family, patient.given)],
+        "name": [human_name(patient.name, patient.family, patient.given)],
     }
     if patient.policy_number:
         resource["identifier"] = [{"system": POLICY_SYSTEM, "value": patient.policy_number}]
@@ -148,18 +93,18 @@ def _patient(patient: FhirPatient) -> Json:
 def _practitioner(doctor: FhirPractitioner) -> Json:
     resource: Json = {
         "resourceType": "Practitioner",
-        "name": [_human_name(doctor.name, doctor.family, doctor.given)],
+        "name": [human_name(doctor.name, doctor.family, doctor.given)],
     }
     if doctor.education:
         resource["qualification"] = [{"code": {"text": doctor.education}}]
     return resource
 
 
-def _encounter(visit: FhirEncounter, refs: _Refs, patient_id: int, conditions: list[Json]) -> Json:
+def _encounter(visit: FhirEncounter, refs: Refs, patient_id: int, conditions: list[Json]) -> Json:
     code, display = ("VR", "virtual") if visit.remote else ("AMB", "ambulatory")
-    period = {"start": _instant(visit.start)}
+    period = {"start": instant(visit.start)}
     if visit.end:
-        period["end"] = _instant(visit.end)
+        period["end"] = instant(visit.end)
     resource: Json = {
         "resourceType": "Encounter",
         "status": visit.status,
@@ -182,7 +127,7 @@ def _encounter(visit: FhirEncounter, refs: _Refs, patient_id: int, conditions: l
     return resource
 
 
-def _condition(conclusion: FhirConclusion, refs: _Refs, patient_id: int) -> Json | None:
+def _condition(conclusion: FhirConclusion, refs: Refs, patient_id: int) -> Json | None:
     diagnosis = conclusion.content.diagnosis
     if not diagnosis.icd10 and not diagnosis.text.strip():
         return None
@@ -195,48 +140,9 @@ def _condition(conclusion: FhirConclusion, refs: _Refs, patient_id: int) -> Json
         "code": code,
         "subject": refs.ref("Patient", patient_id),
         "encounter": refs.ref("Encounter", conclusion.encounter_id),
-        "recordedDate": _instant(conclusion.signed_at),
+        "recordedDate": instant(conclusion.signed_at),
         "recorder": refs.ref("Practitioner", conclusion.practitioner_id),
     }
-
-
-def _service_request(
-    referral: Referral, conclusion: FhirConclusion, refs: _Refs, patient_id: int, condition: Json | None
-) -> Json:
-    """A referral as an order: of its consultation's Encounter, for the conclusion's diagnosis."""
-    code: Json = {"text": referral.line()}
-    if referral.kind == "test" and referral.code:
-        code["coding"] = [{"system": NOMENCLATURE_SYSTEM, "code": referral.code, "display": referral.title}]
-    elif referral.specialty:
-        code["coding"] = [{"system": SPECIALTY_SYSTEM, "code": referral.specialty, "display": referral.title}]
-    for coding in code.get("coding", []):
-        if not coding["display"]:
-            del coding["display"]
-    category = REFERRAL_CATEGORY["lab" if referral.kind == "test" else "referral"]
-    resource: Json = {
-        "resourceType": "ServiceRequest",
-        "status": "active",
-        "intent": "order",
-        "category": [{"coding": [{"system": SNOMED_SYSTEM, **category}]}],
-        "code": code,
-        "subject": refs.ref("Patient", patient_id),
-        "encounter": refs.ref("Encounter", conclusion.encounter_id),
-        "authoredOn": _instant(conclusion.signed_at),
-        "requester": refs.ref("Practitioner", conclusion.practitioner_id),
-    }
-    diagnosis = conclusion.content.diagnosis
-    if diagnosis.icd10:
-        resource["reasonCode"] = [
-            {
-                "coding": [{"system": ICD10_SYSTEM, "code": diagnosis.icd10}],
-                "text": diagnosis.text or diagnosis.icd10,
-            }
-        ]
-    if condition is not None:
-        resource["reasonReference"] = [condition]
-    if referral.note.strip():
-        resource["note"] = [{"text": referral.note.strip()}]
-    return resource
 
 
 def _sections(
@@ -256,7 +162,7 @@ def _sections(
         (
             "Дополнения",
             [
-                f"{_instant(a.created_at)}, {a.author}. Причина: {a.reason}. {a.text}"
+                f"{instant(a.created_at)}, {a.author}. Причина: {a.reason}. {a.text}"
                 for a in conclusion.addenda
             ],
         ),
@@ -265,7 +171,7 @@ def _sections(
     for title, lines in texts:
         if not any(line.strip() for line in lines):
             continue  # cmp-1: a section needs text, entries or sub-sections
-        section: Json = {"title": title, "text": _narrative(lines)}
+        section: Json = {"title": title, "text": narrative(lines)}
         if title == "Диагноз" and condition is not None:
             section["entry"] = [condition]
         if title == "Направления" and orders:
@@ -275,7 +181,7 @@ def _sections(
 
 
 def _composition(
-    conclusion: FhirConclusion, refs: _Refs, patient_id: int, condition: Json | None, orders: list[Json]
+    conclusion: FhirConclusion, refs: Refs, patient_id: int, condition: Json | None, orders: list[Json]
 ) -> Json:
     author = refs.ref("Practitioner", conclusion.practitioner_id)
     return {
@@ -289,28 +195,28 @@ def _composition(
         },
         "subject": refs.ref("Patient", patient_id),
         "encounter": refs.ref("Encounter", conclusion.encounter_id),
-        "date": _instant(conclusion.signed_at),
+        "date": instant(conclusion.signed_at),
         "author": [author],
         "title": "Медицинское заключение",
-        "attester": [{"mode": "legal", "time": _instant(conclusion.signed_at), "party": author}],
+        "attester": [{"mode": "legal", "time": instant(conclusion.signed_at), "party": author}],
         "section": _sections(conclusion.content, conclusion, condition, orders),
     }
 
 
-def _document_reference(document: FhirDocument, refs: _Refs, patient_id: int) -> Json:
+def _document_reference(document: FhirDocument, refs: Refs, patient_id: int) -> Json:
     attachment: Json = {
         "extension": [{"url": SHA256_EXTENSION, "valueString": document.sha256}],
         "contentType": document.content_type,
         "url": ATTACHMENT_URL.format(id=document.id),
         "size": document.size,
         "title": document.filename,
-        "creation": _instant(document.created_at),
+        "creation": instant(document.created_at),
     }
     resource: Json = {
         "resourceType": "DocumentReference",
         "status": "current",
         "subject": refs.ref("Patient", patient_id),
-        "date": _instant(document.created_at),
+        "date": instant(document.created_at),
         "content": [{"attachment": attachment}],
     }
     if document.description:
@@ -320,15 +226,15 @@ def _document_reference(document: FhirDocument, refs: _Refs, patient_id: int) ->
     return resource
 
 
-def _restricted(entry: FhirRestricted, refs: _Refs, patient_id: int) -> Json:
+def _restricted(entry: FhirRestricted, refs: Refs, patient_id: int) -> Json:
     if entry.kind == "document":
         resource: Json = {
             "resourceType": "DocumentReference",
             "meta": {"security": [dict(RESTRICTED_LABEL)]},
             "status": "current",
             "subject": refs.ref("Patient", patient_id),
-            "date": _instant(entry.date),
-            "content": [{"attachment": {"creation": _instant(entry.date)}}],
+            "date": instant(entry.date),
+            "content": [{"attachment": {"creation": instant(entry.date)}}],
         }
         if entry.specialty:
             resource["context"] = {"practiceSetting": {"text": entry.specialty}}
@@ -340,7 +246,7 @@ def _restricted(entry: FhirRestricted, refs: _Refs, patient_id: int) -> Json:
         "status": "finished",
         "class": {"system": ACT_CODE_SYSTEM, "code": code, "display": display},
         "subject": refs.ref("Patient", patient_id),
-        "period": {"start": _instant(entry.date)},
+        "period": {"start": instant(entry.date)},
     }
     if entry.specialty:
         resource["serviceType"] = {"text": entry.specialty}
@@ -366,10 +272,10 @@ def build_bundle(
     """
     if timestamp is not None and timestamp.utcoffset() is None:
         raise ValueError("timestamp must be timezone-aware")
-    refs = _Refs(namespace)
-    entries: list[Json] = [_entry(refs.add("Patient", patient.id), _patient(patient))]
+    refs = Refs(namespace)
+    entries: list[Json] = [bundle_entry(refs.add("Patient", patient.id), _patient(patient))]
     for doctor in practitioners:
-        entries.append(_entry(refs.add("Practitioner", doctor.id), _practitioner(doctor)))
+        entries.append(bundle_entry(refs.add("Practitioner", doctor.id), _practitioner(doctor)))
     encounter_urls = {visit.id: refs.add("Encounter", visit.id) for visit in encounters}
 
     conditions: dict[int, list[Json]] = {}
@@ -381,32 +287,32 @@ def build_bundle(
         condition_ref = None
         if condition is not None:
             url = refs.add("Condition", conclusion.id)
-            condition_entries.append(_entry(url, condition))
+            condition_entries.append(bundle_entry(url, condition))
             condition_ref = {"reference": url}
             conditions.setdefault(conclusion.encounter_id, []).append(condition_ref)
         orders: list[Json] = []
         for position, referral in enumerate(conclusion.content.referrals):
             url = refs.add("ServiceRequest", f"{conclusion.id}-{position}")
-            request = _service_request(referral, conclusion, refs, patient.id, condition_ref)
-            order_entries.append(_entry(url, request))
+            request = service_request(referral, conclusion, refs, patient.id, condition_ref)
+            order_entries.append(bundle_entry(url, request))
             orders.append({"reference": url})
         composition = _composition(conclusion, refs, patient.id, condition_ref, orders)
-        composition_entries.append(_entry(refs.add("Composition", conclusion.id), composition))
+        composition_entries.append(bundle_entry(refs.add("Composition", conclusion.id), composition))
 
     for visit in encounters:
         encounter = _encounter(visit, refs, patient.id, conditions.get(visit.id, []))
-        entries.append(_entry(encounter_urls[visit.id], encounter))
+        entries.append(bundle_entry(encounter_urls[visit.id], encounter))
     entries += condition_entries + composition_entries + order_entries
     for document in documents:
         reference = _document_reference(document, refs, patient.id)
-        entries.append(_entry(refs.add("DocumentReference", document.id), reference))
+        entries.append(bundle_entry(refs.add("DocumentReference", document.id), reference))
     for position, hidden in enumerate(restricted):
         resource = _restricted(hidden, refs, patient.id)
-        entries.append(_entry(refs.add(resource["resourceType"], f"restricted-{position}"), resource))
+        entries.append(bundle_entry(refs.add(resource["resourceType"], f"restricted-{position}"), resource))
 
     return {
         "resourceType": "Bundle",
         "type": "collection",
-        "timestamp": _instant(timestamp or datetime.now(UTC)),
+        "timestamp": instant(timestamp or datetime.now(UTC)),
         "entry": entries,
     }
