@@ -26,9 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_slots import bench_slots
-
+from bench.bench_slots import bench_slots
+from bench.servers import throwaway_postgres
 from telemed import create_app
 from telemed.admin import insured_apply
 from telemed.auth.actor import Actor
@@ -142,24 +141,15 @@ def main() -> None:
             label="sqlite",
         )
         if args.postgres:
-            from tests.support.pg import PostgresServer, find_bindir
-
-            bindir = find_bindir()
-            if bindir is None:
-                sys.exit("no PostgreSQL server binaries found (set TELEMED_PG_BINDIR)")
-            server = PostgresServer(bindir)
-            server.start()
-            try:
-                run(server.create_database("bench"), tmp_path / "inst-pg", csv_path, "postgresql")
+            with throwaway_postgres() as create_database:
+                run(create_database("bench"), tmp_path / "inst-pg", csv_path, "postgresql")
                 bench_slots(
-                    server.create_database("slots"),
+                    create_database("slots"),
                     tmp_path / "inst-pg-slots",
                     doctors=args.doctors,
                     days=args.days,
                     label="postgresql",
                 )
-            finally:
-                server.stop()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import socket
 import sys
 import tempfile
 import threading
@@ -34,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiosmtpd.controller import Controller
 
+from bench.servers import free_port, throwaway_postgres
 from telemed import create_app
 from telemed.auth.models import User
 from telemed.catalog.models import Doctor
@@ -70,12 +70,6 @@ class Counting:
             self.total += 1
             self.ids.add(mid)
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def config(db_url: str, instance: Path, smtp_url: str) -> dict:
@@ -289,17 +283,8 @@ def main() -> None:
         tmp_path = Path(tmp)
         run(f"sqlite:///{tmp_path}/bench.sqlite3", tmp_path / "inst", args.reminders, "sqlite")
         if args.postgres:
-            from tests.support.pg import PostgresServer, find_bindir
-
-            bindir = find_bindir()
-            if bindir is None:
-                sys.exit("no PostgreSQL server binaries found (set TELEMED_PG_BINDIR)")
-            server = PostgresServer(bindir)
-            server.start()
-            try:
-                run(server.create_database("bench"), tmp_path / "inst-pg", args.reminders, "postgresql")
-            finally:
-                server.stop()
+            with throwaway_postgres() as create_database:
+                run(create_database("bench"), tmp_path / "inst-pg", args.reminders, "postgresql")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.servers import throwaway_postgres
 from telemed import create_app
 from telemed.admin import schedules
 from telemed.admin.schedule_models import ScheduleTemplate
@@ -102,23 +103,14 @@ def main() -> None:
             label="sqlite",
         )
         if args.postgres:
-            from tests.support.pg import PostgresServer, find_bindir
-
-            bindir = find_bindir()
-            if bindir is None:
-                sys.exit("no PostgreSQL server binaries found (set TELEMED_PG_BINDIR)")
-            server = PostgresServer(bindir)
-            server.start()
-            try:
+            with throwaway_postgres() as create_database:
                 bench_slots(
-                    server.create_database("bench"),
+                    create_database("bench"),
                     tmp_path / "inst-pg",
                     doctors=args.doctors,
                     days=args.days,
                     label="postgresql",
                 )
-            finally:
-                server.stop()
 
 
 if __name__ == "__main__":

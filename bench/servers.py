@@ -1,6 +1,7 @@
 """Server subprocesses for the benchmarks: started in their own process group, always killed.
 
-Shared by ``bench_chat.py``, ``bench_upload.py`` and ``bench_signaling.py``.
+Shared by ``bench_chat.py``, ``bench_upload.py`` and ``bench_signaling.py``; ``throwaway_postgres``
+by the benchmarks that also run on PostgreSQL (``--postgres``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,24 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SERVE_CODE = "import sys; from telemed.cli import main; sys.exit(main())"  # `telemed ...`
+
+
+@contextlib.contextmanager
+def throwaway_postgres():
+    """A PostgreSQL server of its own for one benchmark run (the tests' ``PostgresServer``), stopped
+    afterwards; yields its ``create_database(name) -> url``. Exits when no server binaries exist."""
+    sys.path.insert(0, str(REPO))
+    from tests.support.pg import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        sys.exit("no PostgreSQL server binaries found (set TELEMED_PG_BINDIR)")
+    server = PostgresServer(bindir)
+    server.start()
+    try:
+        yield server.create_database
+    finally:
+        server.stop()
 
 
 def free_port() -> int:
