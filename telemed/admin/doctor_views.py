@@ -239,6 +239,7 @@ def roster_page(error: str | None = None, status: int = 200):
         },
         hours=hours,
         shifts=planned,
+        moment=now(),
         doctors=[d for d in on_duty if d.specialty_code in URGENT_CODES],
         specialties=URGENT_CODES,
         error=error,
@@ -271,6 +272,18 @@ def add_shift_page():
     except (*_REFUSALS, errors.NotFound) as exc:
         return roster_page(exc.render(translate), _status(exc))
     flash(_("The shift is planned."), "success")
+    return redirect(url_for(".roster_page"))
+
+
+@bp.post("/admin/roster/<int:shift_id>/remove")
+def remove_shift_page(shift_id: int):
+    """Take a shift off the roster (one under way ends now)."""
+    try:
+        with audited("roster", "write", object_id=shift_id) as ctx, database().transaction() as s:
+            kept = roster.remove_shift(s, ctx["actor"], shift_id, now=now())
+    except (errors.Conflict, errors.NotFound) as exc:
+        return roster_page(exc.render(translate), exc.status)
+    flash(_("The shift ends now.") if kept else _("The shift is removed."), "success")
     return redirect(url_for(".roster_page"))
 
 

@@ -71,6 +71,25 @@ def add_shift(
     return shift
 
 
+def remove_shift(session: Session, actor: Actor, shift_id: int, *, now: datetime) -> PlannedShift | None:
+    """Take a shift off the roster. A shift yet to start is deleted (returns None); one under way
+    is cut short to end ``now`` (returned), so the plan keeps what happened. ``NotFound`` for an
+    unknown id; ``Conflict`` for a shift that is over (the plan of the past is kept as it was)."""
+    access.check_admin(actor)
+    shift = session.get(PlannedShift, shift_id, with_for_update=True)
+    if shift is None:
+        raise errors.NotFound(_l("Shift not found."))
+    if shift.ends_at <= now:
+        raise errors.Conflict(_l("The shift is over already."))
+    if shift.starts_at >= now:
+        session.delete(shift)
+        session.flush()
+        return None
+    shift.ends_at = now
+    session.flush()
+    return shift
+
+
 def shifts(session: Session, actor: Actor, *, start: datetime, end: datetime) -> list[PlannedShift]:
     """Shifts overlapping ``[start, end)``, by start."""
     access.check_admin(actor)

@@ -79,6 +79,16 @@ def admin_add_shift():
     return jsonify(body), 201
 
 
+@api.delete("/admin/roster/<int:shift_id>")
+@documented({"description": "Removed"}, status=204, errors=(403, 404, 409))
+def admin_remove_shift(shift_id: int):
+    """Admins: take a shift off the roster: one yet to start is deleted, one under way ends now;
+    409 for a shift that is over."""
+    with audited("roster", "write", object_id=shift_id) as ctx, database().transaction() as s:
+        roster.remove_shift(s, ctx["actor"], shift_id, now=now())
+    return "", 204
+
+
 @api.get("/admin/roster/coverage")
 @documented(json_response(ref("RosterCoverage")), errors=(403,))
 def admin_roster_coverage():
