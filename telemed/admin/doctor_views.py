@@ -82,19 +82,28 @@ def _template_rows(template: dict | None) -> list[dict]:
 
 
 @bp.get("/admin/doctors/<int:doctor_id>")
-def doctor_page(doctor_id: int, error: str | None = None, affected: list | None = None, status: int = 200):
-    """A doctor's profile, weekly hours, exceptions and slot generation."""
+def doctor_page(
+    doctor_id: int,
+    error: str | None = None,
+    affected: list | None = None,
+    status: int = 200,
+    proposed: dict | None = None,
+):
+    """A doctor's profile, weekly hours, exceptions and slot generation. After a refused change of
+    the hours, the form shows the hours ``proposed`` (as sent), so the admin only picks what to do
+    with the bookings and saves again."""
     with audited("doctor", "read", object_id=doctor_id) as ctx:
         s = db_session()
         doctor = doctors.get(s, ctx["actor"], doctor_id)
         template = schedules.template_json(s, doctor_id)
+        shown = proposed or template
         page = render_template(
             "admin/doctor.html",
             doctor=doctors.doctor_json(doctor, today=_today()),
             template=template,
-            rows=_template_rows(template),
-            slot_minutes=(template or {}).get("slot_minutes", 30),
-            timezone=(template or {}).get("timezone", current_app.config["CLINIC_TIMEZONE"]),
+            rows=_template_rows(shown),
+            slot_minutes=(shown or {}).get("slot_minutes") or 30,
+            timezone=(shown or {}).get("timezone") or current_app.config["CLINIC_TIMEZONE"],
             exceptions=schedules.exceptions_of(s, doctor_id),
             kinds=schedules.EXCEPTION_KINDS,
             specialties=CODES,
@@ -122,11 +131,11 @@ def _on_booked() -> tuple[str | None, str]:
     return (choice if choice in schedule_rules.ON_BOOKED else None), request.form.get("reason", "").strip()
 
 
-def _refused(doctor_id: int, exc: errors.DomainError):
+def _refused(doctor_id: int, exc: errors.DomainError, proposed: dict | None = None):
     affected = exc.details.get("consultations", []) if isinstance(exc, errors.Conflict) else []
     for a in affected:
         a["at"] = datetime.fromisoformat(a["starts_at"])
-    return doctor_page(doctor_id, exc.render(translate), affected, _status(exc))
+    return doctor_page(doctor_id, exc.render(translate), affected, _status(exc), proposed)
 
 
 @bp.post("/admin/doctors/<int:doctor_id>/template")
@@ -158,7 +167,7 @@ def template_page(doctor_id: int):
                 reason=reason,
             )
     except _REFUSALS as exc:
-        return _refused(doctor_id, exc)
+        return _refused(doctor_id, exc, data)
     flash(
         _(
             "The hours are saved: %(removed)s free slots removed, %(cancelled)s consultations cancelled.",
