@@ -66,6 +66,10 @@ def _messages() -> dict[str, str]:
             "We did not find a policy for your date of birth and policy number. Check the policy number in "
             "your Gosuslugi profile or ask your employer's HR or the insurer to check your insured list."
         ),
+        "minor": _(
+            "Consultations for a child are arranged by a parent or guardian from their own account. "
+            "Log in as the parent or guardian."
+        ),
         "staff": _("Clinic staff log in with their username and password only."),
         "inactive": _("This account is deactivated. Please contact the insurer's support."),
         "linked_elsewhere": _(

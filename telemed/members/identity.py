@@ -10,8 +10,8 @@ Contract of :func:`user_for_identity` (takes a ``session``, never commits):
   gets one (role member, a random password nobody knows, the patient's name, the e-mail only when
   the provider says it is verified). Consent is asked at the first page, as for every member.
 - Refused (:class:`Refused`, nothing written): a missing or malformed claim, no matching policy,
-  a staff account, a deactivated account, an account already linked to another identity of the
-  same issuer.
+  a patient under 18 on that day (a child's care is arranged from a guardian's account), a staff
+  account, a deactivated account, an account already linked to another identity of the same issuer.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from telemed.auth.oidc_models import OidcIdentity
 from telemed.auth.passwords import Passwords
 from telemed.auth.roles import Role
 from telemed.members.models import Patient, Policy
+from telemed.members.rules import is_adult_on
 
-Reason = Literal["missing_claim", "no_match", "staff", "inactive", "linked_elsewhere"]
+Reason = Literal["missing_claim", "no_match", "minor", "staff", "inactive", "linked_elsewhere"]
 How = Literal["known", "linked", "created"]
 
 
@@ -113,6 +114,8 @@ def user_for_identity(session: Session, passwords: Passwords, claims: Claims, *,
     )
     if patient is None:
         raise Refused("no_match")
+    if not is_adult_on(patient.birth_date, now.date()):
+        raise Refused("minor")
     how: How = "linked"
     if patient.user_id is not None:
         user = _usable(session.get(User, patient.user_id))

@@ -147,6 +147,19 @@ def test_a_patient_without_an_account_gets_a_member_account(oapp, world, oidc_is
     assert r.status_code == 200 and 'href="/consent?next=' in r.text
 
 
+def test_a_child_is_not_given_an_account_of_their_own(oapp, world, oidc_issuer):
+    child = world["factory"].patient(
+        name="Маша Иванова", birth_date=date(2012, 4, 5), guardian=world["anna"], contract=world["contract"]
+    )
+    sub = oidc.provider_user(oidc_issuer, _claims(_policy(oapp, child.id), birthdate="2012-04-05"))
+    r = oidc.login(oapp.test_client(), sub)
+    assert r.status_code == 403 and 'data-reason="minor"' in r.text
+    assert "родитель" in r.text
+    assert _links(oapp) == []
+    with oapp.extensions["telemed.db"].transaction() as s:
+        assert s.get(Patient, child.id).user_id is None
+
+
 def test_an_unverified_email_is_not_taken(oapp, world, oidc_issuer):
     patient = world["factory"].patient(name="Ирина", birth_date=BORN, contract=world["contract"])
     claims = _claims(_policy(oapp, patient.id), email="irina@example.org", email_verified=False)
