@@ -40,7 +40,19 @@ def _policy_json(policy: Policy | None) -> dict | None:
             "telemedicine": c.telemedicine,
             "covered_specialties": list(c.covered_specialties or []),
             "psychologist_limit": c.psychologist_limit,
+            "urgent": c.urgent,
         },
+    }
+
+
+def covered_codes(me: dict) -> set[str]:
+    """The specialties the active policy of at least one patient in ``me`` (``me_payload``) covers
+    by teleconsultation: what the programme lets the member book now."""
+    return {
+        code
+        for p in me["patients"]
+        if p["policy"] and p["policy"]["contract"]["telemedicine"]
+        for code in p["policy"]["contract"]["covered_specialties"]
     }
 
 

@@ -18,7 +18,7 @@ from telemed.members import rules as member_rules
 from telemed.members import service as members
 from telemed.scheduling import access, doctors, slots
 from telemed.scheduling import service as scheduling
-from telemed.scheduling.cabinet import me_payload
+from telemed.scheduling.cabinet import covered_codes, me_payload
 from telemed.scheduling.models import Mode, Slot
 from telemed.scheduling.status import OPEN_STATUSES
 from telemed.translatable import _l
@@ -65,10 +65,12 @@ def cabinet():
 def choose_specialty():
     """Step 1: choose a specialty."""
     actor = current_actor()
+    me = _me(db_session(), actor)
     return render_template(
         "scheduling/specialties.html",
         specialties=catalog.specialties(db_session()),
-        me=_me(db_session(), actor),
+        me=me,
+        covered=covered_codes(me),
     )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from telemed.members.models import Contract
-from tests.support.clients import ApiClient
+from tests.support.clients import ApiClient, page_login
 from tests.web.test_api_auth import assert_error
 
 BASE = "/api/v1/admin/contracts"
@@ -120,3 +120,73 @@ def test_urgent_off_refuses_new_urgent_requests_and_keeps_booked_ones(app, db, f
     assert_error(anna.post("/api/v1/urgent", json={"reason": "Снова"}), 422, "not_covered")
     with db.session() as s:
         assert s.scalar(select(Contract.urgent).where(Contract.id == contract.id)) is False
+
+
+def test_a_programme_change_keeps_bookings_and_entitlements_follow_it(app, db, factory, admin):
+    """Changing the programme never touches what is booked; from the change on, what the member may
+    book and sees as their entitlement follows the new programme."""
+    contract = factory.contract(specialties=["therapist", "psychologist"], psychologist_limit=3)
+    member, patient = factory.member("anna", contract=contract)
+    psychologist, therapist = factory.doctor("psychologist"), factory.doctor("therapist")
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    booked_slot, second_slot = (
+        factory.slot(psychologist, start),
+        factory.slot(psychologist, start + timedelta(hours=1)),
+    )
+    anna = ApiClient(app, "anna")
+    r = anna.post("/api/v1/consultations", json={"slot_id": booked_slot.id})
+    assert r.status_code == 201, r.json
+    booked = r.json["id"]
+    assert anna.get("/api/v1/me").json["entitlements"]["psychologist"][str(patient.id)] == {
+        "limit": 3,
+        "used": 1,
+        "left": 2,
+    }
+
+    assert admin.put(f"{BASE}/{contract.id}", json={"psychologist_limit": 1}).status_code == 200
+    assert anna.get("/api/v1/me").json["entitlements"]["psychologist"][str(patient.id)] == {
+        "limit": 1,
+        "used": 1,
+        "left": 0,
+    }
+    assert_error(anna.post("/api/v1/consultations", json={"slot_id": second_slot.id}), 422, "limit_reached")
+
+    r = admin.put(
+        f"{BASE}/{contract.id}", json={"covered_specialties": ["therapist"], "psychologist_limit": 3}
+    )
+    assert r.status_code == 200, r.json
+    me = anna.get("/api/v1/me").json
+    assert me["policy"]["contract"]["covered_specialties"] == ["therapist"]
+    assert_error(anna.post("/api/v1/consultations", json={"slot_id": second_slot.id}), 422, "not_covered")
+    assert anna.get(f"/api/v1/consultations/{booked}").json["status"] == "scheduled"  # kept as booked
+    assert (
+        anna.post("/api/v1/consultations", json={"slot_id": factory.slot(therapist, start).id}).status_code
+        == 201
+    )
+
+
+def test_the_pages_offer_what_the_programme_covers_from_the_change_on(app, factory, admin):
+    contract = factory.contract(specialties=["therapist", "pediatrician", "psychologist"])
+    factory.member("anna", contract=contract)
+    page = page_login(app, "anna")
+
+    def tile(code: str) -> str:
+        html = page.get("/consultations/new").text
+        start = html.index(f'data-code="{code}"')
+        return html[html.rindex("<li>", 0, start) : html.index("</li>", start)]
+
+    assert "href" in tile("psychologist") and "href" not in tile("cardiologist")
+    assert 'aria-disabled="true"' in tile("cardiologist") and "Не входит в вашу программу" in tile(
+        "cardiologist"
+    )
+    assert "urgent-request" in page.get("/cabinet").text
+
+    r = admin.put(f"{BASE}/{contract.id}", json={"covered_specialties": ["therapist"], "urgent": False})
+    assert r.status_code == 200, r.json
+    assert "href" not in tile("psychologist") and "Не входит в вашу программу" in tile("psychologist")
+    assert "href" in tile("therapist")
+    assert "urgent-request" not in page.get("/cabinet").text  # urgent care is no longer offered
+    assert "urgent-request" not in page.get("/consultations/new/therapist").text
+
+    assert admin.put(f"{BASE}/{contract.id}", json={"telemedicine": False}).status_code == 200
+    assert "href" not in tile("therapist")
