@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from telemed import errors
-from telemed.admin import contracts
+from telemed.admin import contracts, gate
 from telemed.admin import insured_apply as insured
 from telemed.catalog.specialties import SPECIALTIES
 from telemed.error_handlers import translate
@@ -17,6 +17,7 @@ from telemed.records.audit_web import audited
 from telemed.web import database, db_session, now
 
 bp = Blueprint("admin_contracts", __name__)
+bp.before_request(gate.check_page)
 
 
 def _form() -> dict[str, Any]:

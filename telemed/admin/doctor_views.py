@@ -10,13 +10,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from telemed import errors
-from telemed.admin import doctors, roster, schedule_rules, schedules
+from telemed.admin import doctors, gate, roster, schedule_rules, schedules
 from telemed.catalog.specialties import CODES, URGENT_CODES
 from telemed.error_handlers import translate
 from telemed.records.audit_web import audited
 from telemed.web import clinic_tz, database, db_session, now
 
 bp = Blueprint("admin_doctors", __name__)
+bp.before_request(gate.check_page)
 WEEKDAYS = range(7)
 _REFUSALS = (errors.ValidationFailed, errors.Conflict)
 

@@ -6,7 +6,10 @@ Lists are JSON arrays; ``limit``/``offset`` page them where noted.
 
 from flask import Blueprint, request
 
+from telemed.admin import gate as admin_gate
 from telemed.auth.web import current_actor
+
+ADMIN_PREFIX = "/api/v1/admin/"
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -17,9 +20,12 @@ PUBLIC_ENDPOINTS = frozenset({"api.issue_token", "api.openapi_json", "api.asynca
 @api.before_request
 def _authenticate_first() -> None:
     """Who is asking is checked before anything of the request is read: an anonymous caller gets
-    401 whatever the body or the query holds (and writes nothing, the audit log included)."""
+    401 whatever the body or the query holds (and writes nothing, the audit log included), and
+    anyone but an admin gets 403 ``forbidden`` from every ``/api/v1/admin/…`` endpoint."""
     if request.endpoint not in PUBLIC_ENDPOINTS:
-        current_actor()
+        actor = current_actor()
+        if request.path.startswith(ADMIN_PREFIX):
+            admin_gate.check(actor)
 
 
 from telemed.api import (  # noqa: E402,F401

@@ -49,6 +49,9 @@ class ApiClient:
     def delete(self, path, headers=None, **kw):
         return self.client.delete(path, headers=self._headers(headers), **kw)
 
+    def open(self, path, method="GET", headers=None, **kw):
+        return self.client.open(path, method=method, headers=self._headers(headers), **kw)
+
 
 def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(
