@@ -28,8 +28,8 @@ def counts(db) -> dict[str, int]:
         return {m.__name__: s.scalar(select(func.count()).select_from(m)) for m in COUNTED}
 
 
-def admin_of(s):
-    return actor(s.scalar(select(User).where(User.username == "admin")))
+def admin_of(s, username: str = "admin"):
+    return actor(s.scalar(select(User).where(User.username == username)))
 
 
 def test_the_demo_world_is_made_once_without_invitations(app, db):
@@ -147,3 +147,46 @@ def test_the_seeds_admin_writes_are_audited_as_the_admin(app, db):
             str(i) for i in s.scalars(select(Doctor.id))
         }
         assert audit.verify_chain(s, app.extensions["telemed.audit_keys"]).ok
+
+
+def test_the_imports_linked_accounts_never_replace_a_link_nor_invite(app, db, factory):
+    """``insured_apply.run(linked=...)`` (the seed's option): a new person is linked to the given
+    account, no account is made for them and nobody is invited; a person with an account keeps it."""
+    factory.user("root", role="admin")
+    contract = factory.contract(starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31))
+    mine = factory.user("mine", role="member")
+    other = factory.user("other", role="member")
+    rows = [
+        ("P-1", "Сидорова Вера Павловна", date(1990, 1, 2), None, "self", "", "vera@example.org", None),
+        ("P-2", "Сидоров Лев Ильич", date(2019, 5, 6), None, "child", "P-1", "", None),
+    ]
+    with db.transaction() as s:
+        admin = admin_of(s, "root")
+        first = insured_apply.run(
+            s,
+            admin,
+            contract.id,
+            insured_csv(rows, contract),
+            dry_run=False,
+            now=datetime.now(UTC),
+            linked={"P-1": mine.id},
+        )
+        assert first.created == 2
+    renamed = [(rows[0][0], "Сидорова Вера Петровна", *rows[0][2:]), rows[1]]
+    with db.transaction() as s:
+        again = insured_apply.run(
+            s,
+            admin_of(s, "root"),
+            contract.id,
+            insured_csv(renamed, contract),
+            dry_run=False,
+            now=datetime.now(UTC),
+            linked={"P-1": other.id},
+        )
+        assert again.updated == 1
+    with db.session() as s:
+        holder = s.scalar(select(Patient.user_id).join(Policy).where(Policy.number == "P-1"))
+        guardian = s.scalars(select(Guardianship.guardian_user_id)).one()
+        assert holder == guardian == mine.id
+        assert s.scalar(select(func.count()).select_from(Invitation)) == 0
+        assert s.scalar(select(func.count()).select_from(User)) == 3
