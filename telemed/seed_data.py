@@ -1,8 +1,50 @@
-"""The fictional people of the demo: doctors (with education and career start) and staff."""
+"""The fictional world of the demo: its contract, insured people, doctors (with education and career
+start) and staff."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from telemed.auth.roles import Role
+
+SLOT_MINUTES = 30  # every demo doctor's slot length
+AROUND_THE_CLOCK = {"therapist", "pediatrician"}  # their weekly hours: every day 00:00-24:00, others 9-18
+
+#: The demo contract's programme (its term runs from January 1st of this year to the end of the next).
+CONTRACT = {
+    "number": "ДМС-2026-0001",
+    "client": "ООО «Ромашка»",
+    "telemedicine": True,
+    "urgent": True,
+    "psychologist_limit": 3,
+}
+
+# The insured list, as the employer would send it (``admin.insured_import`` columns), plus what the
+# list does not hold: the sex, and the demo account (password ``demo``) the person logs in with.
+# (policy number, full name, birth date, sex, relation, main policy number, e-mail, demo username)
+INSURED = [
+    (
+        "П-0001-000001",
+        "Иванова Анна Сергеевна",
+        date(1988, 3, 14),
+        "female",
+        "self",
+        "",
+        "member@example.org",  # booking e-mails, reminders (TELEMED_SMTP_URL)
+        "member",
+    ),
+    (
+        "П-0001-000002",
+        "Иванов Михаил Андреевич",
+        date(2017, 9, 2),
+        "male",
+        "child",
+        "П-0001-000001",
+        "",
+        None,
+    ),
+    ("П-0001-000003", "Петров Олег Николаевич", date(1979, 11, 30), "male", "self", "", "", "member2"),
+]
 
 # (specialty, full name, career start year, education, degree, demo username or None)
 DOCTORS = [

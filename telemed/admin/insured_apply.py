@@ -6,12 +6,16 @@ known ones are updated when their name, birth date, dates or e-mail changed. A p
 consultations it had booked cancels them with ``POLICY_ENDED_REASON`` and tells the member (a
 cancelled consultation does not count against the psychologist limit). Existing policies are read in
 one query; new rows are written in chunks of ``CHUNK`` with multi-row INSERTs.
+
+``run(..., linked=...)`` links people to accounts the caller made beforehand instead of creating
+and inviting new ones. Only ``telemed seed-demo`` passes it (its demo accounts have a published
+password and fixed usernames, and must never be sent an invitation); the admin pages and API never do.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any, cast
@@ -122,8 +126,13 @@ def run(
     dry_run: bool,
     now: datetime,
     tz: ZoneInfo | None = None,
+    linked: Mapping[str, int] | None = None,
 ) -> Outcome:
-    """Read, check and (unless ``dry_run`` or any row is bad) apply an insured list."""
+    """Read, check and (unless ``dry_run`` or any row is bad) apply an insured list.
+
+    ``linked`` (policy number → the id of an existing member account): those people, when they have
+    no account yet, are linked to that account (and their children get it as guardian) instead of
+    getting a new account and an invitation (see the module docstring: the demo seed only)."""
     contract = contracts.get(session, actor, contract_id, lock=not dry_run)
     outcome = Outcome()
     rows: list[Row] = []
@@ -153,7 +162,14 @@ def run(
     outcome.unchanged = len(rows) - outcome.created - outcome.updated
     if not dry_run:
         outcome.cancelled = _apply(
-            session, actor, contract.id, plan, existing, now=now, tz=tz or ZoneInfo("UTC")
+            session,
+            actor,
+            contract.id,
+            plan,
+            existing,
+            now=now,
+            tz=tz or ZoneInfo("UTC"),
+            linked=linked or {},
         )
         outcome.applied = True
     return outcome
@@ -195,12 +211,19 @@ def _apply(
     *,
     now: datetime,
     tz: ZoneInfo,
+    linked: Mapping[str, int],
 ) -> int:
-    accounts = _new_accounts(session, plan, existing, now=now)  # policy number → new user id
+    known = {  # only people without an account: an existing link is never replaced
+        number: user_id
+        for number, user_id in linked.items()
+        if number not in existing or existing[number].user_id is None
+    }
+    made = _new_accounts(session, plan, existing, skip=known.keys(), now=now)  # policy number → user id
+    accounts = {**known, **made}
     _update(session, plan.changed, existing, accounts)
     _create(session, contract_id, plan.new, existing, accounts, now=now)
-    if accounts:
-        invitations.invite_many(session, list(accounts.values()), now=now)
+    if made:
+        invitations.invite_many(session, list(made.values()), now=now)
     ended = {
         existing[r.policy_number].patient_id: r.valid_to
         for r in plan.changed
@@ -225,14 +248,17 @@ def _usernames(session: Session, wanted: list[tuple[str, str]]) -> dict[str, str
 
 
 def _new_accounts(
-    session: Session, plan: Plan, existing: dict[str, Existing], *, now: datetime
+    session: Session, plan: Plan, existing: dict[str, Existing], *, skip: Iterable[str], now: datetime
 ) -> dict[str, int]:
-    """Accounts for adults with an e-mail and none yet; ``{policy number: user id}``."""
+    """Accounts for adults with an e-mail and none yet (except the policies in ``skip``, linked to
+    an account of the caller's); ``{policy number: user id}``."""
+    skipped = set(skip)
     needing = [
         r
         for r in (*plan.new, *plan.changed)
         if r.relation in ADULT_RELATIONS
         and r.email
+        and r.policy_number not in skipped
         and (r.policy_number not in existing or existing[r.policy_number].user_id is None)
     ]
     if not needing:
