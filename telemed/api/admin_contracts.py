@@ -6,6 +6,7 @@ import tempfile
 from zoneinfo import ZoneInfo
 
 from flask import current_app, jsonify, request
+from sqlalchemy.exc import IntegrityError
 
 from telemed import errors
 from telemed.admin import contracts
@@ -132,13 +133,16 @@ def _spooled(reader: MultipartFileReader, limit: int):
 
 
 @api.post("/admin/contracts/<int:contract_id>/insured")
-@documented(json_response(ref("InsuredImport")), errors=(403, 413), multipart=True, query=(DRY_RUN,))
+@documented(
+    json_response(ref("InsuredImport")), errors=(403, 404, 409, 413), multipart=True, query=(DRY_RUN,)
+)
 def import_insured(contract_id: int):
     """Admins: import the insured list (multipart ``file``, CSV or XLSX); ``?dry_run=1`` only checks.
 
     200 ``{applied, rows, created, updated, unchanged, errors: [{line, reason, field?}]}``: a file
     with any bad row is refused whole (``applied: false``); a clean one is applied in one
-    transaction (new adults with an e-mail are invited to set a password)."""
+    transaction (new adults with an e-mail are invited to set a password). 409 ``conflict`` when a
+    concurrent import wrote one of its policies first (nothing of this file is applied)."""
     with audited("contract", "import", object_id=contract_id) as ctx:
         contracts.check_admin(current_actor())
         dry_run = DRY_RUN.read() == "1"
@@ -150,14 +154,21 @@ def import_insured(contract_id: int):
                 _l("The file is larger than %(max_upload_mb)s MB.", max_upload_mb=IMPORT_MAX_MB)
             )
         reader = MultipartFileReader(request.stream, request.headers.get("Content-Type"))
-        with _spooled(reader, limit) as spool, database().transaction() as s:
-            outcome = insured.run(
-                s,
-                ctx["actor"],
-                contract_id,
-                spool,
-                dry_run=dry_run,
-                now=now(),
-                tz=ZoneInfo(current_app.config["CLINIC_TIMEZONE"]),
-            )
+        try:
+            with _spooled(reader, limit) as spool, database().transaction() as s:
+                outcome = insured.run(
+                    s,
+                    ctx["actor"],
+                    contract_id,
+                    spool,
+                    dry_run=dry_run,
+                    now=now(),
+                    tz=ZoneInfo(current_app.config["CLINIC_TIMEZONE"]),
+                )
+        except IntegrityError:  # another import wrote one of these policies meanwhile: nothing applied
+            raise errors.Conflict(
+                _l(
+                    "Another import added some of these policies at the same time. Nothing was changed: check the file again."
+                )
+            ) from None
     return jsonify(outcome.as_dict())

@@ -247,3 +247,42 @@ def test_a_policy_ended_early_cancels_later_consultations_and_tells_the_member(d
         assert [n.consultation_id for n in told] == [dropped.id]
         # the psychologist consultation cancelled no longer counts: only the kept one does
         assert psychologist_used(s, patient.id, contract.id) == 1
+
+
+def test_two_contracts_importing_the_same_new_policy_at_once_never_answer_500(app, db, factory, env):
+    """Both imports see the policy as new; the one that commits second gets 409 ``conflict`` (or,
+    when it read after the first committed, a bad row) and writes nothing."""
+    import threading
+
+    other = factory.contract(starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31))
+    rows = [f"R-{i},Петров {i},01.02.1980,self,,01.01.2026,31.12.2026," for i in range(300)]
+    data = csv_file(*rows)
+    clients = [ApiClient(app, "root"), ApiClient(app, "root")]
+    barrier, answers = threading.Barrier(2), []
+
+    def run(client, contract_id):
+        barrier.wait()
+        r = client.post(
+            f"/api/v1/admin/contracts/{contract_id}/insured",
+            data={"file": (io.BytesIO(data), "list.csv")},
+            content_type="multipart/form-data",
+        )
+        answers.append((r.status_code, r.json))
+
+    threads = [
+        threading.Thread(target=run, args=(c, cid))
+        for c, cid in zip(clients, (env["contract"].id, other.id), strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(status for status, _ in answers)
+    assert 500 not in statuses, answers
+    applied = [body for status, body in answers if status == 200 and body["applied"]]
+    assert len(applied) == 1, answers
+    loser = next(body for status, body in answers if not (status == 200 and body["applied"]))
+    assert loser["error"]["code"] == "conflict" if "error" in loser else loser["errors"]
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Policy)) == 300
+        assert len(set(s.scalars(select(Policy.contract_id)))) == 1
