@@ -248,6 +248,16 @@ def test_an_admin_uploads_a_doctors_photo_on_the_page(app, factory, admin_page):
     got = admin_page.get(f"/api/v1/doctors/{doctor.id}/photo")
     assert got.status_code == 200 and got.data == PNG
     assert ("write", "allowed") in _audit(factory.db, "doctor", doctor.id)
+    # an unknown doctor: refused with the reason, nothing stored
+    body, content_type = _form({"csrf_token": csrf_token(page.text)}, PNG, "p.png")
+    r = admin_page.post(
+        "/admin/doctors/999999/photo",
+        data=body,
+        content_type=content_type,
+        headers={"Referer": "/admin/doctors"},
+    )
+    assert r.status_code == 302 and "Врач не найден" in admin_page.get("/admin/doctors").text
+    assert ("write", "denied") in _audit(factory.db, "doctor", 999999)
 
 
 # --- who may --------------------------------------------------------------------------------------
