@@ -188,6 +188,7 @@ def _register_blueprints(app: Flask) -> None:
     from telemed.account.views import bp as account_bp
     from telemed.admin.contract_views import bp as admin_contracts_bp
     from telemed.admin.doctor_views import bp as admin_doctors_bp
+    from telemed.admin.user_views import bp as admin_users_bp
     from telemed.api import api
     from telemed.auth.otp_pages import bp as otp_bp
     from telemed.auth.views import bp as auth_bp
@@ -216,6 +217,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(admin_contracts_bp)
     app.register_blueprint(admin_doctors_bp)
+    app.register_blueprint(admin_users_bp)
     app.register_blueprint(api)
 
     @app.get("/favicon.ico")

@@ -87,6 +87,10 @@ def _create_private(url: str) -> None:
         pass
 
 
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and explicit BEGINs."""
     if not url.startswith("sqlite"):
@@ -117,6 +121,8 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        # SQLite's lower() folds ASCII only; searches that must match Cyrillic in any case use this
+        dbapi_conn.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):

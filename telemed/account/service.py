@@ -18,6 +18,7 @@ from telemed.db import Database
 from telemed.members.models import Patient
 from telemed.records import audit
 from telemed.records.audit_keys import AuditKeys
+from telemed.translatable import _l
 
 
 def _audit(
@@ -98,10 +99,13 @@ def deactivate(
     now: datetime,
 ) -> None:
     """An admin deactivates an account (``actor`` None: the command line). ``NotPermitted`` for
-    anyone else, ``NotFound`` for an unknown user."""
+    anyone else, ``NotFound`` for an unknown user, ``Conflict`` for the admin's own account
+    (nobody might be left to undo it; the command line may)."""
     if actor is not None and actor.role != Role.ADMIN:
         _audit(db, keys, actor, "account", user_id, "deactivate", "denied", client_addr, now)
         raise errors.NotPermitted()
+    if actor is not None and actor.id == user_id:
+        raise errors.Conflict(_l("You cannot deactivate your own account."))
     with db.transaction() as s:
         logins.deactivate_user(s, user_id, now=now)
     if actor is None:

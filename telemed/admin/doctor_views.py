@@ -1,4 +1,4 @@
-"""Admin pages: doctors (list and add), one doctor (profile, the weekly template as seven rows,
+"""Admin pages: doctors (list and add), one doctor (profile, photo, the weekly template as seven rows,
 exceptions, slot generation) and the urgent duty roster (coverage with its gaps, add a shift).
 Thin: they read the form, call ``admin.doctors``, ``admin.schedules``, ``admin.roster`` and render."""
 
@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from telemed import errors
-from telemed.admin import doctors, gate, roster, schedule_rules, schedules
+from telemed.admin import access, doctors, gate, photos, roster, schedule_rules, schedules
 from telemed.catalog.specialties import CODES, URGENT_CODES
 from telemed.error_handlers import translate
 from telemed.records.audit_web import audited
@@ -20,6 +20,7 @@ bp = Blueprint("admin_doctors", __name__)
 bp.before_request(gate.check_page)
 WEEKDAYS = range(7)
 _REFUSALS = (errors.ValidationFailed, errors.Conflict)
+PHOTO_FORM_OVERHEAD = 64 * 1024  # the multipart form around the file: its boundary, headers, csrf_token
 
 
 def _today() -> date:
@@ -101,6 +102,7 @@ def doctor_page(
         page = render_template(
             "admin/doctor.html",
             doctor=doctors.doctor_json(doctor, today=_today()),
+            photo_version=(doctor.photo_sha256 or "")[:16],
             template=template,
             rows=_template_rows(shown),
             slot_minutes=(shown or {}).get("slot_minutes") or 30,
@@ -125,6 +127,33 @@ def update_doctor_page(doctor_id: int):
         return doctor_page(doctor_id, exc.render(translate), status=_status(exc))
     flash(_("Saved."), "success")
     return redirect(url_for(".doctor_page", doctor_id=doctor_id))
+
+
+@bp.post("/admin/doctors/<int:doctor_id>/photo")
+def photo_page(doctor_id: int):
+    """Upload the doctor's photo (``admin.photos.set_photo``, as the API): PNG or JPEG, at most 2 MB;
+    a refused file is said in a flash message."""
+    back = redirect(url_for(".doctor_page", doctor_id=doctor_id))
+    try:
+        with audited("doctor", "write", object_id=doctor_id) as ctx:
+            access.check_admin(ctx["actor"])
+            if (request.content_length or 0) > photos.MAX_PHOTO + PHOTO_FORM_OVERHEAD:
+                raise errors.FileTooLarge()
+            upload = request.files.get("file")
+            if upload is None or not upload.filename:
+                flash(_("Choose a PNG or JPEG file."), "error")
+                return back
+            photos.set_photo(
+                database(), current_app.extensions["telemed.storage"], ctx["actor"], doctor_id, upload.stream
+            )
+    except errors.FileTooLarge:
+        flash(_("The photo is larger than 2 MB: choose a smaller one."), "error")
+        return back
+    except errors.UnsupportedType:
+        flash(_("The photo must be a PNG or JPEG image."), "error")
+        return back
+    flash(_("The photo is saved."), "success")
+    return back
 
 
 def _on_booked() -> tuple[str | None, str]:

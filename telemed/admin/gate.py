@@ -1,6 +1,6 @@
 """The admin area's gate, checked before a request's input is read: anyone but an admin is
 refused (403 ``forbidden``) whatever the body, and the refusal is in the audit log
-(``admin_area``, the route as the object, ``read`` for GET and ``write`` otherwise). The services
+(``admin_area``, the path asked for as the object, ``read`` for GET and ``write`` otherwise). The services
 check the role again (``admin.access``): the gate only makes the answer independent of input."""
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ def check(actor: Actor) -> None:
     """Refuse ``actor`` unless an admin (``NotPermitted``), logging the refusal."""
     if is_admin(actor):
         return
-    rule = request.url_rule.rule if request.url_rule is not None else request.path
     action = "read" if request.method in ("GET", "HEAD") else "write"
-    log_access(actor, "admin_area", action, "denied", object_id=rule[:64], patient_id=None)
+    log_access(actor, "admin_area", action, "denied", object_id=request.path[:64], patient_id=None)
     raise errors.NotPermitted(_l("Only administrators may do this."))
 
 

@@ -11,7 +11,7 @@ import re
 import secrets
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from telemed import errors
@@ -19,14 +19,16 @@ from telemed.admin import access
 from telemed.auth import invitations
 from telemed.auth import service as auth_service
 from telemed.auth.actor import Actor
-from telemed.auth.models import OtpEnrolment, RecoveryCode, User
+from telemed.auth.models import Invitation, OtpEnrolment, RecoveryCode, User
 from telemed.auth.passwords import Passwords
-from telemed.auth.roles import STAFF
+from telemed.auth.roles import STAFF, Role
 from telemed.translatable import _l
 
 EMAIL_MAX, NAME_MAX = 254, 200
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 STAFF_ROLES = tuple(sorted(STAFF))
+ROLES = tuple(r.value for r in Role)
+SEARCH_MAX = 100
 
 
 def _invite(session: Session, user: User, now: datetime) -> bool:
@@ -80,6 +82,66 @@ def reset_second_factor(session: Session, actor: Actor, user_id: int) -> User:
     session.execute(delete(OtpEnrolment).where(OtpEnrolment.user_id == user_id))
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     return user
+
+
+def open_invitation(now: datetime) -> ColumnElement[bool]:
+    """Whether the user has an unused, unexpired invitation (sent or about to be): a correlated
+    ``EXISTS`` on ``invitations`` (indexed by ``user_id``)."""
+    return exists().where(
+        Invitation.user_id == User.id, Invitation.used_at.is_(None), Invitation.expires_at > now
+    )
+
+
+def _folded(session: Session, column) -> ColumnElement[str]:
+    """``column`` lower-cased for a case-insensitive match, Cyrillic included: SQLite's own
+    ``lower()`` is ASCII-only, so there it is ``unicode_lower()``, Python's ``str.lower``
+    (registered on each connection by ``telemed.db``)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.unicode_lower(column)
+    return func.lower(column)
+
+
+def listing(
+    session: Session,
+    actor: Actor,
+    *,
+    role: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime,
+) -> list[tuple[User, bool]]:
+    """Users newest first, each with whether an invitation is open (``open_invitation``); ``role``
+    one of ``ROLES``, ``q`` a case-insensitive part of the username, full name or e-mail."""
+    access.check_admin(actor)
+    stmt = select(User, open_invitation(now).label("invited"))
+    if role is not None:
+        if role not in ROLES:
+            raise errors.ValidationFailed(
+                _l("'%(name)s' must be one of %(choices)s.", name="role", choices=", ".join(ROLES)),
+                details={"field": "role"},
+            )
+        stmt = stmt.where(User.role == role)
+    if q:
+        needle = q.strip().lower()[:SEARCH_MAX]
+        stmt = stmt.where(
+            or_(
+                *(
+                    _folded(session, column).contains(needle, autoescape=True)
+                    for column in (User.username, User.full_name, func.coalesce(User.email, ""))
+                )
+            )
+        )
+    stmt = stmt.order_by(User.created_at.desc(), User.id.desc()).limit(limit).offset(offset)
+    return [(user, bool(invited)) for user, invited in session.execute(stmt)]
+
+
+def check_may_deactivate(actor: Actor, user_id: int) -> None:
+    """An admin may deactivate anyone but themselves (nobody would be left to undo a mistake, and
+    their own page would end under them); ``Conflict`` for their own account."""
+    access.check_admin(actor)
+    if actor.id == user_id:
+        raise errors.Conflict(_l("You cannot deactivate your own account."))
 
 
 def user_json(u: User, *, invited: bool = False) -> dict:

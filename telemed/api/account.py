@@ -99,10 +99,10 @@ def end_my_session(login_id: str):
 
 
 @api.post("/admin/users/<int:user_id>/deactivate")
-@documented({"description": "Deactivated"}, status=204, errors=(403,))
+@documented({"description": "Deactivated"}, status=204, errors=(403, 404, 409))
 def deactivate_user(user_id: int):
     """Admins: deactivate an account. It cannot log in any more; its sessions, tokens and sockets
-    end. 403 ``forbidden`` for anyone else."""
+    end. 403 ``forbidden`` for anyone else; 409 ``conflict`` for the admin's own account."""
     actor = current_actor()
     service.deactivate(
         database(),

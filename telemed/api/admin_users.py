@@ -1,5 +1,6 @@
-"""API of the admin area: staff accounts (created with an e-mailed invitation, second factor reset).
-Admins only: anyone else gets 403 ``forbidden``; every call is audited (``staff_user``)."""
+"""API of the admin area: the users (a searchable list), staff accounts (created with an e-mailed
+invitation, second factor reset). Admins only: anyone else gets 403 ``forbidden``; every call is
+audited (``staff_user``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from flask import current_app, jsonify
 
 from telemed.admin import users
 from telemed.api import api
-from telemed.api.contract import Body, Raw, Text, documented
-from telemed.api.openapi_parts import json_response, ref
+from telemed.api.contract import Body, ChoiceParam, IntParam, Raw, Text, TextParam, documented
+from telemed.api.openapi_parts import array_of, json_response, ref
 from telemed.records.audit_web import audited
-from telemed.web import database, deliver_outbox, now
+from telemed.web import database, db_session, deliver_outbox, now
 
 STAFF_USER = Body(
     "StaffUserRequest",
@@ -22,6 +23,29 @@ STAFF_USER = Body(
     ),
     closed=True,
 )
+ROLE = ChoiceParam("role", users.ROLES)
+SEARCH = TextParam("q", users.SEARCH_MAX)
+LIMIT, OFFSET = IntParam("limit", 50, lo=1, hi=200), IntParam("offset", 0, hi=10**6)
+
+
+@api.get("/admin/users")
+@documented(json_response(array_of("StaffUser")), errors=(403,), query=(ROLE, SEARCH, LIMIT, OFFSET))
+def admin_list_users():
+    """Admins: every user (members too), newest first; ``role`` keeps one role, ``q`` keeps those
+    whose username, full name or e-mail contains it (any case). ``invited``: an unused, unexpired
+    invitation link is open."""
+    with audited("staff_user", "read") as ctx:
+        found = users.listing(
+            db_session(),
+            ctx["actor"],
+            role=ROLE.read(),
+            q=SEARCH.read(),
+            limit=LIMIT.read(),
+            offset=OFFSET.read(),
+            now=now(),
+        )
+        body = [users.user_json(user, invited=invited) for user, invited in found]
+    return jsonify(body)
 
 
 @api.post("/admin/users")

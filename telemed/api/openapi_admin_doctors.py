@@ -113,7 +113,10 @@ SCHEMAS: dict = {
             "role": {"type": "string"},
             "email": {"type": ["string", "null"]},
             "is_active": {"type": "boolean"},
-            "invited": {"type": "boolean", "description": "an invitation link was sent"},
+            "invited": {
+                "type": "boolean",
+                "description": "an unused, unexpired invitation link is open (on creation: one was sent)",
+            },
         },
     },
 }

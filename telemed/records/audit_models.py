@@ -39,7 +39,7 @@ OBJECT_TYPES = frozenset(
         "schedule",  # a doctor's weekly template, exceptions, slot generation (the doctor's id)
         "roster",  # the urgent duty roster (object_id: a shift's id)
         "staff_user",  # a staff account created or its second factor reset (the user's id)
-        "admin_area",  # an admin endpoint or page refused to a non-admin (object_id: its route)
+        "admin_area",  # an admin endpoint or page refused to a non-admin (object_id: the path asked for)
     }
 )
 ACTIONS = frozenset(

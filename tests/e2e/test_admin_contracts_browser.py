@@ -68,9 +68,16 @@ def test_an_admin_sets_up_a_contract_and_imports_its_people(db, admin, open_as, 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_the_admin_pages_pass_axe_and_have_big_enough_targets(factory, admin, open_as, viewport):  # noqa: F811
     contract = factory.contract()
+    doctor = factory.doctor("therapist")
+    factory.user("rec1", role="records", consent=False)
     page = open_as("adm", viewport)
     found: list[str] = []
-    for url in ("/admin/contracts", f"/admin/contracts/{contract.id}"):
+    for url in (
+        "/admin/contracts",
+        f"/admin/contracts/{contract.id}",
+        "/admin/users",
+        f"/admin/doctors/{doctor.id}",
+    ):
         visit(page, url)
         open_menu(page)
         found += severe_violations(page)

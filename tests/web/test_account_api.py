@@ -127,6 +127,14 @@ def test_an_admin_deactivates_a_user(app, factory):
     assert audit_rows(app, "account") == [(admin.id, str(target.id), "deactivate", "done")]
 
 
+def test_an_admin_cannot_deactivate_their_own_account(app, factory):
+    admin = factory.user("root", role="admin")
+    root = logged_in(app, "root")
+    assert_error(root.post(f"/api/v1/admin/users/{admin.id}/deactivate"), 409, "conflict")
+    assert root.get("/api/v1/me").status_code == 200  # still logged in, still active
+    assert audit_rows(app, "account") == []
+
+
 def test_deactivating_an_unknown_user_is_404(app, factory):
     factory.user("root", role="admin")
     assert_error(logged_in(app, "root").post("/api/v1/admin/users/999999/deactivate"), 404, "not_found")
