@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from telemed.auth import second_factor
 from telemed.auth.actor import Actor
+from telemed.auth.limits import oidc_limited
 from telemed.auth.login_flow import begin_second_step, finish_login, safe_next
 from telemed.auth.oidc import Provider, ProviderError
 from telemed.auth.views import home_for
@@ -84,6 +85,7 @@ def _refused(status: int, reason: str):
 
 
 @bp.get("/login")
+@oidc_limited
 def login():
     """Start the authorization-code flow (PKCE, ``state``, ``nonce``) at the provider."""
     provider = _provider()
@@ -98,6 +100,7 @@ def login():
 
 
 @bp.get("/callback")
+@oidc_limited
 def callback():
     """Finish the login the provider sent back: log the linked (or newly linked) member in."""
     provider = _provider()

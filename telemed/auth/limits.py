@@ -1,4 +1,5 @@
-"""Rate limits for login attempts: per client address and per username."""
+"""Rate limits for login attempts: per client address and per username; OpenID Connect logins per
+address."""
 
 from __future__ import annotations
 
@@ -48,5 +49,14 @@ def second_step_limited(view):
         view
     )
     return limiter.shared_limit(_limit, scope="login-address", key_func=get_remote_address, methods=["POST"])(
+        view
+    )
+
+
+def oidc_limited(view):
+    """Decorate an OpenID Connect view (the login's start and its callback) with the login limit
+    per client address, counted apart from password attempts (scope ``oidc-address``): a callback
+    flood with forged codes or states is cut before it reaches the provider or the audit log."""
+    return limiter.shared_limit(_limit, scope="oidc-address", key_func=get_remote_address, methods=["GET"])(
         view
     )

@@ -211,6 +211,23 @@ def test_a_callback_without_a_login_started_here_is_refused(oapp, world, oidc_is
     assert r.status_code == 400 and _links(oapp) == []
 
 
+def test_oidc_logins_are_rate_limited_per_address_apart_from_password_logins(db_url, tmp_path, oidc_issuer):
+    app = make_app(db_url, tmp_path, LOGIN_RATE_LIMIT="3 per minute", **oidc.oidc_config(oidc_issuer))
+    try:
+        empty_tables(app)
+        client = app.test_client()
+        forged = [client.get("/auth/oidc/callback?code=x&state=y").status_code for _ in range(4)]
+        assert forged == [400, 400, 400, 429]
+        assert client.get("/auth/oidc/login").status_code == 429  # the login's start counts too
+        # password logins keep their own count
+        fresh = app.test_client()  # no session cookie: a plain API client from the same address
+        assert fresh.post("/api/v1/auth/token", json={"username": "x", "password": "y"}).status_code == 401
+        denied = [e for e in _audit(app) if e[1] == "denied"]
+        assert len(denied) <= 3  # nothing past the limit reaches the audit log
+    finally:
+        app.extensions["telemed.db"].dispose()
+
+
 def test_an_error_from_the_provider_gets_a_400_page(oapp, world):
     client = oapp.test_client()
     state = parse_qs(urlsplit(oidc.start(client)).query)["state"][0]
