@@ -133,12 +133,21 @@ def test_main_pages_have_no_serious_or_critical_axe_violations(world, open_as, v
     visit(page, "/login")
     found += severe_violations(page)
     for username, urls in (("anna", member_pages(world)), ("drt", doctor_pages(world))):
-        page = open_as(username, viewport)
-        for url in urls:
-            visit(page, url)
-            open_menu(page)
-            found += severe_violations(page)
+        found += findings(open_as(username, viewport), urls)
     assert not found, "\n".join(found)
+
+
+def findings(page, urls, *, targets: bool = False) -> list[str]:
+    """axe-core's serious and critical violations on each of ``urls`` (the phone menu opened), and
+    with ``targets`` the visible tap targets under 44 px, one line each."""
+    found: list[str] = []
+    for url in urls:
+        visit(page, url)
+        open_menu(page)
+        found += severe_violations(page)
+        if targets:
+            found += [f"{url}: {target}" for target in small_targets(page)]
+    return found
 
 
 def small_targets(page) -> list[str]:
