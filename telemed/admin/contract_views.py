@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from telemed import errors
-from telemed.admin import contracts, gate
+from telemed.admin import access, contracts, gate
 from telemed.admin import insured_apply as insured
 from telemed.catalog.specialties import SPECIALTIES
 from telemed.error_handlers import translate
@@ -93,7 +93,7 @@ def import_insured(contract_id: int):
     """«Проверить» (a dry run) or «Загрузить» the insured list; the errors are shown with their lines."""
     dry_run = request.form.get("action") != "apply"
     with audited("contract", "read" if dry_run else "import", object_id=contract_id) as ctx:
-        contracts.check_admin(ctx["actor"])
+        access.check_admin(ctx["actor"])
         if (request.content_length or 0) > insured.MAX_MB * 1024 * 1024:
             flash(_("The file is larger than %(max_upload_mb)s MB.", max_upload_mb=insured.MAX_MB), "error")
             return redirect(url_for("admin_contracts.contract_page", contract_id=contract_id))

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from telemed import errors
+from telemed.admin import access
 from telemed.auth.actor import Actor
-from telemed.auth.roles import Role
 from telemed.catalog.specialties import CODES
 from telemed.inputs import clean_text
 from telemed.members.models import Contract
@@ -34,12 +34,6 @@ FIELDS = (
     "covered_specialties",
     "psychologist_limit",
 )
-
-
-def check_admin(actor: Actor) -> None:
-    """Only admins manage contracts (403 ``forbidden`` for everyone else)."""
-    if actor.role != Role.ADMIN:
-        raise errors.NotPermitted()
 
 
 def _invalid(message, field: str) -> errors.DomainError:
@@ -135,7 +129,7 @@ def _check_number_free(session: Session, number: str, contract_id: int | None) -
 
 def create(session: Session, actor: Actor, data: dict) -> Contract:
     """A new contract with its programme; 409 ``conflict`` when the number is taken."""
-    check_admin(actor)
+    access.check_admin(actor)
     values = _read(data, partial=False)
     _check_term(values["starts_on"], values["ends_on"])
     _check_number_free(session, values["number"], None)
@@ -146,7 +140,7 @@ def create(session: Session, actor: Actor, data: dict) -> Contract:
 
 
 def get(session: Session, actor: Actor, contract_id: int, *, lock: bool = False) -> Contract:
-    check_admin(actor)
+    access.check_admin(actor)
     stmt = select(Contract).where(Contract.id == contract_id)
     contract = session.scalar(stmt.with_for_update() if lock else stmt)
     if contract is None:
@@ -170,7 +164,7 @@ def update(session: Session, actor: Actor, contract_id: int, data: dict) -> Cont
 
 def list_all(session: Session, actor: Actor, *, limit: int = 50, offset: int = 0) -> list[Contract]:
     """Contracts, newest first."""
-    check_admin(actor)
+    access.check_admin(actor)
     return list(session.scalars(select(Contract).order_by(Contract.id.desc()).limit(limit).offset(offset)))
 
 

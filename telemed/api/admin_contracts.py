@@ -9,7 +9,7 @@ from flask import current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from telemed import errors
-from telemed.admin import contracts
+from telemed.admin import access, contracts
 from telemed.admin import insured_apply as insured
 from telemed.api import api, parsing
 from telemed.api.chat import MULTIPART_OVERHEAD
@@ -77,7 +77,7 @@ def create_contract():
     """Admins: a new contract and its programme (``urgent`` and ``telemedicine`` default to true,
     ``psychologist_limit`` to 3). 409 ``conflict`` when the number is taken."""
     with audited("contract", "write") as ctx:
-        contracts.check_admin(ctx["actor"])
+        access.check_admin(ctx["actor"])
         data = _body(CREATE)
         with database().transaction() as s:
             contract = contracts.create(s, ctx["actor"], data)
@@ -110,7 +110,7 @@ def get_contract(contract_id: int):
 def update_contract(contract_id: int):
     """Admins: change the fields sent. Booked consultations stay; entitlements follow from now on."""
     with audited("contract", "write", object_id=contract_id) as ctx:
-        contracts.check_admin(ctx["actor"])
+        access.check_admin(ctx["actor"])
         data = _body(UPDATE)
         with database().transaction() as s:
             body = contracts.as_json(contracts.update(s, ctx["actor"], contract_id, data))
@@ -144,7 +144,7 @@ def import_insured(contract_id: int):
     transaction (new adults with an e-mail are invited to set a password). 409 ``conflict`` when a
     concurrent import wrote one of its policies first (nothing of this file is applied)."""
     with audited("contract", "import", object_id=contract_id) as ctx:
-        contracts.check_admin(current_actor())
+        access.check_admin(current_actor())
         dry_run = DRY_RUN.read() == "1"
         if dry_run:
             ctx["action"] = "read"

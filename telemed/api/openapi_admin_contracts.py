@@ -3,20 +3,12 @@ merges them in; the requests are declared beside their handlers in ``api/admin_c
 
 from __future__ import annotations
 
+from telemed.admin.contracts import FIELDS
+
 SCHEMAS: dict[str, dict] = {
     "AdminContract": {
         "type": "object",
-        "required": [
-            "id",
-            "number",
-            "client",
-            "starts_on",
-            "ends_on",
-            "telemedicine",
-            "urgent",
-            "covered_specialties",
-            "psychologist_limit",
-        ],
+        "required": ["id", *FIELDS],
         "properties": {
             "id": {"type": "integer"},
             "number": {"type": "string"},
