@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from telemed import errors
-from telemed.admin import contracts
+from telemed.admin import access
 from telemed.admin.insured_import import (
     BadFile,
     Existing,
@@ -104,8 +104,8 @@ def test_checks_across_the_file_and_the_database():
 @pytest.mark.parametrize("role", ["member", "doctor", "records", "curator"])
 def test_only_admins_manage_contracts(role):
     with pytest.raises(errors.NotPermitted):
-        contracts.check_admin(Actor(id=1, role=role, name="X"))
-    contracts.check_admin(Actor(id=1, role="admin", name="X"))
+        access.check_admin(Actor(id=1, role=role, name="X"))
+    access.check_admin(Actor(id=1, role="admin", name="X"))
 
 
 def _broken_workbook() -> bytes:
