@@ -8,6 +8,10 @@ revocations) are database rows that every process reads.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -59,6 +63,72 @@ def require_reachable(cfg: dict[str, object]) -> None:
             conn.close()
 
 
+class BatchingRedisManager(python_socketio.RedisManager):
+    """python-socketio's Redis client manager, plus ``batch()``: the emits made in this thread
+    inside it reach this process's clients at once, as ever, and go to the other processes in one
+    Redis round trip (a pipeline of the same PUBLISH commands) when the block ends.
+
+    The chat writer broadcasts a stored batch this way: without it, each message of the batch
+    would wait for its own PUBLISH before the next one is sent (``bench/bench_scale.py``).
+    """
+
+    connected: bool  # python-socketio's: the publishing connection is up
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._batches = threading.local()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Collect this thread's publications until the block ends, then publish them together.
+        Nested blocks join the outer one."""
+        if getattr(self._batches, "messages", None) is not None:
+            yield
+            return
+        self._batches.messages = []
+        try:
+            yield
+        finally:
+            messages, self._batches.messages = self._batches.messages, None
+            if messages:
+                self._publish_all(messages)
+
+    def _publish(self, data: Any) -> Any:
+        messages = getattr(self._batches, "messages", None)
+        if messages is None:
+            return super()._publish(data)
+        messages.append(data)
+        return None
+
+    def _publish_all(self, messages: list[Any]) -> None:
+        """PUBLISH each message, in order, in one pipeline; on failure reconnect and try once more,
+        then log and give up, as a single publication does (the rooms catch up through history)."""
+        payloads = [self.json.dumps(m) for m in messages]
+        for retries_left in (1, 0):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                pipe = self.redis.pipeline(transaction=False)
+                for payload in payloads:
+                    pipe.publish(self.channel, payload)
+                pipe.execute()
+                return
+            except Exception as exc:
+                self.connected = False
+                self._get_logger().error(
+                    "Cannot publish %d messages to redis... %s",
+                    len(payloads),
+                    "retrying" if retries_left else "giving up",
+                    extra={"redis_exception": str(exc)},
+                )
+
+
+def batched_emits(manager: object) -> Any:
+    """A context in which ``manager``'s emits are published together (``BatchingRedisManager.batch``),
+    or one that changes nothing for a manager of this process only."""
+    return manager.batch() if isinstance(manager, BatchingRedisManager) else nullcontext()
+
+
 def message_queue(url: str | None) -> python_socketio.RedisManager | None:
     """The Socket.IO client manager that passes emits through Redis to every process, or None
     (this process's clients only). Its connection waits at most 5 s to connect, never to read:
@@ -70,4 +140,4 @@ def message_queue(url: str | None) -> python_socketio.RedisManager | None:
         urlsplit(url).scheme != "unix"
     ):  # TCP keepalive: a vanished peer is noticed (no such option on a Unix socket)
         options["socket_keepalive"] = True
-    return python_socketio.RedisManager(url, channel=CHANNEL, redis_options=options)
+    return BatchingRedisManager(url, channel=CHANNEL, redis_options=options)

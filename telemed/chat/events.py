@@ -5,6 +5,8 @@ Joining a consultation's room (``join``, ``leave``) is ``video.events``: one roo
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app
 from flask_socketio import emit
 
@@ -12,6 +14,7 @@ from telemed import errors
 from telemed.chat import service as chat
 from telemed.chat.writer import MessageWriter, Outgoing
 from telemed.extensions import socketio
+from telemed.redisconn import batched_emits
 from telemed.sockets import (
     CREDENTIAL_KEY,
     LOCALE_KEY,
@@ -25,14 +28,24 @@ from telemed.sockets import (
 )
 from telemed.web import database, now
 
+log = logging.getLogger(__name__)
+
 
 def _open_hours() -> int:
     return current_app.config["CHAT_OPEN_HOURS"]
 
 
-def broadcast_message(payload: dict) -> None:
-    """Send a stored message to everyone in its consultation's room (the ``MessageWriter``'s broadcast)."""
-    socketio.emit("message", payload, to=room(payload["consultation_id"]))
+def broadcast_messages(payloads: list[dict]) -> None:
+    """Send stored messages, in order, each to everyone in its consultation's room (the
+    ``MessageWriter``'s broadcast). Over Redis they leave for the other processes in one round trip.
+    A message that cannot be sent is logged and skipped: it is stored, and the room catches up
+    through history."""
+    with batched_emits(socketio.server.manager):
+        for payload in payloads:
+            try:
+                socketio.emit("message", payload, to=room(payload["consultation_id"]))
+            except Exception:
+                log.exception("broadcasting chat message %s failed", payload.get("id"))
 
 
 def register_message_handler(app) -> None:
@@ -73,7 +86,7 @@ def make_message_writer(app) -> MessageWriter:
     """One per app."""
     return MessageWriter(
         app.extensions["telemed.db"],
-        broadcast=broadcast_message,
+        broadcast=broadcast_messages,
         clock=now,
         open_hours=lambda: app.config["CHAT_OPEN_HOURS"],
         consent_version=lambda: app.config["CONSENT_VERSION"],

@@ -67,7 +67,7 @@ class MessageWriter:
         self,
         db: Database,
         *,
-        broadcast: Callable[[dict], None],
+        broadcast: Callable[[list[dict]], None],
         clock: Callable[[], datetime],
         open_hours: Callable[[], int],
         consent_version: Callable[[], str | None] = lambda: None,
@@ -164,12 +164,12 @@ class MessageWriter:
                 log.warning("a batch of %d chat messages failed; retrying them one by one", len(batch))
                 results = [self._store_alone(item) for item in batch]
         self._announce(sum(isinstance(result, dict) for result in results))
-        for result in results:
-            if isinstance(result, dict):
-                try:
-                    self.broadcast(result)
-                except Exception:  # stored: the room catches up through history
-                    log.exception("broadcasting chat message %s failed", result.get("id"))
+        stored = [result for result in results if isinstance(result, dict)]
+        if stored:
+            try:
+                self.broadcast(stored)
+            except Exception:  # stored: the rooms catch up through history
+                log.exception("broadcasting %d chat messages failed", len(stored))
         for item, result in zip(batch, results, strict=True):
             item.outcome.set_result(result)
             item.turn.set()

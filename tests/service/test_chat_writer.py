@@ -63,7 +63,7 @@ def sent():
 
 @pytest.fixture
 def writer(db, sent):
-    return MessageWriter(db, broadcast=sent.append, clock=now, open_hours=lambda: 72)
+    return MessageWriter(db, broadcast=sent.extend, clock=now, open_hours=lambda: 72)
 
 
 def test_states_for_many_applies_the_rule_of_get_for(db, world):
