@@ -90,13 +90,14 @@ def site_for_test(
 ) -> str:
     """The shipped site with the test's upstream ports, loopback listeners, host name (the loopback
     address) and certificate."""
-    servers = [line for line in site.splitlines() if re.match(r"\s*server 127\.0\.0\.1:\d+", line)]
-    assert servers, "the shipped site has no upstream server lines"
-    template = servers[0]
-    site = site.replace(
-        "\n".join(servers),
-        "\n".join(re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{port}", template) for port in upstreams),
-    )
+    server_lines = re.compile(r"(?:[ \t]*server 127\.0\.0\.1:\d+[^\n]*\n)+")
+    assert server_lines.search(site), "the shipped site has no upstream server lines"
+
+    def test_servers(run: re.Match) -> str:  # each upstream's run of server lines: one per test server
+        template = run.group(0).splitlines(keepends=True)[0]
+        return "".join(re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{port}", template) for port in upstreams)
+
+    site = server_lines.sub(test_servers, site)
     site = re.sub(r"\n\s*listen \[::\]:\d+[^;]*;", "", site)  # IPv4 loopback only
     site = re.sub(r"listen 80\b", f"listen 127.0.0.1:{http_port}", site)
     site = re.sub(r"listen 443\b", f"listen 127.0.0.1:{https_port}", site)

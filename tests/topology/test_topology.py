@@ -12,7 +12,6 @@ import signal
 import ssl
 import time
 
-import psutil
 import pytest
 import requests
 from sqlalchemy import select
@@ -138,16 +137,24 @@ def test_websocket_and_long_polling_both_work_through_nginx(topology, pg_app):
 
 
 def _serving_behind_nginx(topology):
-    """The app process nginx sends this machine's clients to (all share one address, so
-    ``ip_hash`` sends them all to one process): the one nginx holds connections to (gunicorn's
-    worker, a child of the ``telemed serve`` process, holds them)."""
-    for server in topology.servers:
-        root = psutil.Process(server.proc.pid)
-        for proc in (root, *root.children(recursive=True)):
-            conns = proc.net_connections(kind="tcp")
-            if any(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == server.port for c in conns):
-                return server
-    raise AssertionError("nginx holds no connection to either process")
+    """The app process nginx sends this machine's Socket.IO clients to (``ip_hash``, and they all
+    share one address): the one that knows the Engine.IO session of a handshake made through nginx
+    (posting the session's close packet answers 200 there, 400 on the other)."""
+    opened = requests.get(
+        f"{topology.nginx.url}/socket.io/?EIO=4&transport=polling", verify=False, timeout=10
+    )
+    assert opened.status_code == 200 and opened.text.startswith("0"), opened.text
+    sid = json.loads(opened.text[1:])["sid"]
+    knows = [
+        server
+        for server in topology.servers
+        if requests.post(
+            f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}", data="1", timeout=10
+        ).status_code
+        == 200
+    ]
+    assert len(knows) == 1, f"{len(knows)} processes know the session"
+    return knows[0]
 
 
 def kill(server) -> None:
