@@ -29,6 +29,8 @@ class WebUser(UserMixin):
 
     def __init__(self, user: User, *, session_id: str | None = None, token: str | None = None):
         self.actor = Actor(id=user.id, role=user.role, name=user.full_name)
+        # held for the request: its session then finds the row again (``session.get``) without a query
+        self._user = user
         self.user_id = user.id
         self.role = user.role
         self.name = user.full_name

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from telemed.auth.models import User
 from telemed.members import access, rules
@@ -24,15 +24,15 @@ def ward_ids(session: Session, user_id: int) -> list[int]:
 
 
 def bookable_patients(session: Session, user_id: int) -> list[Patient]:
-    """The user's own patient record first, then the dependants in their care."""
-    own = own_patient(session, user_id)
-    wards = session.scalars(
+    """The user's own patient record first, then the dependants in their care by birth date (one query)."""
+    wards = select(Guardianship.patient_id).where(Guardianship.guardian_user_id == user_id)
+    rows = session.scalars(
         select(Patient)
-        .join(Guardianship, Guardianship.patient_id == Patient.id)
-        .where(Guardianship.guardian_user_id == user_id)
-        .order_by(Patient.birth_date)
+        .where(or_(Patient.user_id == user_id, Patient.id.in_(wards)))
+        .order_by(Patient.birth_date, Patient.id)
     ).all()
-    return ([own] if own else []) + [w for w in wards if own is None or w.id != own.id]
+    own = next((p for p in rows if p.user_id == user_id), None)
+    return ([own] if own else []) + [p for p in rows if p is not own]
 
 
 def is_guardian(session: Session, user_id: int, patient_id: int) -> bool:
@@ -83,6 +83,22 @@ def to_facts(policy: Policy) -> rules.PolicyFacts:
 
 def active_policy(session: Session, patient_id: int, day: date) -> Policy | None:
     """The patient's policy that the booking rules would use on ``day``."""
-    policies = session.scalars(select(Policy).where(Policy.patient_id == patient_id)).all()
-    chosen = rules.pick_policy([to_facts(p) for p in policies], day)
-    return next((p for p in policies if chosen is not None and to_facts(p) == chosen), None)
+    return active_policies(session, [patient_id], day)[patient_id]
+
+
+def active_policies(session: Session, patient_ids: Iterable[int], day: date) -> dict[int, Policy | None]:
+    """``active_policy`` of each patient, with its contract, in one query."""
+    ids = list(dict.fromkeys(patient_ids))
+    held: dict[int, list[Policy]] = {pid: [] for pid in ids}
+    if ids:
+        for policy in session.scalars(
+            select(Policy).options(joinedload(Policy.contract)).where(Policy.patient_id.in_(ids))
+        ):
+            held[policy.patient_id].append(policy)
+    return {pid: _pick(policies, day) for pid, policies in held.items()}
+
+
+def _pick(policies: list[Policy], day: date) -> Policy | None:
+    facts = [to_facts(p) for p in policies]
+    chosen = rules.pick_policy(facts, day)
+    return next((p for p, f in zip(policies, facts, strict=True) if chosen is not None and f == chosen), None)

@@ -63,18 +63,18 @@ def me_payload(session: Session, actor: Actor, *, today: date, consent_version: 
     user = session.get(User, actor.id)
     if user is None:
         raise errors.NotAuthenticated()
-    patients = []
-    for p in members.bookable_patients(session, actor.id):
-        policy = members.active_policy(session, p.id, today)
-        ent = entitlements.psychologist_entitlement(session, p, today)
-        patients.append(
-            {
-                **patient_json(p, today),
-                "is_self": p.user_id == actor.id,
-                "policy": _policy_json(policy),
-                "psychologist": ent.as_dict(),
-            }
-        )
+    bookable = members.bookable_patients(session, actor.id)
+    policies = members.active_policies(session, [p.id for p in bookable], today)
+    ents = entitlements.psychologist_entitlements(session, [(p, policies[p.id]) for p in bookable], today)
+    patients = [
+        {
+            **patient_json(p, today),
+            "is_self": p.user_id == actor.id,
+            "policy": _policy_json(policies[p.id]),
+            "psychologist": ents[p.id].as_dict(),
+        }
+        for p in bookable
+    ]
     own = next((p for p in patients if p["is_self"]), None)
     body = {
         "id": user.id,
@@ -91,7 +91,7 @@ def me_payload(session: Session, actor: Actor, *, today: date, consent_version: 
             "accepted": auth_service.current_consent(session, actor.id, consent_version) is not None,
         },
     }
-    doctor = session.scalar(select(Doctor).where(Doctor.user_id == actor.id))
+    doctor = session.scalar(select(Doctor).where(Doctor.user_id == actor.id)) if actor.is_doctor else None
     if doctor is not None:
         body["doctor"] = {"id": doctor.id, "specialty": doctor.specialty_code}
     return body

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from sqlalchemy import event
 
 from telemed.auth import service as auth_service
 from telemed.auth.models import User
@@ -17,6 +16,7 @@ from telemed.sockets import end_revoked, live_connections, watch_endings
 from tests.support.clients import ApiClient
 from tests.support.factories import PASSWORD
 from tests.support.live import SocketClient
+from tests.support.sql import statements_run
 
 
 @pytest.fixture
@@ -171,14 +171,8 @@ def test_an_idle_poll_reads_one_value(app, live, connect, world):
     connect("anna")
     connect("drt")
     assert watch_endings(app) == 0  # learns the connections' expiries
-    statements: list[str] = []
-    engine = app.extensions["telemed.db"].engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731  (conn, cursor, statement, ...)
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_run(app.extensions["telemed.db"].engine) as statements:
         assert watch_endings(app) == 0
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == [
         next(s for s in statements if "credential_endings" in s)
     ]

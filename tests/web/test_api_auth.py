@@ -7,6 +7,7 @@ import pytest
 from tests.conftest import make_app
 from tests.support.clients import ApiClient, csrf_token
 from tests.support.factories import PASSWORD
+from tests.support.sql import statements_run
 
 
 def assert_error(response, status: int, code: str):
@@ -70,6 +71,32 @@ def test_me_lists_patients_policy_entitlements_and_consent(app, factory):
     assert body["policy"]["contract"]["psychologist_limit"] == 3
     assert body["consent"] == {"current_version": "2026-01", "accepted": True}
     assert "doctor" not in body
+
+
+def test_me_reads_a_family_in_as_many_statements_as_one_member(app, factory):
+    """Own record first, then the children by birth date; the statements do not grow with them."""
+    engine = app.extensions["telemed.db"].engine
+
+    def me() -> tuple[dict, int]:
+        with statements_run(engine) as statements:
+            body = api.get("/api/v1/me").json
+        return body, len(statements)
+
+    contract = factory.contract()
+    user, own = factory.member("anna", contract=contract)
+    api = ApiClient(app, "anna")
+    api.get("/api/v1/me")  # the token's first use is recorded once: not counted below
+    alone, alone_statements = me()
+    born = [date(2019, 1, 1), date(2015, 6, 1), date(2021, 3, 1)]
+    kids = [
+        factory.patient(name=f"Kid {k}", birth_date=b, guardian=user, contract=contract)
+        for k, b in enumerate(born)
+    ]
+    family, family_statements = me()
+    assert [p["id"] for p in alone["patients"]] == [own.id]
+    assert [p["id"] for p in family["patients"]] == [own.id, kids[1].id, kids[0].id, kids[2].id]
+    assert all(p["policy"]["contract"]["number"] == contract.number for p in family["patients"])
+    assert family_statements == alone_statements
 
 
 def test_me_for_a_doctor_names_the_doctor(app, factory):

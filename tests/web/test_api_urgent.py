@@ -7,6 +7,7 @@ import pytest
 from telemed.worker import run_due
 from tests.support import urgent as u
 from tests.support.clients import ApiClient
+from tests.support.sql import statements_run
 from tests.web.test_api_auth import assert_error
 
 QUEUE_KEYS = {"position", "estimate_minutes", "doctors_on_duty", "escalation_level", "alternative"}
@@ -137,21 +138,11 @@ def test_the_queue_lists_the_specialtys_waiting_requests_oldest_first(app, api, 
 
 def test_listing_the_queue_takes_as_many_statements_for_thirty_requests_as_for_one(app, factory, api, w):
     """One query reads the whole waiting list (no statement per request or per patient)."""
-    from sqlalchemy import event
-
     engine = app.extensions["telemed.db"].engine
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
 
     def listing_statements() -> tuple[int, int]:
-        statements.clear()
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with statements_run(engine) as statements:
             listing = api["drt1"].get("/api/v1/urgent/queue").json
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         return len(listing), len(statements)
 
     contract = w["contract"]
