@@ -77,8 +77,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
     _init_extensions(app)
     _register_blueprints(app)
-    from telemed import ops
+    from telemed import admission, ops
 
+    admission.init_app(app)  # plain reads take turns (the access log below times their wait too)
     ops.init_app(app)  # after Socket.IO: its transport requests are logged and timed too
     _trust_proxies(app)
     return app

@@ -48,6 +48,7 @@ DEFAULTS: dict[str, object] = {
     "PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted (nginx: 1)
     "SECURE_COOKIES": False,  # production (HTTPS): cookies only over HTTPS, and HSTS
     "COOKIE_SECURE": None,  # the older name of SECURE_COOKIES, still read when that is not set
+    "ACTIVE_REQUESTS": 4,  # GET/HEAD requests a process works on at once, the rest queued in order (0: no limit)
     "ACCESS_LOG": True,  # one JSON line per request on the ``telemed.access`` logger (stderr)
     "METRICS_TOKEN": None,  # /metrics answers only to ``Authorization: Bearer <this>``; 404 when unset
     "SMTP_URL": None,  # smtp[s]://[user:password@]host[:port][?starttls=1]; unset: no e-mail is sent
@@ -76,6 +77,7 @@ _INT_KEYS = {
     "PROXY_HOPS",
     "PRESENCE_TTL_SECONDS",
     "AUDIT_CHECKPOINT_SECONDS",
+    "ACTIVE_REQUESTS",
 }
 _BOOL_KEYS = {"SECURE_COOKIES", "COOKIE_SECURE", "ACCESS_LOG"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -190,6 +192,9 @@ def _check_positive(cfg: dict[str, object]) -> None:
     hops = cfg["PROXY_HOPS"]
     if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= 5:
         raise ConfigError(f"TELEMED_PROXY_HOPS must be a whole number from 0 to 5, not {hops!r}")
+    active = cfg["ACTIVE_REQUESTS"]
+    if isinstance(active, bool) or not isinstance(active, int) or not 0 <= active <= 1000:
+        raise ConfigError(f"TELEMED_ACTIVE_REQUESTS must be a whole number from 0 to 1000, not {active!r}")
 
 
 def _from_env() -> dict[str, object]:
