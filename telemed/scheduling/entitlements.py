@@ -59,7 +59,7 @@ def psychologist_entitlements(
     """``psychologist_entitlement`` of each patient under the policy given with it (its active
     policy on ``today``), counting the consultations used in one query."""
     held = list(held)
-    insured = [(patient, policy) for patient, policy in held if policy is not None]
+    insured: list[tuple[Patient, Policy]] = [(p, policy) for p, policy in held if policy is not None]
     used: dict[tuple[int, int], int] = {}
     if insured:
         rows = session.execute(
@@ -70,7 +70,6 @@ def psychologist_entitlements(
         used = {(pid, cid): n for pid, cid, n in rows}
     out = {patient.id: Entitlement(0, 0, 0) for patient, _ in held}
     for patient, policy in insured:
-        assert policy is not None
         out[patient.id] = _entitlement(patient, policy, used.get((patient.id, policy.contract_id), 0), today)
     return out
 
