@@ -2,7 +2,9 @@
 and the production server against Werkzeug's development server.
 
 Usage: ``.venv/bin/python bench/bench_scale.py [--rooms 200] [--rate 1] [--fixed-seconds 15]
-[--sat-seconds 10] [--concurrency 50] [--http-seconds 10] [--only chat|http]`` (about 4 minutes).
+[--sat-seconds 10] [--concurrency 50] [--http-seconds 10] [--active-requests N] [--only chat|http]``
+(about 4 minutes; ``--active-requests`` sets ``TELEMED_ACTIVE_REQUESTS`` of the HTTP servers, ``0``
+to compare without admission).
 Not a test: it prints figures. Needs PostgreSQL, ``redis-server``, ``nginx`` and ``wrk`` (Debian packages, installed by
 ``scripts/setup.sh test``); they are started here, on loopback, and removed afterwards.
 
@@ -337,6 +339,8 @@ def run_http(args, tmp: Path, logs: Path, db_url: str, redis_url: str) -> dict[s
 
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     env = telemed_env(tmp, db_url, None)
+    if args.active_requests is not None:
+        env["TELEMED_ACTIVE_REQUESTS"] = str(args.active_requests)
     http_world(env)
     results: dict[str, dict] = {}
     for label in HTTP_SETUPS:
@@ -374,6 +378,7 @@ def run_http(args, tmp: Path, logs: Path, db_url: str, redis_url: str) -> dict[s
 def report_http(args, results: dict[str, dict]) -> None:
     print(
         f"\n== HTTP: {args.concurrency} concurrent clients, {args.http_seconds:g} s each; "
+        f"TELEMED_ACTIVE_REQUESTS {'default' if args.active_requests is None else args.active_requests}; "
         f"load average {os.getloadavg()[0]:.2f} =="
     )
     dev = results["Werkzeug"]
@@ -403,6 +408,7 @@ def main() -> None:
     parser.add_argument("--sat-seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--http-seconds", type=float, default=10)
+    parser.add_argument("--active-requests", type=int, help="TELEMED_ACTIVE_REQUESTS of the HTTP servers")
     parser.add_argument("--only", choices=("chat", "http"))
     args = parser.parse_args()
     logging.getLogger("socketio").setLevel(logging.CRITICAL)
